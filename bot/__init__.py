@@ -1,0 +1,1 @@
+"""Customer-centricity Telegram bot: the application, its domain and its command line."""

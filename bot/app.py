@@ -1,0 +1,203 @@
+"""The factory: settings → storage → Bot → Dispatcher → scheduler → web app, and their lifecycle.
+
+Nothing here is a module-level global: tests, the demo and the benchmarks build the same
+application as production, against another Bot API server, clock or database file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.api import setup_api
+from bot.clock import Clock, SystemClock
+from bot.commands import register_commands
+from bot.i18n import I18n, LocaleMiddleware, build_i18n
+from bot.pseudonym import Pseudonymizer
+from bot.settings import Settings
+from handlers import get_routers
+from scheduler import setup_scheduler
+from scheduler.outbox import OutboxDispatcher
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+WEBAPP_KEY: web.AppKey[BotApp] = web.AppKey("bot_app")
+STOP_TIMEOUT = 8.0
+
+
+@dataclass
+class BotApp:
+    settings: Settings
+    clock: Clock
+    db: Database
+    bot: Bot
+    dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler
+    outbox: OutboxDispatcher
+    i18n: I18n
+    web_app: web.Application
+    handle_as_tasks: bool = True
+    polling_timeout: int = 10
+    _polling_task: asyncio.Task[None] | None = None
+    _runner: web.AppRunner | None = None
+    _started: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def http_port(self) -> int | None:
+        """The port the web app listens on (useful when HTTP_PORT=0 picks a free one)."""
+        if self._runner is None:
+            return None
+        for site in self._runner.sites:
+            server = getattr(site, "_server", None)
+            if server is not None and server.sockets:
+                return int(server.sockets[0].getsockname()[1])
+        return None
+
+    async def start(self, *, polling: bool = True) -> None:
+        """Open storage and start every part. Raises if the database is held by another bot."""
+        await self.db.open()
+        self._started = True
+        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
+        if self.settings.api_token is None:
+            log.warning("API_TOKEN is not set: the purchases API refuses every call")
+        self.scheduler.start()
+        await register_commands(self.bot, self.settings)
+        if self.settings.webhook_mode:
+            await self.bot.set_webhook(
+                url=self.settings.webhook_url or "",
+                secret_token=(
+                    self.settings.webhook_secret.get_secret_value()
+                    if self.settings.webhook_secret
+                    else None
+                ),
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+                drop_pending_updates=False,
+            )
+        elif polling:
+            self._polling_task = asyncio.create_task(
+                self.dispatcher.start_polling(
+                    self.bot,
+                    handle_signals=False,
+                    close_bot_session=False,
+                    handle_as_tasks=self.handle_as_tasks,
+                    polling_timeout=self.polling_timeout,
+                    allowed_updates=self.dispatcher.resolve_used_update_types(),
+                ),
+                name="polling",
+            )
+        log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
+
+    async def stop(self) -> None:
+        """Stop within STOP_TIMEOUT: no new updates, the running tick finishes or is cancelled."""
+        if not self._started:
+            return
+        self._started = False
+        if self._polling_task is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._polling_task, STOP_TIMEOUT / 2)
+            self._polling_task = None
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.outbox.aclose(timeout=STOP_TIMEOUT / 4)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.bot.session.close()
+        await self.db.close()
+        log.info("bot stopped")
+
+
+def build_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    handle_as_tasks: bool = True,
+    polling_timeout: int = 10,
+) -> BotApp:
+    clock = clock or SystemClock()
+    db = Database(settings.database_path)
+    bot = build_bot(settings)
+    i18n = build_i18n(settings.default_language)
+    pseudonyms = Pseudonymizer(settings.resolve_pseudonym_secret())
+    outbox = OutboxDispatcher(
+        db=db, bot=bot, settings=settings, clock=clock, i18n=i18n, pseudonyms=pseudonyms
+    )
+
+    dispatcher = Dispatcher(
+        settings=settings,
+        db=db,
+        clock=clock,
+        pseudonyms=pseudonyms,
+        outbox=outbox,
+    )
+    LocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.include_routers(*get_routers())
+
+    scheduler = setup_scheduler(settings=settings, outbox=outbox, clock=clock)
+
+    web_app = web.Application(client_max_size=1024 * 1024)
+    app = BotApp(
+        settings=settings,
+        clock=clock,
+        db=db,
+        bot=bot,
+        dispatcher=dispatcher,
+        scheduler=scheduler,
+        outbox=outbox,
+        i18n=i18n,
+        web_app=web_app,
+        handle_as_tasks=handle_as_tasks,
+        polling_timeout=polling_timeout,
+    )
+    dispatcher["bot_app"] = app
+    web_app[WEBAPP_KEY] = app
+    web_app.router.add_get("/healthz", _healthz)
+    if settings.webhook_mode:
+        path = _webhook_path(settings.webhook_url or "")
+        SimpleRequestHandler(
+            dispatcher,
+            bot,
+            secret_token=(
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            ),
+            handle_in_background=handle_as_tasks,
+        ).register(web_app, path=path)
+    setup_api(web_app, app)
+    return app
+
+
+def _webhook_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/webhook"
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,23 @@
+"""Callback data of every inline button, through aiogram's CallbackData factory.
+
+Prefixes carry a version (…1) so that a future change of fields can tell old buttons from new
+ones. Packed data must stay within Telegram's 64 bytes; tests check the longest case.
+Handlers still check that the values make sense for this user now: the data comes from the
+client and can be forged.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class SurveyAnswerCb(CallbackData, prefix="sa1"):
+    wave: int
+    question: int
+    score: int
+    change: bool = False  # True when the question was reopened with «Back» to change it
+
+
+class SurveyBackCb(CallbackData, prefix="sb1"):
+    wave: int
+    question: int

@@ -1,0 +1,156 @@
+"""Command line: `python -m bot run | import-purchases FILE | demo | backup PATH`.
+
+`feedback-bot` (the console script) with no arguments is `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace secrets (the bot token) wherever they would appear in a log line."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = str(record.exc_info[1])
+            if any(secret in text for secret in self.secrets):
+                record.exc_text = "***redacted exception: it contained a secret***"
+        return True
+
+
+def configure_logging(settings: Settings | None = None, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if settings is not None:
+        secrets = [settings.bot_token.get_secret_value()]
+        if settings.api_token is not None:
+            secrets.append(settings.api_token.get_secret_value())
+        if settings.webhook_secret is not None:
+            secrets.append(settings.webhook_secret.get_secret_value())
+        handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiohttp's access log and APScheduler's per-run lines are noise at INFO.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _fail(message: str) -> int:
+    print(f"feedback-bot: {message}", file=sys.stderr)
+    return 2
+
+
+def _settings_or_exit() -> Settings | int:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        return _fail(str(exc))
+
+
+async def serve(settings: Settings) -> int:
+    from bot.app import STOP_TIMEOUT, build_app
+    from storage import DatabaseLockedByAnotherProcess
+
+    app = build_app(settings)
+    try:
+        await app.start()
+    except DatabaseLockedByAnotherProcess as exc:
+        await app.stop()
+        return _fail(str(exc))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    try:
+        await asyncio.wait_for(app.stop(), STOP_TIMEOUT)
+    except TimeoutError:
+        log.error("did not stop within %s s", STOP_TIMEOUT)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    if isinstance(settings, int):
+        return settings
+    configure_logging(settings)
+    return asyncio.run(serve(settings))
+
+
+def _import_purchases(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    if isinstance(settings, int):
+        return settings
+    configure_logging(settings, level=logging.WARNING)
+    from bot.csv_import import run_import
+
+    return asyncio.run(run_import(settings, Path(args.file)))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    configure_logging(level=logging.WARNING)
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.out)))
+
+
+def _backup(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    if isinstance(settings, int):
+        return settings
+    from storage.backup import backup
+
+    target = Path(args.path)
+    try:
+        pages = backup(settings.database_path, target)
+    except (OSError, FileNotFoundError) as exc:
+        return _fail(f"backup failed: {exc}")
+    print(f"backup of {settings.database_path} written to {target} ({pages} pages)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedback-bot", description="Customer-centricity Telegram bot."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the bot (the default)").set_defaults(func=_run)
+    imp = sub.add_parser("import-purchases", help="import purchases from a CSV file")
+    imp.add_argument("file")
+    imp.set_defaults(func=_import_purchases)
+    demo = sub.add_parser("demo", help="run the whole product offline, with simulated people")
+    demo.add_argument("--out", default="demo-output", help="where to save the charts")
+    demo.set_defaults(func=_demo)
+    bak = sub.add_parser("backup", help="write a consistent copy of the live database")
+    bak.add_argument("path")
+    bak.set_defaults(func=_backup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func = getattr(args, "func", _run)
+    return int(func(args))

@@ -1,0 +1,65 @@
+"""The command menus shown by Telegram (setMyCommands): one for everyone, one per admin chat."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from bot.i18n import build_i18n
+from bot.settings import Settings
+from bot.texts import N_
+
+log = logging.getLogger(__name__)
+
+USER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start or join by invitation")),
+    ("survey", N_("Continue the survey")),
+    ("stop", N_("Stop messages from the bot")),
+    ("help", N_("What this bot does")),
+)
+
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("report", N_("Report: survey and customers")),
+    ("invite", N_("Invitation link for a department")),
+    ("departments", N_("Departments and their members")),
+    ("survey_start", N_("Open a survey wave")),
+    ("survey_close", N_("Close the open wave")),
+    ("target", N_("Set the target for the next wave")),
+    ("export", N_("Export answers, reviews and reminders as CSV")),
+)
+
+ADMIN_COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)
+
+
+def _commands(pairs: tuple[tuple[str, str], ...], locale: str) -> list[BotCommand]:
+    i18n = build_i18n()
+    return [
+        BotCommand(command=name, description=i18n.gettext(description, locale=locale))
+        for name, description in pairs
+    ]
+
+
+async def register_commands(bot: Bot, settings: Settings) -> None:
+    """Best effort: a failure here must not keep the bot from starting."""
+    try:
+        for locale in ("ru", "en"):
+            language_code = None if locale == settings.default_language else locale
+            await bot.set_my_commands(
+                _commands(USER_COMMANDS, locale),
+                scope=BotCommandScopeDefault(),
+                language_code=language_code,
+            )
+        for admin_id in sorted(settings.admin_ids):
+            try:
+                await bot.set_my_commands(
+                    _commands(ADMIN_COMMANDS + USER_COMMANDS, settings.default_language),
+                    scope=BotCommandScopeChat(chat_id=admin_id),
+                )
+            except TelegramAPIError as exc:
+                # Typically "chat not found": the admin has not written to the bot yet.
+                log.warning("admin commands for %s not set: %s", admin_id, exc.message)
+    except TelegramAPIError as exc:
+        log.warning("command menu not registered: %s", exc.message)

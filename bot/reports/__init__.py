@@ -1,0 +1,1 @@
+"""Report assembly: figures from SQL aggregates, rendered as text (and charts)."""

@@ -1,0 +1,186 @@
+"""Settings from the environment and `.env` (pydantic-settings).
+
+The names are part of the public interface (README, `.env.example`); do not rename them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_SEND_HOURS_RE = re.compile(r"^\s*(\d{1,2})\s*-\s*(\d{1,2})\s*$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- Telegram -------------------------------------------------------------------------
+    bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    # --- Where and when ---------------------------------------------------------------------
+    database_path: Path = Path("data/bot.sqlite3")
+    timezone: str = "Europe/Moscow"
+    default_language: str = "ru"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
+    # --- People -----------------------------------------------------------------------------
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    # --- Survey -----------------------------------------------------------------------------
+    survey_min_group: int = Field(default=3, ge=1)
+    survey_reminder_days: float = Field(default=3, gt=0)
+    pseudonym_secret: SecretStr | None = None
+
+    # --- Scheduler and sender ---------------------------------------------------------------
+    scheduler_tick_seconds: float = Field(default=30, gt=0)
+    send_hours: str = "9-21"
+    send_rate: float = Field(default=25, gt=0, le=1000)
+
+    # --- Customers --------------------------------------------------------------------------
+    api_token: SecretStr | None = None
+    review_delay_days: float = Field(default=7, ge=0)
+    review_min_interval_days: float = Field(default=7, ge=0)
+    review_reminder_days: float = Field(default=3, gt=0)
+    restock_lead_days: float = Field(default=3, ge=0)
+    link_wait_days: float = Field(default=30, gt=0)
+    negative_rating_max: int = Field(default=2, ge=1, le=5)
+    review_bonus_text: str | None = None
+
+    # --- Reports ----------------------------------------------------------------------------
+    report_cron: str = "0 10 * * mon"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_RE.match(value.get_secret_value().strip()):
+            # Never echo the value: it is a secret.
+            raise ValueError("expected the form 123456:ABC-token from @BotFather")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("expected comma-separated Telegram ids, e.g. 111,222")
+            return frozenset(int(p) for p in parts)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone, expected e.g. Europe/Moscow") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in ("ru", "en"):
+            raise ValueError("expected ru or en")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("send_hours")
+    @classmethod
+    def _check_send_hours(cls, value: str) -> str:
+        match = _SEND_HOURS_RE.match(value)
+        if not match:
+            raise ValueError("expected START-END hours, e.g. 9-21 (0-24 means any time)")
+        start, end = int(match.group(1)), int(match.group(2))
+        if not (0 <= start < end <= 24):
+            raise ValueError("expected 0 <= START < END <= 24, e.g. 9-21")
+        return f"{start}-{end}"
+
+    @field_validator("report_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError("expected a crontab line, e.g. '0 10 * * mon'") from exc
+        return value
+
+    # --- Derived values ---------------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def send_window(self) -> tuple[int, int]:
+        start, end = self.send_hours.split("-")
+        return int(start), int(end)
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admin_ids
+
+    def resolve_pseudonym_secret(self) -> bytes:
+        """The HMAC key for respondent pseudonyms.
+
+        Kept outside the database on purpose: with the database alone nobody can tie a
+        pseudonym back to a Telegram id.
+        """
+        if self.pseudonym_secret is not None and self.pseudonym_secret.get_secret_value():
+            return self.pseudonym_secret.get_secret_value().encode()
+        key_file = self.database_path.parent / (self.database_path.name + ".pseudonym-key")
+        if key_file.exists():
+            return key_file.read_text(encoding="utf-8").strip().encode()
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        key_file.write_text(key + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+        return key.encode()
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one clear line per problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            if error["type"] == "missing":
+                problems.append(f"{name} is not set")
+            else:
+                reason = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(f"{name} is invalid: {reason}")
+        raise SettingsError("; ".join(problems)) from None

@@ -1,0 +1,23 @@
+"""aiogram routers, one module per feature, composed in the order they must match."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+
+from handlers import errors, fallback, refusals, start, survey
+from handlers.admin import get_admin_router
+
+
+def get_routers() -> list[Router]:
+    """Fresh routers for one Dispatcher: admins first, then features, then the catch-alls."""
+    routers = [
+        get_admin_router(),
+        start.routes.build(),
+        survey.routes.build(),
+        refusals.routes.build(),
+        fallback.routes.build(),
+    ]
+    for router in routers:
+        # Private chats only: the bot talks to people one by one (answers are confidential).
+        router.message.filter(F.chat.type == "private")
+    return [*routers, errors.routes.build()]

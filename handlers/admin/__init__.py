@@ -1,0 +1,16 @@
+"""Admin commands. The IsAdmin filter sits on this parent router, once for all of them."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers.admin import reports, survey_admin
+from handlers.filters import IsAdmin
+
+
+def get_admin_router() -> Router:
+    router = Router(name="admin")
+    router.message.filter(IsAdmin())
+    router.callback_query.filter(IsAdmin())
+    router.include_routers(survey_admin.routes.build(), reports.routes.build())
+    return router

@@ -1,0 +1,66 @@
+"""/start: employees join by invitation; anyone else hears what the bot is."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot import survey_service
+from bot.clock import Clock
+from bot.i18n import I18n, Translator, _
+from bot.pseudonym import Pseudonymizer
+from bot.settings import Settings
+from bot.survey_messages import next_step_message
+from handlers.fallback import about_text
+from handlers.routes import Routes
+from storage import Database
+
+routes = Routes(__name__)
+
+
+@routes.message(CommandStart(deep_link=True, magic=F.args.startswith(survey_service.INVITE_PREFIX)))
+async def join_by_invite(
+    message: Message,
+    command: CommandObject,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    pseudonyms: Pseudonymizer,
+    i18n: I18n,
+) -> None:
+    assert message.from_user is not None
+    locale = i18n.current_locale
+    joined = await survey_service.join(
+        db,
+        command.args or "",
+        message.from_user.id,
+        locale,
+        clock.now(),
+        reminder_days=settings.survey_reminder_days,
+    )
+    if joined is None:
+        await message.answer(
+            _("This invitation link is not valid. Ask your manager or HR for a new one.")
+        )
+        return
+    if joined.already_member:
+        text = _("You are already registered in the department «{department}».")
+    elif joined.moved_from:
+        text = _("Done: you moved from «{old}» to the department «{department}».")
+    else:
+        text = _(
+            "Welcome! You are registered in the department «{department}». When a survey "
+            "starts, the questions will come here."
+        )
+    await message.answer(text.format(department=joined.department, old=joined.moved_from))
+    progress = await survey_service.progress_for(db, pseudonyms, message.from_user.id, clock.now())
+    if isinstance(progress, survey_service.Progress):
+        text, markup = next_step_message(Translator(i18n, locale), progress)
+        await message.answer(text, reply_markup=markup)
+
+
+@routes.message(CommandStart())
+@routes.message(Command("help"))
+async def hello(message: Message) -> None:
+    await message.answer(about_text())

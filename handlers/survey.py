@@ -1,0 +1,121 @@
+"""Employees answer the survey: /survey resumes it, buttons record answers."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+
+from bot import survey_service
+from bot.callbacks import SurveyAnswerCb, SurveyBackCb
+from bot.clock import Clock
+from bot.i18n import I18n, Translator, _
+from bot.pseudonym import Pseudonymizer
+from bot.survey_messages import next_step_message, question_message
+from bot.survey_service import Refusal
+from handlers.routes import Routes
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+routes = Routes(__name__)
+
+
+def refusal_text(refusal: Refusal) -> str:
+    return {
+        Refusal.NOT_EMPLOYEE: _(
+            "Only registered employees take the survey. Open the "
+            "invitation link from your manager or HR to join."
+        ),
+        Refusal.NO_OPEN_WAVE: _(
+            "There is no survey running right now. We will write when the next one starts."
+        ),
+        Refusal.WAVE_CLOSED: _("This survey is closed. Thank you!"),
+        Refusal.STALE: _("This button is no longer active."),
+        Refusal.INVALID: _("This button is no longer active."),
+        Refusal.ALREADY: _("Your answer to this question is already saved."),
+    }[refusal]
+
+
+@routes.message(Command("survey"))
+async def resume(
+    message: Message, db: Database, clock: Clock, pseudonyms: Pseudonymizer, i18n: I18n
+) -> None:
+    assert message.from_user is not None
+    progress = await survey_service.progress_for(
+        db, pseudonyms, message.from_user.id, clock.now(), language=i18n.current_locale
+    )
+    if isinstance(progress, Refusal):
+        await message.answer(refusal_text(progress))
+        return
+    text, markup = next_step_message(Translator(i18n, i18n.current_locale), progress)
+    await message.answer(text, reply_markup=markup)
+
+
+@routes.callback_query(SurveyAnswerCb.filter())
+async def answer(
+    callback: CallbackQuery,
+    callback_data: SurveyAnswerCb,
+    db: Database,
+    clock: Clock,
+    pseudonyms: Pseudonymizer,
+    i18n: I18n,
+) -> None:
+    result = await survey_service.record_answer(
+        db,
+        pseudonyms,
+        telegram_id=callback.from_user.id,
+        wave_id=callback_data.wave,
+        question=callback_data.question,
+        score=callback_data.score,
+        change=callback_data.change,
+        now=clock.now(),
+    )
+    if isinstance(result, Refusal):
+        await callback.answer(refusal_text(result))
+        return
+    await callback.answer(_("Saved: {score}").format(score=callback_data.score))
+    text, markup = next_step_message(Translator(i18n, i18n.current_locale), result.progress)
+    await _show(callback, text, markup)
+
+
+@routes.callback_query(SurveyBackCb.filter())
+async def back(
+    callback: CallbackQuery,
+    callback_data: SurveyBackCb,
+    db: Database,
+    pseudonyms: Pseudonymizer,
+    i18n: I18n,
+) -> None:
+    progress = await survey_service.progress_in_wave(
+        db, pseudonyms, callback.from_user.id, callback_data.wave
+    )
+    if isinstance(progress, Refusal):
+        await callback.answer(refusal_text(progress))
+        return
+    question = callback_data.question
+    if question not in progress.answers:
+        await callback.answer(refusal_text(Refusal.STALE))
+        return
+    await callback.answer()
+    text, markup = question_message(
+        Translator(i18n, i18n.current_locale), progress, question, change=True
+    )
+    await _show(callback, text, markup)
+
+
+async def _show(callback: CallbackQuery, text: str, markup: object) -> None:
+    """Edit the pressed message in place; send a new one when it can no longer be edited."""
+    message = callback.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr,arg-type]
+        return
+    try:
+        await message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
+    except TelegramBadRequest as exc:
+        if "not modified" in exc.message:
+            return  # two presses raced to show the same thing: the message is right already
+        log.info("could not edit survey message (%s); sending a new one", exc.message)
+        await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]

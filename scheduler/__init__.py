@@ -1,0 +1,33 @@
+"""APScheduler set-up: a few jobs that read the database, never one job per message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.settings import Settings
+    from scheduler.outbox import OutboxDispatcher
+
+OUTBOX_JOB_ID = "outbox-dispatch"
+
+
+def setup_scheduler(
+    *, settings: Settings, outbox: OutboxDispatcher, clock: Clock
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    # Jobs get only plain callables of long-lived objects built by the factory; nothing is
+    # pickled, and the rows they work on live in SQLite, so a restart loses nothing.
+    scheduler.add_job(
+        outbox.tick,
+        "interval",
+        seconds=settings.scheduler_tick_seconds,
+        id=OUTBOX_JOB_ID,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=clock.now(),
+    )
+    return scheduler

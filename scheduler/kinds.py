@@ -1,0 +1,98 @@
+"""What the outbox can send: each kind renders its row into a message at send time.
+
+Rendering happens when the row is due, not when it is queued, so a message always reflects the
+database as it is then (a finished survey needs no reminder, a customer who said /stop gets
+nothing) and is written in the recipient's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from bot.clock import Clock
+    from bot.i18n import I18n
+    from bot.pseudonym import Pseudonymizer
+    from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    kind: str
+    customer_id: int | None
+    employee_id: int | None
+    chat_id: int | None
+    ref_id: int | None
+    due_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to go."""
+
+    chat_id: int
+    text: str
+    reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Nothing to send any more; the row ends with this status (cancelled or expired)."""
+
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Postpone:
+    """Not yet (e.g. the customer has not linked Telegram): try again at `until`."""
+
+    until: datetime
+    reason: str
+
+
+Rendered = Outgoing | Skip | Postpone
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    settings: Settings
+    clock: Clock
+    i18n: I18n
+    pseudonyms: Pseudonymizer
+
+
+Renderer = Callable[[RenderContext, "aiosqlite.Connection", OutboxRow], Awaitable[Rendered]]
+# Called in the same transaction that marks the row sent (e.g. to note when a review was asked).
+OnSent = Callable[["aiosqlite.Connection", OutboxRow, int, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    render: Renderer
+    # Customer messages respect SEND_HOURS; an employee's survey question does not.
+    respects_send_window: bool = True
+    on_sent: OnSent | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_registry() -> dict[str, Kind]:
+    """Every kind the outbox knows, collected from the features that own them."""
+    from bot import customer_messages, survey_messages
+
+    registry: dict[str, Kind] = {}
+    for kind in (*survey_messages.KINDS, *customer_messages.KINDS):
+        if kind.name in registry:
+            raise RuntimeError(f"outbox kind {kind.name} registered twice")
+        registry[kind.name] = kind
+    return registry

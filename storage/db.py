@@ -1,0 +1,137 @@
+"""One SQLite file, opened once per process.
+
+Two aiosqlite connections: a writer, used under an asyncio lock so transactions from concurrent
+handlers never interleave, and a reader for reports, which in WAL mode sees a consistent
+snapshot without blocking writers. A lock file beside the database keeps a second bot process
+(started by mistake) from running on the same file and sending every message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.migrations import apply_migrations
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseLockedByAnotherProcess(RuntimeError):
+    """Another bot process already runs on this database file."""
+
+
+class Database:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+        self._lock_fd: int | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    async def open(self, *, process_lock: bool = True) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if process_lock:
+            self._acquire_process_lock()
+        try:
+            self._writer = await self._connect()
+            await apply_migrations(self._writer)
+            self._reader = await self._connect()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
+        # what a `write()` block covers.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives any process crash (SIGKILL included); only a power loss
+        # can roll back the last commits. FULL would fsync on every answer.
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _acquire_process_lock(self) -> None:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatabaseLockedByAnotherProcess(
+                f"another bot process is already running on {self.path} "
+                f"(lock file {self.lock_path}); stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                try:
+                    await conn.close()
+                except Exception:  # closing must go on whatever one connection says
+                    log.exception("closing a database connection failed")
+        self._reader = self._writer = None
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: everything inside commits together or not at all."""
+        async with self._write_lock:
+            conn = self.writer
+            # IMMEDIATE takes the write lock up front, so a busy database (another writer,
+            # an admin's sqlite3 shell) waits busy_timeout here instead of failing mid-way.
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            else:
+                await conn.commit()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only snapshot (reports, exports): never blocks the writer."""
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                yield self._reader
+            finally:
+                await self._reader.rollback()
+
+    async def backup_to(self, target: Path | str) -> None:
+        """A consistent copy of the live database (SQLite online backup API)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(target) as dest:
+            await self.writer.backup(dest)

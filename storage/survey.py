@@ -1,0 +1,251 @@
+"""Queries for departments, invitations, employees, waves and survey answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.clock import from_db, to_db
+
+
+@dataclass(frozen=True)
+class Department:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Employee:
+    id: int
+    telegram_id: int | None
+    department_id: int
+    department: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Wave:
+    id: int
+    title: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+def _wave(row: aiosqlite.Row) -> Wave:
+    return Wave(
+        id=row["id"],
+        title=row["title"],
+        opened_at=from_db(row["opened_at"]),
+        closed_at=from_db(row["closed_at"]) if row["closed_at"] else None,
+    )
+
+
+# --- departments and invitations --------------------------------------------------------------
+async def get_or_create_department(
+    conn: aiosqlite.Connection, name: str, now: datetime
+) -> Department:
+    await conn.execute(
+        "INSERT INTO departments (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+        (name, to_db(now)),
+    )
+    async with conn.execute("SELECT id, name FROM departments WHERE name = ?", (name,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return Department(row["id"], row["name"])
+
+
+async def add_invite(
+    conn: aiosqlite.Connection, token: str, department_id: int, admin_id: int, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO invites (token, department_id, created_by, created_at) VALUES (?, ?, ?, ?)",
+        (token, department_id, admin_id, to_db(now)),
+    )
+
+
+async def find_invite(conn: aiosqlite.Connection, token: str) -> Department | None:
+    async with conn.execute(
+        "SELECT d.id, d.name FROM invites i JOIN departments d ON d.id = i.department_id "
+        "WHERE i.token = ?",
+        (token,),
+    ) as cur:
+        row = await cur.fetchone()
+    return Department(row["id"], row["name"]) if row else None
+
+
+async def departments_with_members(conn: aiosqlite.Connection) -> list[tuple[str, int]]:
+    async with conn.execute(
+        "SELECT d.name, COUNT(e.id) AS members FROM departments d "
+        "LEFT JOIN employees e ON e.department_id = d.id AND e.telegram_id IS NOT NULL "
+        "GROUP BY d.id ORDER BY d.name COLLATE NOCASE"
+    ) as cur:
+        return [(r["name"], r["members"]) for r in await cur.fetchall()]
+
+
+# --- employees ----------------------------------------------------------------------------------
+_EMPLOYEE_SQL = (
+    "SELECT e.id, e.telegram_id, e.department_id, d.name AS department, e.language "
+    "FROM employees e JOIN departments d ON d.id = e.department_id "
+)
+
+
+async def find_employee(conn: aiosqlite.Connection, telegram_id: int) -> Employee | None:
+    async with conn.execute(_EMPLOYEE_SQL + "WHERE e.telegram_id = ?", (telegram_id,)) as cur:
+        row = await cur.fetchone()
+    return _employee(row) if row else None
+
+
+async def get_employee(conn: aiosqlite.Connection, employee_id: int) -> Employee | None:
+    async with conn.execute(_EMPLOYEE_SQL + "WHERE e.id = ?", (employee_id,)) as cur:
+        row = await cur.fetchone()
+    return _employee(row) if row else None
+
+
+def _employee(row: aiosqlite.Row) -> Employee:
+    return Employee(
+        row["id"], row["telegram_id"], row["department_id"], row["department"], row["language"]
+    )
+
+
+async def upsert_employee(
+    conn: aiosqlite.Connection, telegram_id: int, department_id: int, language: str, now: datetime
+) -> tuple[int, int | None]:
+    """Register (or move) an employee; returns (employee id, previous department id or None)."""
+    async with conn.execute(
+        "SELECT id, department_id FROM employees WHERE telegram_id = ?", (telegram_id,)
+    ) as cur:
+        existing = await cur.fetchone()
+    if existing:
+        await conn.execute(
+            "UPDATE employees SET department_id = ?, language = ?, unreachable_at = NULL "
+            "WHERE id = ?",
+            (department_id, language, existing["id"]),
+        )
+        return existing["id"], existing["department_id"]
+    cur = await conn.execute(
+        "INSERT INTO employees (telegram_id, department_id, language, joined_at) "
+        "VALUES (?, ?, ?, ?)",
+        (telegram_id, department_id, language, to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid, None
+
+
+async def set_employee_language(
+    conn: aiosqlite.Connection, employee_id: int, language: str
+) -> None:
+    await conn.execute("UPDATE employees SET language = ? WHERE id = ?", (language, employee_id))
+
+
+async def active_employees(conn: aiosqlite.Connection) -> list[Employee]:
+    async with conn.execute(
+        _EMPLOYEE_SQL + "WHERE e.telegram_id IS NOT NULL AND e.unreachable_at IS NULL ORDER BY e.id"
+    ) as cur:
+        return [_employee(r) for r in await cur.fetchall()]
+
+
+# --- waves --------------------------------------------------------------------------------------
+async def open_wave(conn: aiosqlite.Connection) -> Wave | None:
+    async with conn.execute("SELECT * FROM waves WHERE closed_at IS NULL") as cur:
+        row = await cur.fetchone()
+    return _wave(row) if row else None
+
+
+async def get_wave(conn: aiosqlite.Connection, wave_id: int) -> Wave | None:
+    async with conn.execute("SELECT * FROM waves WHERE id = ?", (wave_id,)) as cur:
+        row = await cur.fetchone()
+    return _wave(row) if row else None
+
+
+async def latest_waves(conn: aiosqlite.Connection, limit: int = 2) -> list[Wave]:
+    async with conn.execute("SELECT * FROM waves ORDER BY id DESC LIMIT ?", (limit,)) as cur:
+        return [_wave(r) for r in await cur.fetchall()]
+
+
+async def all_waves(conn: aiosqlite.Connection) -> list[Wave]:
+    async with conn.execute("SELECT * FROM waves ORDER BY id") as cur:
+        return [_wave(r) for r in await cur.fetchall()]
+
+
+async def insert_wave(conn: aiosqlite.Connection, title: str, admin_id: int, now: datetime) -> Wave:
+    cur = await conn.execute(
+        "INSERT INTO waves (title, opened_by, opened_at) VALUES (?, ?, ?)",
+        (title, admin_id, to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return Wave(cur.lastrowid, title, now, None)
+
+
+async def close_wave(conn: aiosqlite.Connection, wave_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE waves SET closed_at = ? WHERE id = ?", (to_db(now), wave_id))
+
+
+async def invite_to_wave(
+    conn: aiosqlite.Connection, wave_id: int, employee: Employee, now: datetime
+) -> bool:
+    """True when the employee was not yet invited to this wave."""
+    cur = await conn.execute(
+        "INSERT INTO wave_invitations (wave_id, employee_id, department_id, invited_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (wave_id, employee.id, employee.department_id, to_db(now)),
+    )
+    return cur.rowcount == 1
+
+
+async def is_invited(conn: aiosqlite.Connection, wave_id: int, employee_id: int) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM wave_invitations WHERE wave_id = ? AND employee_id = ?",
+        (wave_id, employee_id),
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+# --- answers ------------------------------------------------------------------------------------
+async def answers_of(conn: aiosqlite.Connection, wave_id: int, respondent: str) -> dict[int, int]:
+    async with conn.execute(
+        "SELECT question, score FROM survey_answers WHERE wave_id = ? AND respondent = ?",
+        (wave_id, respondent),
+    ) as cur:
+        return {r["question"]: r["score"] for r in await cur.fetchall()}
+
+
+async def insert_answer(
+    conn: aiosqlite.Connection,
+    *,
+    wave_id: int,
+    respondent: str,
+    department_id: int,
+    question: int,
+    score: int,
+    now: datetime,
+) -> bool:
+    """Store a first answer; False (nothing written) when the question was already answered."""
+    cur = await conn.execute(
+        "INSERT INTO survey_answers (wave_id, respondent, department_id, question, score, "
+        "answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (wave_id, respondent, department_id, question, score, to_db(now)),
+    )
+    return cur.rowcount == 1
+
+
+async def update_answer(
+    conn: aiosqlite.Connection,
+    *,
+    wave_id: int,
+    respondent: str,
+    question: int,
+    score: int,
+    now: datetime,
+) -> bool:
+    cur = await conn.execute(
+        "UPDATE survey_answers SET score = ?, answered_at = ? "
+        "WHERE wave_id = ? AND respondent = ? AND question = ?",
+        (score, to_db(now), wave_id, respondent, question),
+    )
+    return cur.rowcount == 1

@@ -1,0 +1,98 @@
+"""Shared fixtures: a Bot API emulator on 127.0.0.1, the production app wired to it, a fake clock.
+
+The app under test is built by the same factory as production (`bot.app.build_app`); only its
+Bot API server, database file and clock differ. The dispatcher runs updates one at a time
+(handle_as_tasks=False) so `tg.settle()` means "every handler has finished".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import BotApp, build_app
+from bot.clock import FakeClock
+from bot.emulator import BotAPIEmulator
+from bot.settings import Settings
+
+ADMIN_ID = 1
+TOKEN = "123456:TEST-token"
+
+# Monday 12 January 2026, 09:00 UTC = 12:00 in Moscow: inside the default send window.
+START = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[BotAPIEmulator]:
+    async with BotAPIEmulator(TOKEN) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "bot.sqlite3"
+
+
+@pytest.fixture
+def make_settings(tg: BotAPIEmulator, db_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "bot_token": TOKEN,
+            "telegram_api_url": tg.base_url,
+            "database_path": db_path,
+            "admin_ids": str(ADMIN_ID),
+            "http_host": "127.0.0.1",
+            "http_port": 0,
+            "scheduler_tick_seconds": 3600,
+            "pseudonym_secret": "test-pseudonym-secret",
+            "send_hours": "0-24",
+            "api_token": "test-api-token",
+            "webhook_url": None,
+            "report_cron": "",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def start_app(
+    make_settings: Callable[..., Settings], clock: FakeClock
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start apps (all stopped at the end); start again after `app.stop()` to restart."""
+    started: list[BotApp] = []
+
+    async def start(settings: Settings | None = None, **overrides: Any) -> BotApp:
+        application = build_app(
+            settings or make_settings(**overrides),
+            clock=clock,
+            handle_as_tasks=False,
+            polling_timeout=1,
+        )
+        await application.start()
+        started.append(application)
+        return application
+
+    yield start
+    for application in reversed(started):
+        await application.stop()
+
+
+@pytest.fixture
+async def app(start_app: Callable[..., Any]) -> BotApp:
+    return await start_app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from handlers import errors, fallback, refusals, start, survey
+from handlers import customers, errors, fallback, refusals, reviews, start, survey
 from handlers.admin import get_admin_router
 
 
@@ -12,6 +12,8 @@ def get_routers() -> list[Router]:
     """Fresh routers for one Dispatcher: admins first, then features, then the catch-alls."""
     routers = [
         get_admin_router(),
+        customers.routes.build(),
+        reviews.routes.build(),
         start.routes.build(),
         survey.routes.build(),
         refusals.routes.build(),

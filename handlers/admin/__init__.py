@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import reports, survey_admin
+from handlers.admin import alerts, reports, survey_admin
 from handlers.filters import IsAdmin
 
 
@@ -12,5 +12,7 @@ def get_admin_router() -> Router:
     router = Router(name="admin")
     router.message.filter(IsAdmin())
     router.callback_query.filter(IsAdmin())
-    router.include_routers(survey_admin.routes.build(), reports.routes.build())
+    router.include_routers(
+        survey_admin.routes.build(), reports.routes.build(), alerts.routes.build()
+    )
     return router

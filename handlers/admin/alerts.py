@@ -1,0 +1,7 @@
+"""Admins act on negative-review alerts (filled in by the customers feature)."""
+
+from __future__ import annotations
+
+from handlers.routes import Routes
+
+routes = Routes(__name__)

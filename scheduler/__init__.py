@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,6 +29,7 @@ def setup_scheduler(
         replace_existing=True,
         max_instances=1,
         coalesce=True,
-        next_run_time=clock.now(),
+        # APScheduler runs on real time; the injected clock only decides what is due.
+        next_run_time=datetime.now(tz=UTC),
     )
     return scheduler

@@ -328,7 +328,8 @@ async def test_blocked_employee_does_not_stall_the_others(app: BotApp, tg: BotAP
     assert (
         await db_count(
             app,
-            "SELECT COUNT(*) FROM employees WHERE telegram_id = 1001 AND unreachable_at IS NOT NULL",
+            "SELECT COUNT(*) FROM employees "
+            "WHERE telegram_id = 1001 AND unreachable_at IS NOT NULL",
         )
         == 1
     )

@@ -1,4 +1,4 @@
-"""Scoring and maturity levels: every band edge, the rounding rule, and a property over all answers."""
+"""Scoring and maturity levels: every band edge, the rounding rule, properties over answers."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_means_are_banded_by_rounding_with_halves_down(mean: float, level: str) 
 
 @pytest.mark.parametrize("value", [5, 5.99, 30.01, 31, -1])
 def test_out_of_range_totals_are_refused(value: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"a total is 6\.\.30"):
         level_for(value)
 
 
@@ -65,7 +65,7 @@ def test_bands_cover_every_total_once() -> None:
 
 @pytest.mark.parametrize("scores", [[1] * 5, [1] * 7, [0, 1, 1, 1, 1, 1], [6, 1, 1, 1, 1, 1]])
 def test_total_refuses_bad_answer_sets(scores: list[int]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"expected 6 answers|every score must be"):
         total_score(scores)
 
 

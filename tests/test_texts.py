@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from po import catalogue_msgids, code_msgids  # noqa: E402
+from po import catalogue_msgids, code_msgids
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 

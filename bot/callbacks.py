@@ -8,6 +8,8 @@ client and can be forged.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 
@@ -21,3 +23,20 @@ class SurveyAnswerCb(CallbackData, prefix="sa1"):
 class SurveyBackCb(CallbackData, prefix="sb1"):
     wave: int
     question: int
+
+
+class PrivacyAction(StrEnum):
+    FORGET = "forget"  # a customer deletes their personal data
+    LEAVE = "leave"  # an employee leaves the survey
+
+
+class PrivacyCb(CallbackData, prefix="pv1"):
+    # No person id here: the action applies to whoever presses, so forged data can only ever
+    # touch the presser's own record.
+    action: PrivacyAction
+    confirm: bool
+
+
+class ForgetCustomerCb(CallbackData, prefix="pf1"):
+    customer: int  # customers.id (internal), for the admin's confirmation button
+    confirm: bool

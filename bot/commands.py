@@ -18,6 +18,8 @@ USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or join by invitation")),
     ("survey", N_("Continue the survey")),
     ("stop", N_("Stop messages from the bot")),
+    ("forget", N_("Delete my data (customers)")),
+    ("leave", N_("Leave the employee survey")),
     ("help", N_("What this bot does")),
 )
 
@@ -29,6 +31,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("survey_close", N_("Close the open wave")),
     ("target", N_("Set the target for the next wave")),
     ("export", N_("Export answers, reviews and reminders as CSV")),
+    ("forget_customer", N_("Forget a customer's personal data")),
 )
 
 ADMIN_COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from handlers import customers, errors, fallback, refusals, reviews, start, survey
+from handlers import customers, errors, fallback, privacy, refusals, reviews, start, survey
 from handlers.admin import get_admin_router
 
 
@@ -14,6 +14,7 @@ def get_routers() -> list[Router]:
         get_admin_router(),
         customers.routes.build(),
         reviews.routes.build(),
+        privacy.routes.build(),
         start.routes.build(),
         survey.routes.build(),
         refusals.routes.build(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import alerts, reports, survey_admin
+from handlers.admin import alerts, privacy, reports, survey_admin
 from handlers.filters import IsAdmin
 
 
@@ -13,6 +13,9 @@ def get_admin_router() -> Router:
     router.message.filter(IsAdmin())
     router.callback_query.filter(IsAdmin())
     router.include_routers(
-        survey_admin.routes.build(), reports.routes.build(), alerts.routes.build()
+        survey_admin.routes.build(),
+        reports.routes.build(),
+        alerts.routes.build(),
+        privacy.routes.build(),
     )
     return router

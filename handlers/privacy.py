@@ -1,0 +1,151 @@
+"""/forget (customers) and /leave (employees): a confirmation button, then bot.privacy does it."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot import privacy
+from bot.callbacks import PrivacyAction, PrivacyCb
+from bot.clock import Clock
+from bot.i18n import _
+from handlers.routes import Routes
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+routes = Routes(__name__)
+
+
+def confirm_keyboard(action: PrivacyAction, yes: str, no: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=yes, callback_data=PrivacyCb(action=action, confirm=True).pack()
+                ),
+                InlineKeyboardButton(
+                    text=no, callback_data=PrivacyCb(action=action, confirm=False).pack()
+                ),
+            ]
+        ]
+    )
+
+
+def no_customer_data_text() -> str:
+    return _("We keep no customer data linked to this Telegram account.")
+
+
+def not_employee_text() -> str:
+    return _("You are not registered as an employee, so there is nothing to leave.")
+
+
+@routes.message(Command("forget"))
+async def forget(message: Message, db: Database) -> None:
+    assert message.from_user is not None
+    customer = await privacy.customer_by_telegram_id(db, message.from_user.id)
+    if customer is None:
+        text = no_customer_data_text()
+        if await privacy.is_employee(db, message.from_user.id):
+            text += "\n" + _("To leave the employee survey, send /leave.")
+        await message.answer(text)
+        return
+    await message.answer(
+        "\n".join(
+            [
+                _(
+                    "This deletes your phone number, your name and the link between this "
+                    "Telegram account and your customer record in the shop. You will get no "
+                    "more messages about your purchases."
+                ),
+                _("Your ratings and comments stay, without your name: they still help the shop."),
+                "",
+                _("Delete your data?"),
+            ]
+        ),
+        reply_markup=confirm_keyboard(PrivacyAction.FORGET, _("Yes, delete"), _("No, keep")),
+    )
+
+
+@routes.message(Command("leave"))
+async def leave(message: Message, db: Database) -> None:
+    assert message.from_user is not None
+    if not await privacy.is_employee(db, message.from_user.id):
+        await message.answer(not_employee_text())
+        return
+    await message.answer(
+        "\n".join(
+            [
+                _(
+                    "You will leave the employee survey: the bot forgets your Telegram account "
+                    "and sends you no more questions."
+                ),
+                _(
+                    "Your answers stay, under a pseudonym that does not show who you are, so "
+                    "the company's totals do not change."
+                ),
+                "",
+                _("Leave the survey?"),
+            ]
+        ),
+        reply_markup=confirm_keyboard(PrivacyAction.LEAVE, _("Yes, leave"), _("No, stay")),
+    )
+
+
+@routes.callback_query(PrivacyCb.filter())
+async def confirmed(
+    callback: CallbackQuery, callback_data: PrivacyCb, db: Database, clock: Clock
+) -> None:
+    user_id = callback.from_user.id
+    if not callback_data.confirm:
+        text = (
+            _("Nothing was deleted.")
+            if callback_data.action is PrivacyAction.FORGET
+            else _("You stay in the survey.")
+        )
+    elif callback_data.action is PrivacyAction.FORGET:
+        outcome = await privacy.forget_me(db, user_id, clock.now())
+        text = (
+            _(
+                "Done: your phone number, name and Telegram link are deleted. If you open a "
+                "link from the shop again, you will be linked anew."
+            )
+            if outcome is privacy.Outcome.DONE
+            else no_customer_data_text()
+        )
+    else:
+        outcome = await privacy.leave(db, user_id, clock.now())
+        text = (
+            _(
+                "Done: you have left the survey. To join again, open an invitation link from "
+                "your manager or HR."
+            )
+            if outcome is privacy.Outcome.DONE
+            else not_employee_text()
+        )
+    await callback.answer()
+    await replace_message(callback, text)
+
+
+async def replace_message(callback: CallbackQuery, text: str) -> None:
+    """Put the outcome in place of the question, so the buttons cannot be pressed again."""
+    message = callback.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        await callback.bot.send_message(callback.from_user.id, text)  # type: ignore[union-attr]
+        return
+    try:
+        await message.edit_text(text, reply_markup=None)
+    except TelegramBadRequest as exc:
+        if "not modified" in exc.message:
+            return  # a double press: the message already says this
+        log.info("could not edit the confirmation (%s); sending a new message", exc.message)
+        await message.answer(text)

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | import-purchases FILE | demo | backup PATH`.
+"""Command line: `python -m bot run | import-purchases FILE | demo | backup PATH | restore PATH`.
 
 `feedback-bot` (the console script) with no arguments is `run`.
 """
@@ -121,15 +121,54 @@ def _backup(args: argparse.Namespace) -> int:
     settings = _settings_or_exit()
     if isinstance(settings, int):
         return settings
-    from storage.backup import backup
+    from bot.clock import SystemClock
+    from storage.backup import BackupError, backup
 
-    target = Path(args.path)
     try:
-        pages = backup(settings.database_path, target)
-    except (OSError, FileNotFoundError) as exc:
-        return _fail(f"backup failed: {exc}")
-    print(f"backup of {settings.database_path} written to {target} ({pages} pages)")
+        info = backup(settings.database_path, Path(args.path), now=SystemClock().now())
+    except (BackupError, OSError) as exc:
+        return _fail(str(exc))
+    print(
+        f"backup of {settings.database_path} written to {info.path} "
+        f"({info.size / 1_000_000:.1f} MB, schema version {info.schema_version}, integrity ok)"
+    )
+    _remind_of_pseudonym_key(settings)
     return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    if isinstance(settings, int):
+        return settings
+    from storage import DatabaseLockedByAnotherProcess
+    from storage.backup import BackupError, restore
+    from storage.migrations import load_migrations
+
+    try:
+        info = restore(
+            Path(args.path),
+            settings.database_path,
+            latest_version=max((m.version for m in load_migrations()), default=0),
+        )
+    except (BackupError, DatabaseLockedByAnotherProcess, OSError) as exc:
+        return _fail(str(exc))
+    print(
+        f"{args.path} restored to {info.path}; the database it replaced is kept as "
+        f"{info.path.name}.before-restore. Start the bot again."
+    )
+    _remind_of_pseudonym_key(settings)
+    return 0
+
+
+def _remind_of_pseudonym_key(settings: Settings) -> None:
+    """Survey answers are keyed by a secret that is deliberately not in the database."""
+    if settings.pseudonym_secret is not None and settings.pseudonym_secret.get_secret_value():
+        return
+    key_file = settings.database_path.parent / (settings.database_path.name + ".pseudonym-key")
+    print(
+        f"note: survey answers are keyed by {key_file}, which is not in the backup on purpose; "
+        "keep a copy of it apart from the backups, a restored bot needs the same key"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,8 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-output", help="where to save the charts")
     demo.set_defaults(func=_demo)
     bak = sub.add_parser("backup", help="write a consistent copy of the live database")
-    bak.add_argument("path")
+    bak.add_argument("path", help="a file, or a folder to put the copy in")
     bak.set_defaults(func=_backup)
+    res = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
+    res.add_argument("path")
+    res.set_defaults(func=_restore)
     return parser
 
 

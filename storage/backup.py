@@ -1,33 +1,156 @@
-"""Online backup: a consistent copy of a live database, taken while the bot keeps writing."""
+"""Online backup and restore of the bot's SQLite file.
+
+`backup()` runs beside a live bot (`python -m bot backup PATH`, or cron): the copy is one
+consistent moment of the database, taken without stopping the bot. `restore()` runs with the
+bot stopped (`python -m bot restore PATH`) and puts a backup in place of the live database.
+Both go through SQLite's backup API rather than copying files, so the write-ahead log (the
+`-wal` file, which may hold the newest commits) is never left behind or applied to the wrong
+database.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.db import Database, DatabaseLockedByAnotherProcess
 
-def backup(source: Path, target: Path, *, pages_per_step: int = 1024) -> int:
-    """Copy `source` to `target` with SQLite's backup API; returns the number of pages copied.
 
-    Works beside a running bot: WAL lets the copy read a snapshot while the bot writes, and
-    the backup restarts a step if a write lands in pages already copied, so the result is
-    always one consistent moment.
-    """
-    if not source.exists():
-        raise FileNotFoundError(f"no database at {source}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".partial")
-    tmp.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
-    dst = sqlite3.connect(tmp)
+class BackupError(Exception):
+    """The copy cannot be made or used; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    pages: int
+    size: int  # bytes
+    schema_version: int
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    # A URI so that any file name (spaces, '?', '#', '%') is taken literally.
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+
+
+def _check(conn: sqlite3.Connection, what: str) -> int:
+    """Integrity check; returns the schema version (PRAGMA user_version)."""
     try:
-        src.backup(dst, pages=pages_per_step)
-        pages = dst.execute("PRAGMA page_count").fetchone()[0]
-        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise OSError(f"the copy failed its integrity check: {check}")
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{what} is not a readable SQLite database: {exc}") from None
+    if result != "ok":
+        raise BackupError(f"{what} failed its integrity check: {result}")
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
-        dst.close()
-        src.close()
-    tmp.replace(target)
-    return int(pages)
+        os.close(fd)
+
+
+def backup(source: Path, target: Path, *, now: datetime | None = None) -> BackupInfo:
+    """Copy the live database `source` to `target` (a file, or a folder to put a file in;
+    the file is then named after the time `now`, so that copies from cron pile up by date).
+
+    The copy is written beside the target as `.partial`, checked, flushed to disk and only
+    then renamed over the target, so a crash or a full disk never leaves a half backup under
+    the real name.
+    """
+    source = Path(source)
+    target = Path(target)
+    if not source.is_file():
+        raise BackupError(f"no database at {source}")
+    if target.is_dir():
+        stamp = f"{now.astimezone(UTC):%Y%m%d-%H%M%S}" if now is not None else "backup"
+        target = target / f"{source.stem}-{stamp}.sqlite3"
+    if target.resolve() == source.resolve():
+        raise BackupError("the backup would overwrite the live database; choose another path")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        with closing(_connect_ro(source)) as src, closing(sqlite3.connect(partial)) as dst:
+            # One step (pages=-1) reads the whole file inside one read transaction: in WAL
+            # mode that is a snapshot, and the bot keeps writing meanwhile. Copying in several
+            # steps would restart from scratch whenever the bot committed in between, which
+            # under steady load may never finish.
+            src.backup(dst, pages=-1)
+            # The copy is a standalone file: no -wal beside it to lose in transit.
+            dst.execute("PRAGMA journal_mode = DELETE")
+            version = _check(dst, "the copy")
+            pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+        _fsync(partial)
+        partial.replace(target)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"backup failed: {exc}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return BackupInfo(target, pages, target.stat().st_size, version)
+
+
+@contextmanager
+def _bot_stopped(database: Path) -> Iterator[None]:
+    """Hold the same lock file the bot holds while it runs: no bot can start mid-restore."""
+    lock_path = Database(database).lock_path
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseLockedByAnotherProcess(
+                f"the bot is running on {database} (lock file {lock_path}); stop it before "
+                "restoring"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def restore(backup_file: Path, database: Path, *, latest_version: int | None = None) -> BackupInfo:
+    """Replace `database` with `backup_file`; the bot must be stopped.
+
+    The database being replaced is first saved beside itself as `<name>.before-restore`, so
+    a restore of the wrong file can be undone the same way.
+    """
+    backup_file = Path(backup_file)
+    database = Path(database)
+    if not backup_file.is_file():
+        raise BackupError(f"no backup at {backup_file}")
+    if backup_file.resolve() == database.resolve():
+        raise BackupError("the backup is the live database itself")
+    with closing(_connect_ro(backup_file)) as src:
+        version = _check(src, str(backup_file))
+        if latest_version is not None and version > latest_version:
+            raise BackupError(
+                f"the backup has schema version {version}, newer than this bot knows "
+                f"({latest_version}); restore it with the bot's newer version"
+            )
+        with _bot_stopped(database):
+            if database.exists():
+                backup(database, database.with_name(database.name + ".before-restore"))
+            database.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with closing(sqlite3.connect(database)) as dst:
+                    # Through SQLite, not a file copy: the live file's -wal (if a crash left
+                    # one) is rewritten consistently instead of being replayed onto the backup.
+                    src.backup(dst, pages=-1)
+                    dst.execute("PRAGMA journal_mode = WAL")
+                    dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    _check(dst, "the restored database")
+                    pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise BackupError(f"restore failed: {exc}") from None
+    return BackupInfo(database, pages, database.stat().st_size, version)

@@ -1,0 +1,387 @@
+"""Queries for customers, products, orders, order items, pending reviews and restock rows.
+
+Every function takes a connection inside the caller's transaction; none commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.clock import from_db, to_db
+
+REVIEW_REQUEST = "review_request"
+RESTOCK = "restock"
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    external_id: str
+    name: str | None
+    phone: str | None
+    link_token: str
+    telegram_id: int | None
+    language: str | None
+    subscribed: bool
+    forgotten: bool
+
+
+_CUSTOMER_SQL = (
+    "SELECT id, external_id, name, phone, link_token, telegram_id, language, subscribed, "
+    "forgotten_at FROM customers "
+)
+
+
+def _customer(row: aiosqlite.Row) -> Customer:
+    return Customer(
+        id=row["id"],
+        external_id=row["external_id"],
+        name=row["name"],
+        phone=row["phone"],
+        link_token=row["link_token"],
+        telegram_id=row["telegram_id"],
+        language=row["language"],
+        subscribed=bool(row["subscribed"]),
+        forgotten=row["forgotten_at"] is not None,
+    )
+
+
+def new_link_token() -> str:
+    """24 URL-safe characters (144 random bits): unguessable, and "c_" + it fits a deep link."""
+    return secrets.token_urlsafe(18)
+
+
+# --- customers --------------------------------------------------------------------------------
+async def upsert_customer(
+    conn: aiosqlite.Connection,
+    external_id: str,
+    name: str | None,
+    phone: str | None,
+    now: datetime,
+) -> Customer:
+    """Create the shop's customer, or update the name and phone it sent (blank keeps the old).
+
+    A customer who asked to be forgotten stays anonymous: the shop's new data is not stored.
+    """
+    await conn.execute(
+        "INSERT INTO customers (external_id, name, phone, link_token, created_at) "
+        "VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(external_id) DO UPDATE SET "
+        "name = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.name, name) END, "
+        "phone = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.phone, phone) END",
+        (external_id, name, phone, new_link_token(), to_db(now)),
+    )
+    customer = await customer_by_external_id(conn, external_id)
+    assert customer is not None
+    return customer
+
+
+async def customer_by_external_id(conn: aiosqlite.Connection, external_id: str) -> Customer | None:
+    async with conn.execute(_CUSTOMER_SQL + "WHERE external_id = ?", (external_id,)) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def customer_by_id(conn: aiosqlite.Connection, customer_id: int) -> Customer | None:
+    async with conn.execute(_CUSTOMER_SQL + "WHERE id = ?", (customer_id,)) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def customer_by_link_token(conn: aiosqlite.Connection, token: str) -> Customer | None:
+    async with conn.execute(_CUSTOMER_SQL + "WHERE link_token = ?", (token,)) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def customer_by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Customer | None:
+    async with conn.execute(_CUSTOMER_SQL + "WHERE telegram_id = ?", (telegram_id,)) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def customers_by_phone(conn: aiosqlite.Connection, phone: str) -> list[Customer]:
+    """Customers with this phone, the one with the latest purchase first."""
+    async with conn.execute(
+        "SELECT c.id, c.external_id, c.name, c.phone, c.link_token, c.telegram_id, c.language, "
+        "c.subscribed, c.forgotten_at FROM customers c "
+        "WHERE c.phone = ? AND c.forgotten_at IS NULL ORDER BY "
+        "(SELECT MAX(o.purchased_at) FROM orders o WHERE o.customer_id = c.id) DESC, c.id DESC",
+        (phone,),
+    ) as cur:
+        return [_customer(row) for row in await cur.fetchall()]
+
+
+async def is_known_person(conn: aiosqlite.Connection, telegram_id: int) -> bool:
+    async with conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE telegram_id = ?) "
+        "OR EXISTS (SELECT 1 FROM employees WHERE telegram_id = ?) AS known",
+        (telegram_id, telegram_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return bool(row and row["known"])
+
+
+async def set_telegram(
+    conn: aiosqlite.Connection, customer_id: int, telegram_id: int, language: str, now: datetime
+) -> None:
+    """Link a Telegram account to a customer (and subscribe: linking is asking for messages).
+
+    One Telegram account is one customer (customers.telegram_id is unique): a link the
+    account held before is released first.
+    """
+    await conn.execute(
+        "UPDATE customers SET telegram_id = NULL WHERE telegram_id = ? AND id != ?",
+        (telegram_id, customer_id),
+    )
+    await conn.execute(
+        "UPDATE customers SET telegram_id = ?, language = ?, linked_at = ?, subscribed = 1, "
+        "unreachable_at = NULL, forgotten_at = NULL WHERE id = ?",
+        (telegram_id, language, to_db(now), customer_id),
+    )
+
+
+async def set_subscribed(conn: aiosqlite.Connection, customer_id: int, subscribed: bool) -> None:
+    await conn.execute(
+        "UPDATE customers SET subscribed = ?, unreachable_at = CASE WHEN ? THEN NULL "
+        "ELSE unreachable_at END WHERE id = ?",
+        (int(subscribed), int(subscribed), customer_id),
+    )
+
+
+async def set_language(conn: aiosqlite.Connection, customer_id: int, language: str) -> None:
+    await conn.execute("UPDATE customers SET language = ? WHERE id = ?", (language, customer_id))
+
+
+# --- products -----------------------------------------------------------------------------------
+async def upsert_product(
+    conn: aiosqlite.Connection,
+    sku: str,
+    name: str,
+    restock_days: int | None,
+    reorder_url: str | None,
+    now: datetime,
+) -> bool:
+    """Create or replace a catalogue entry (PUT semantics); True when it was new."""
+    async with conn.execute("SELECT 1 FROM products WHERE sku = ?", (sku,)) as cur:
+        existed = await cur.fetchone() is not None
+    await conn.execute(
+        "INSERT INTO products (sku, name, restock_days, reorder_url, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name, "
+        "restock_days = excluded.restock_days, reorder_url = excluded.reorder_url, "
+        "updated_at = excluded.updated_at",
+        (sku, name, restock_days, reorder_url, to_db(now)),
+    )
+    return not existed
+
+
+async def product_restock_days(
+    conn: aiosqlite.Connection, skus: Iterable[str]
+) -> dict[str, int | None]:
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    async with conn.execute(
+        f"SELECT sku, restock_days FROM products WHERE sku IN ({','.join('?' * len(wanted))})",
+        wanted,
+    ) as cur:
+        return {row["sku"]: row["restock_days"] for row in await cur.fetchall()}
+
+
+# --- orders -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredOrder:
+    id: int
+    customer_id: int
+    external_customer_id: str
+    link_token: str
+
+
+async def order_by_shop_id(conn: aiosqlite.Connection, order_id: str) -> StoredOrder | None:
+    async with conn.execute(
+        "SELECT o.id, o.customer_id, c.external_id, c.link_token FROM orders o "
+        "JOIN customers c ON c.id = o.customer_id WHERE o.order_id = ?",
+        (order_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return StoredOrder(row["id"], row["customer_id"], row["external_id"], row["link_token"])
+
+
+async def insert_order(
+    conn: aiosqlite.Connection,
+    order_id: str,
+    customer_id: int,
+    purchased_at: datetime,
+    now: datetime,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO orders (order_id, customer_id, purchased_at, created_at) VALUES (?, ?, ?, ?)",
+        (order_id, customer_id, to_db(purchased_at), to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def insert_item(
+    conn: aiosqlite.Connection,
+    order_pk: int,
+    sku: str,
+    name: str,
+    quantity: int,
+    restock_days: int | None,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO order_items (order_id, sku, name, quantity, restock_days) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (order_pk, sku, name, quantity, restock_days),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def set_order_review(conn: aiosqlite.Connection, order_pk: int, review_id: int) -> None:
+    await conn.execute("UPDATE orders SET review_id = ? WHERE id = ?", (review_id, order_pk))
+
+
+# --- reviews ------------------------------------------------------------------------------------
+async def open_review(conn: aiosqlite.Connection, customer_id: int) -> int | None:
+    """The customer's review not asked yet whose request is still queued, if any.
+
+    A `pending` review whose request row is gone (cancelled by /stop or a block) will never be
+    sent; a new order must not attach to it.
+    """
+    async with conn.execute(
+        "SELECT r.id FROM reviews r WHERE r.customer_id = ? AND r.status = 'pending' "
+        "AND EXISTS (SELECT 1 FROM outbox x WHERE x.kind = ? AND x.ref_id = r.id "
+        "AND x.customer_id = r.customer_id AND x.status IN ('pending', 'sending')) "
+        "ORDER BY r.id DESC LIMIT 1",
+        (customer_id, REVIEW_REQUEST),
+    ) as cur:
+        row = await cur.fetchone()
+    return row["id"] if row else None
+
+
+async def last_review_requested_at(conn: aiosqlite.Connection, customer_id: int) -> datetime | None:
+    async with conn.execute(
+        "SELECT MAX(requested_at) AS at FROM reviews WHERE customer_id = ?", (customer_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return from_db(row["at"]) if row and row["at"] else None
+
+
+async def insert_review(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
+    cur = await conn.execute(
+        "INSERT INTO reviews (customer_id, created_at, status) VALUES (?, ?, 'pending')",
+        (customer_id, to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def cancel_unsent_reviews(conn: aiosqlite.Connection, customer_id: int) -> int:
+    cur = await conn.execute(
+        "UPDATE reviews SET status = 'cancelled' WHERE customer_id = ? AND status = 'pending'",
+        (customer_id,),
+    )
+    return cur.rowcount
+
+
+# --- restock ------------------------------------------------------------------------------------
+async def opted_out_skus(conn: aiosqlite.Connection, customer_id: int) -> set[str]:
+    async with conn.execute(
+        "SELECT sku FROM restock_optouts WHERE customer_id = ?", (customer_id,)
+    ) as cur:
+        return {row["sku"] for row in await cur.fetchall()}
+
+
+async def add_optout(conn: aiosqlite.Connection, customer_id: int, sku: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO restock_optouts (customer_id, sku, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (customer_id, sku, to_db(now)),
+    )
+
+
+async def latest_purchase_of_sku(
+    conn: aiosqlite.Connection, customer_id: int, sku: str, *, excluding_order: int
+) -> datetime | None:
+    async with conn.execute(
+        "SELECT MAX(o.purchased_at) AS at FROM orders o JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id = ? AND i.sku = ? AND o.id != ?",
+        (customer_id, sku, excluding_order),
+    ) as cur:
+        row = await cur.fetchone()
+    return from_db(row["at"]) if row and row["at"] else None
+
+
+async def cancel_pending_restock(
+    conn: aiosqlite.Connection,
+    customer_id: int,
+    sku: str,
+    reason: str,
+    *,
+    bought_up_to: datetime | None = None,
+) -> int:
+    """Cancel the customer's queued restock rows for a SKU (those bought up to a time, if given).
+
+    `scheduler.outbox.cancel_pending` filters by kind only; a SKU needs the join to the item.
+    """
+    sql = (
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
+        "SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id "
+        "WHERE o.customer_id = ? AND i.sku = ?"
+    )
+    params: list[object] = [reason, customer_id, RESTOCK, customer_id, sku]
+    if bought_up_to is not None:
+        sql += " AND o.purchased_at <= ?"
+        params.append(to_db(bought_up_to))
+    cur = await conn.execute(sql + ")", params)
+    return cur.rowcount
+
+
+async def mark_restock_converted(
+    conn: aiosqlite.Connection,
+    customer_id: int,
+    sku: str,
+    sent_from: datetime,
+    sent_to: datetime,
+    converted_at: datetime,
+) -> int:
+    """A reminder sent in [sent_from, sent_to] and followed by this purchase converted."""
+    cur = await conn.execute(
+        "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
+        "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
+        "AND ref_id IN (SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id "
+        "WHERE o.customer_id = ? AND i.sku = ?)",
+        (
+            to_db(converted_at),
+            customer_id,
+            RESTOCK,
+            to_db(sent_from),
+            to_db(sent_to),
+            customer_id,
+            sku,
+        ),
+    )
+    return cur.rowcount
+
+
+async def restock_item_of(
+    conn: aiosqlite.Connection, customer_id: int, order_item_id: int
+) -> str | None:
+    """The SKU of an order item, when the item belongs to this customer."""
+    async with conn.execute(
+        "SELECT i.sku FROM order_items i JOIN orders o ON o.id = i.order_id "
+        "WHERE i.id = ? AND o.customer_id = ?",
+        (order_item_id, customer_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return row["sku"] if row else None

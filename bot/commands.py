@@ -18,6 +18,7 @@ USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or join by invitation")),
     ("survey", N_("Continue the survey")),
     ("stop", N_("Stop messages from the bot")),
+    ("link", N_("Link my purchases by phone")),
     ("forget", N_("Delete my data (customers)")),
     ("leave", N_("Leave the employee survey")),
     ("help", N_("What this bot does")),

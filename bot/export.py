@@ -1,31 +1,260 @@
-"""CSV exports: UTF-8 with a BOM (so Excel reads Cyrillic right), a header row, one fact a row."""
+"""CSV exports for admins: survey answers, reviews and customer reminders.
+
+Files are UTF-8 with a BOM (so Excel reads Cyrillic right), comma-separated with CRLF line ends
+and a header row (RFC 4180, pandas' defaults), one fact a row; times are local to TIMEZONE as
+`YYYY-MM-DD HH:MM:SS`, which Excel and pandas both read as dates.
+
+- Never a Telegram id: answers stand against their HMAC pseudonym only.
+- A department with fewer than SURVEY_MIN_GROUP respondents in a wave is left blank there, as in
+  the report: a department of one would otherwise name its only respondent.
+- Free text from people that Excel would run as a formula (starting with = + - @) gets a
+  leading apostrophe (OWASP's advice against CSV injection).
+- Rows are fetched in chunks and written in a worker thread, so a big export never stalls the bot;
+  a file over Telegram's upload limit is sent zipped.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.i18n import Translator
+from bot.settings import Settings
+from bot.texts import N_
+from storage import Database
+
 SURVEY_COLUMNS = ("wave", "department", "respondent", "question", "score", "answered_at")
+REVIEW_COLUMNS = ("order_id", "customer_id", "rating", "nps", "comment", "answered_at")
+REMINDER_COLUMNS = (
+    "order_id", "customer_id", "sku", "kind", "due_at", "status", "sent_at", "converted",
+)  # fmt: skip
+
+CHUNK = 5000
+UPLOAD_LIMIT = 49 * 1024 * 1024  # Telegram takes documents up to 50 MB from bots
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+def safe_text(value: str | None) -> str:
+    """Text from people, defused for spreadsheets."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-async def survey_answers_csv(conn: aiosqlite.Connection) -> bytes:
-    """Every answer by pseudonym; there is no Telegram id in the table to leak."""
+def local_time(value: str | None, tz: ZoneInfo) -> str:
+    """A stored UTC timestamp as local `YYYY-MM-DD HH:MM:SS` (empty when there is none)."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class CsvWriter:
+    """A CSV file being written, chunk by chunk, in a worker thread."""
+
+    header: Sequence[str]
+    buffer: io.StringIO = field(default_factory=io.StringIO)
+    rows: int = 0
+
+    def __post_init__(self) -> None:
+        self.buffer.write("\ufeff")
+        self._writer = csv.writer(self.buffer, lineterminator="\r\n")
+        self._writer.writerow(self.header)
+
+    def write(self, rows: Sequence[Sequence[object]]) -> None:
+        self._writer.writerows(rows)
+        self.rows += len(rows)
+
+    def content(self) -> bytes:
+        return self.buffer.getvalue().encode("utf-8")
+
+
+def to_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+    writer = CsvWriter(header)
+    writer.write(rows)
+    return writer.content()
+
+
+async def _stream(
+    conn: aiosqlite.Connection,
+    sql: str,
+    params: Sequence[object] | dict[str, object],
+    header: Sequence[str],
+    convert: Callable[[aiosqlite.Row], Sequence[object]],
+) -> tuple[bytes, int]:
+    writer = CsvWriter(header)
+    async with conn.execute(sql, params) as cur:
+        while rows := await cur.fetchmany(CHUNK):
+            await asyncio.to_thread(writer.write, [convert(r) for r in rows])
+    return await asyncio.to_thread(writer.content), writer.rows
+
+
+# --- the three files ------------------------------------------------------------------------------
+async def survey_answers_csv(
+    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo
+) -> tuple[bytes, int]:
+    """Every answer (complete responses or not) by pseudonym, with its wave and department."""
     async with conn.execute(
-        "SELECT w.title AS wave, d.name AS department, a.respondent, a.question, a.score, "
-        "a.answered_at FROM survey_answers a JOIN waves w ON w.id = a.wave_id "
-        "LEFT JOIN departments d ON d.id = a.department_id "
-        "ORDER BY a.wave_id, d.name, a.respondent, a.question"
+        "SELECT wave_id, department_id FROM survey_answers GROUP BY wave_id, department_id "
+        "HAVING COUNT(DISTINCT respondent) >= ?",
+        (min_group,),
     ) as cur:
-        rows = [tuple(r) for r in await cur.fetchall()]
-    return to_csv(SURVEY_COLUMNS, rows)
+        named = {(r["wave_id"], r["department_id"]) for r in await cur.fetchall()}
+
+    def convert(r: aiosqlite.Row) -> Sequence[object]:
+        shown = (r["wave_id"], r["department_id"]) in named
+        department = safe_text(r["department"]) if shown else ""
+        return (
+            safe_text(r["wave"]),
+            department,
+            r["respondent"],
+            r["question"],
+            r["score"],
+            local_time(r["answered_at"], tz),
+        )
+
+    return await _stream(
+        conn,
+        "SELECT a.wave_id, w.title AS wave, a.department_id, d.name AS department, a.respondent, "
+        "a.question, a.score, a.answered_at FROM survey_answers a "
+        "JOIN waves w ON w.id = a.wave_id LEFT JOIN departments d ON d.id = a.department_id "
+        "ORDER BY a.wave_id, d.name, a.respondent, a.question",
+        (),
+        SURVEY_COLUMNS,
+        convert,
+    )
+
+
+async def reviews_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
+    """One row per answered review; its orders (one review may cover several) space-separated.
+
+    A customer who asked to be forgotten keeps their scores in the figures, without their id or
+    comment.
+    """
+
+    def convert(r: aiosqlite.Row) -> Sequence[object]:
+        forgotten = r["forgotten_at"] is not None
+        return (
+            r["order_ids"] or "",
+            "" if forgotten else safe_text(r["customer"]),
+            "" if r["rating"] is None else r["rating"],
+            "" if r["nps"] is None else r["nps"],
+            "" if forgotten else safe_text(r["comment"]),
+            local_time(r["answered_at"], tz),
+        )
+
+    return await _stream(
+        conn,
+        "SELECT r.rating, r.nps, r.comment, c.external_id AS customer, c.forgotten_at, "
+        "COALESCE(r.rated_at, r.nps_at, r.commented_at) AS answered_at, "
+        "(SELECT group_concat(o.order_id, ' ') FROM orders o WHERE o.review_id = r.id) "
+        "AS order_ids "
+        "FROM reviews r JOIN customers c ON c.id = r.customer_id "
+        "WHERE r.rating IS NOT NULL OR r.nps IS NOT NULL OR r.comment IS NOT NULL "
+        "ORDER BY r.id",
+        (),
+        REVIEW_COLUMNS,
+        convert,
+    )
+
+
+async def reminders_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
+    """Every message queued for customers (restock reminders, review requests and reminders)."""
+
+    def convert(r: aiosqlite.Row) -> Sequence[object]:
+        restock = r["kind"] == "restock"
+        return (
+            safe_text(r["order_id"]),
+            "" if r["forgotten_at"] is not None else safe_text(r["customer"]),
+            safe_text(r["sku"]),
+            r["kind"],
+            local_time(r["due_at"], tz),
+            r["status"],
+            local_time(r["sent_at"], tz),
+            (1 if r["converted_at"] else 0) if restock else "",
+        )
+
+    return await _stream(
+        conn,
+        "SELECT ob.kind, ob.due_at, ob.status, ob.sent_at, ob.converted_at, oi.sku, "
+        "c.external_id AS customer, c.forgotten_at, "
+        "CASE WHEN ob.kind = 'restock' THEN ord.order_id "
+        "     WHEN ob.kind LIKE 'review%' THEN (SELECT group_concat(x.order_id, ' ') "
+        "          FROM orders x WHERE x.review_id = ob.ref_id) END AS order_id "
+        "FROM outbox ob JOIN customers c ON c.id = ob.customer_id "
+        "LEFT JOIN order_items oi ON ob.kind = 'restock' AND oi.id = ob.ref_id "
+        "LEFT JOIN orders ord ON ord.id = oi.order_id "
+        "ORDER BY ob.due_at, ob.id",
+        (),
+        REMINDER_COLUMNS,
+        convert,
+    )
+
+
+# --- what /export sends ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    content: bytes
+    rows: int
+    note: str  # a msgid: what the file holds
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def caption(self, tr: Translator) -> str:
+        return (
+            tr("{name}: {rows} rows.", name=self.filename, rows=self.rows)
+            + " "
+            + tr(self.note, **self.params)
+        )
+
+
+SURVEY_NOTE = N_(
+    "Answers by pseudonym, never a Telegram id; departments with fewer than {min} respondents "
+    "in a wave are left blank. Times in {tz}."
+)
+REVIEWS_NOTE = N_("Answered reviews: rating 1–5, NPS 0–10 and comment. Times in {tz}.")
+REMINDERS_NOTE = N_(
+    "Messages queued for customers: restock reminders (converted = bought again) and review "
+    "requests. Times in {tz}."
+)
+
+
+def zipped(filename: str, content: bytes) -> tuple[str, bytes]:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(filename, content)
+    return filename + ".zip", buffer.getvalue()
+
+
+async def _fit(export: Export) -> Export:
+    if len(export.content) <= UPLOAD_LIMIT:
+        return export
+    name, content = await asyncio.to_thread(zipped, export.filename, export.content)
+    return Export(name, content, export.rows, export.note, export.params)
+
+
+async def build_exports(db: Database, settings: Settings) -> list[Export]:
+    """The three files from one read snapshot (header-only when there is no data yet)."""
+    tz = settings.tz
+    params = {"tz": settings.timezone}
+    async with db.read() as conn:
+        survey = await survey_answers_csv(conn, min_group=settings.survey_min_group, tz=tz)
+        reviews = await reviews_csv(conn, tz=tz)
+        reminders = await reminders_csv(conn, tz=tz)
+    exports = [
+        Export(
+            "survey_answers.csv", *survey, SURVEY_NOTE, {**params, "min": settings.survey_min_group}
+        ),
+        Export("reviews.csv", *reviews, REVIEWS_NOTE, params),
+        Export("reminders.csv", *reminders, REMINDERS_NOTE, params),
+    ]
+    return [await _fit(e) for e in exports]

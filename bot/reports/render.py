@@ -1,64 +1,344 @@
-"""Report text in the reader's language (HTML parse mode: every dynamic value is escaped)."""
+"""Report text in the reader's language (HTML parse mode: every name from people is escaped).
+
+`render_report` gives the sections; `pack_messages` fits them into Telegram messages.
+"""
 
 from __future__ import annotations
 
-from html import escape
+import re
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape, unescape
+from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
-from bot.reports.survey import SurveySummary
-from bot.survey import QUESTION_COUNT, TOTAL_MAX
+from bot.reports.assemble import Report
+from bot.reports.customers import CustomerFigures, CustomerReport
+from bot.reports.metrics import change
+from bot.reports.survey import QUESTION_SHORT, DepartmentTable, SurveyReport, TargetStatus
+from bot.survey import QUESTION_COUNT, TOTAL_MAX, level_for
+from bot.texts import N_
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+# A question mean coloured by the level a company would have with that mean on every question.
+LEVEL_SQUARES = {"initial": "🟥", "transitional": "🟧", "forming": "🟨", "mature": "🟩"}
+OTHERS = N_("Others")
 
 
-def fmt(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}"
+# --- numbers ----------------------------------------------------------------------------------
+def rounded(value: float, digits: int = 2) -> str:
+    """Rounded half up, as people round by hand (Python's own formatting rounds 4.25 to 4.2)."""
+    quantum = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else rounded(value, digits)
 
 
 def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+    return "—" if value is None else rounded(value * 100, 0) + "%"
 
 
-def survey_section(tr: Translator, summary: SurveySummary) -> str:
-    wave = summary.wave
-    status = tr("open") if wave.is_open else tr("closed")
+def _signed(value: float, digits: int) -> str:
+    text = rounded(abs(value), digits)
+    if Decimal(text) == 0:
+        return "= " + text
+    return ("▲ +" if value > 0 else "▼ −") + text
+
+
+def delta(current: float | None, previous: float | None, digits: int = 2) -> str:
+    """« (▲ +0.40)» against the previous value, or nothing when there is nothing to compare."""
+    diff = change(current, previous)
+    return "" if diff is None else f" ({_signed(diff, digits)})"
+
+
+def delta_pp(tr: Translator, current: float | None, previous: float | None) -> str:
+    """A change of a share in percentage points: « (▲ +5 pp)»."""
+    diff = change(current, previous)
+    if diff is None:
+        return ""
+    points = tr("pp")  # percentage points
+    return f" ({_signed(diff * 100, 0)} {points})"
+
+
+def date_text(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%d.%m.%Y")
+
+
+def square(mean: float) -> str:
+    return LEVEL_SQUARES[level_for(max(1.0, min(5.0, mean)) * QUESTION_COUNT).key]
+
+
+# --- the survey -------------------------------------------------------------------------------
+def _target_line(tr: Translator, status: TargetStatus) -> str:
+    value = status.target.value
+    if status.reached_by is not None:
+        return "🎯 " + tr("Target {target} reached ✓", target=value)
+    if status.gap is None:
+        return "🎯 " + tr("Target: {target} (no complete answers yet)", target=value)
+    gap = fmt(status.gap)
+    if status.for_next_wave:
+        text = tr("Target for the next wave: {target}, gap {gap}", target=value, gap=gap)
+    else:
+        text = tr("Target: {target}, gap {gap}", target=value, gap=gap)
+    return "🎯 " + text
+
+
+def _department_lines(tr: Translator, table: DepartmentTable) -> list[str]:
+    lines: list[str] = []
+    if table.rows:
+        lines += [
+            "",
+            "<b>" + tr("By department") + "</b> "
+            + tr("(respondents, mean total; then Q1–Q6):"),
+        ]  # fmt: skip
+        for row in table.rows:
+            if row.name is None:
+                name = tr(OTHERS) + " " + tr("({n} departments)", n=row.pooled)
+            else:
+                name = escape(row.name)
+            lines.append(f"<b>{name}</b>: {row.respondents}, {fmt(row.mean_total)}")
+            lines.append(" ".join(f"{square(m)}{rounded(m, 1)}" for m in row.question_means))
+        lines.append(
+            "<i>"
+            + tr(
+                "Colours: the level the company would have with this mean on every question: "
+                "🟥 initial, 🟧 transitional, 🟨 forming, 🟩 mature."
+            )
+            + "</i>"
+        )
+    if table.small:
+        if table.pooled:
+            note = tr(
+                "Departments with fewer than {min} respondents: {n}; they are shown together as "
+                "«{others}», to keep answers confidential.",
+                n=table.small,
+                min=table.min_group,
+                others=tr(OTHERS),
+            )
+        else:
+            note = tr(
+                "Departments not shown: {n} — fewer than {min} respondents each (and fewer than "
+                "{min} together), to keep answers confidential.",
+                n=table.small,
+                min=table.min_group,
+            )
+        lines.append(note)
+    return lines
+
+
+def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
+    latest, previous = survey.latest, survey.previous
+    wave = latest.wave
+    status = (
+        tr("open since {date}", date=date_text(wave.opened_at, tz))
+        if wave.is_open
+        else tr("closed {date}", date=date_text(wave.closed_at or wave.opened_at, tz))
+    )
+    prev_rate = previous.response_rate if previous else None
     lines = [
-        "<b>" + tr("Survey «{title}» ({status})", title=escape(wave.title), status=status) + "</b>",
+        "<b>📋 " + tr("Survey «{title}»", title=escape(wave.title)) + f"</b> ({status})",
         tr(
             "Invited: {invited} · responded: {responded} · response rate: {rate}",
-            invited=summary.invited,
-            responded=summary.responded,
-            rate=pct(summary.response_rate),
-        ),
+            invited=latest.invited,
+            responded=latest.responded,
+            rate=pct(latest.response_rate),
+        )
+        + delta_pp(tr, latest.response_rate, prev_rate),
     ]
-    if summary.question_means is None or summary.level is None or summary.mean_total is None:
+    means, mean_total, level = latest.question_means, latest.mean_total, latest.level
+    if means is None or mean_total is None or level is None:
         lines.append(tr("No complete answers yet."))
+        if survey.target is not None:
+            lines.append(_target_line(tr, survey.target))
         return "\n".join(lines)
-    lines += [
-        tr("Company score: <b>{mean}</b> of {max}", mean=fmt(summary.mean_total), max=TOTAL_MAX),
-        "<b>" + escape(tr(summary.level.title)) + "</b>: " + escape(tr(summary.level.description)),
-        "",
-        tr("Per question (mean of 1–5):"),
-    ]
+    prev_means = previous.question_means if previous else None
+    prev_total = previous.mean_total if previous else None
+    score = tr("Company score: <b>{mean}</b> of {max}", mean=fmt(mean_total), max=TOTAL_MAX)
+    if previous is not None and prev_total is not None:
+        score += " " + tr(
+            "({change} vs «{title}»)",
+            change=_signed(mean_total - prev_total, 2),
+            title=escape(previous.wave.title),
+        )
+    lines += [score, "<b>" + escape(tr(level.title)) + "</b>: " + escape(tr(level.description))]
+    if survey.target is not None:
+        lines.append(_target_line(tr, survey.target))
+    lines += ["", "<b>" + tr("Per question") + "</b> " + tr("(mean of 1–5, change):")]
     for number in range(1, QUESTION_COUNT + 1):
         mark = ""
-        if number == summary.weakest:
+        if number == latest.weakest:
             mark = " ⬇ " + tr("weakest")
-        elif number == summary.strongest:
+        elif number == latest.strongest:
             mark = " ⬆ " + tr("strongest")
-        lines.append(f"Q{number}: {fmt(summary.question_means[number - 1])}{mark}")
-    if summary.departments:
-        lines += ["", tr("By department (respondents, mean total):")]
-        for department in summary.departments:
-            lines.append(
-                f"• {escape(department.name)}: {department.respondents}, "
-                f"{fmt(department.mean_total)}"
-            )
-    if summary.hidden_departments:
+        previous_mean = prev_means[number - 1] if prev_means else None
         lines.append(
-            tr(
-                "{n} department(s) not shown: fewer than {min} respondents, to keep answers "
-                "confidential.",
-                n=summary.hidden_departments,
-                min=summary.min_group,
-            )
+            f"Q{number}: {fmt(means[number - 1])}{mark} — {escape(tr(QUESTION_SHORT[number - 1]))}"
+            + delta(means[number - 1], previous_mean)
         )
+    if latest.development_step is not None and latest.weakest is not None:
+        lines += [
+            "",
+            "<b>" + tr("Next step (Q{n}):", n=latest.weakest) + "</b> "
+            + escape(tr(latest.development_step)),
+        ]  # fmt: skip
+    lines += _department_lines(tr, survey.departments)
     return "\n".join(lines)
+
+
+def no_survey_section(tr: Translator) -> str:
+    return "<b>📋 " + tr("Survey") + "</b>\n" + tr("No survey yet. Start one with /survey_start")
+
+
+# --- customers --------------------------------------------------------------------------------
+def _count(current: int, previous: int) -> str:
+    return f"{current}{delta(current, previous, 0)}"
+
+
+def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> str:
+    span = report.periods
+    cur, prev = report.current, report.previous
+    lines = [
+        "<b>🛍 " + tr("Customers, last {days} days", days=span.days) + "</b>",
+        tr(
+            "{start} – {end}; changes against the previous {days} days.",
+            start=date_text(span.current.start, tz),
+            end=date_text(span.current.end, tz),
+            days=span.days,
+        ),
+        "",
+        tr(
+            "Review requests: sent {sent} · answered {answered} — {rate}",
+            sent=_count(cur.requests_sent, prev.requests_sent),
+            answered=cur.requests_answered,
+            rate=pct(cur.response_rate),
+        )
+        + delta_pp(tr, cur.response_rate, prev.response_rate),
+        tr("Mean rating: {mean} of 5", mean=fmt(cur.ratings.mean))
+        + delta(cur.ratings.mean, prev.ratings.mean)
+        + " · "
+        + tr("ratings: {n}", n=cur.ratings.count),
+        tr("CSAT (ratings of 4–5): {csat}", csat=pct(cur.ratings.csat))
+        + delta_pp(tr, cur.ratings.csat, prev.ratings.csat),
+        _nps_line(tr, cur, prev),
+        tr("CES: not collected (the review does not ask about effort)"),
+        tr(
+            "Negative reviews: {n} · resolved: {resolved}",
+            n=_count(cur.ratings.negative, prev.ratings.negative),
+            resolved=cur.ratings.resolved,
+        ),
+        tr(
+            "Restock reminders: sent {sent} · bought again {converted} — {rate}",
+            sent=_count(cur.restock_sent, prev.restock_sent),
+            converted=cur.restock_converted,
+            rate=pct(cur.conversion),
+        )
+        + delta_pp(tr, cur.conversion, prev.conversion),
+        tr("Buyers: {n}", n=_count(cur.buyers, prev.buyers)),
+        tr(
+            "Retention: {retention}{change} — {kept} of {base} customers of the previous {days} "
+            "days bought again; churn: {churn}",
+            retention=pct(cur.retention.retention),
+            change=delta_pp(tr, cur.retention.retention, prev.retention.retention),
+            kept=cur.retention.retained,
+            base=cur.retention.base,
+            days=span.days,
+            churn=pct(cur.retention.churn),
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _nps_line(tr: Translator, cur: CustomerFigures, prev: CustomerFigures) -> str:
+    score = cur.nps.score
+    text = fmt(score, 0)
+    if score is not None and Decimal(text) != 0:
+        text = ("+" if score > 0 else "−") + text.lstrip("-")
+    return (
+        tr("NPS: {nps}", nps=text)
+        + delta(score, prev.nps.score, 0)
+        + " — "
+        + tr(
+            "promoters {p} · passives {n} · detractors {d}",
+            p=cur.nps.promoters,
+            n=cur.nps.passives,
+            d=cur.nps.detractors,
+        )
+    )
+
+
+# --- the whole report ---------------------------------------------------------------------------
+def header(tr: Translator, report: Report) -> str:
+    moment = report.generated_at.astimezone(report.tz)
+    return "<b>📊 " + tr(
+        "Report of {date} {time}", date=moment.strftime("%d.%m.%Y"), time=moment.strftime("%H:%M")
+    ) + "</b>"  # fmt: skip
+
+
+def render_report(tr: Translator, report: Report) -> list[str]:
+    """The report's sections, in order (each a self-contained piece of HTML)."""
+    sections = [header(tr, report)]
+    if report.request.survey:
+        sections.append(
+            survey_section(tr, report.survey, report.tz)
+            if report.survey is not None
+            else no_survey_section(tr)
+        )
+    if report.customers is not None:
+        sections.append(customers_section(tr, report.customers, report.tz))
+    return sections
+
+
+# --- fitting into messages ----------------------------------------------------------------------
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def length(text: str) -> int:
+    """Telegram's length: UTF-16 code units (of the raw HTML, an upper bound of what is shown)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    """A line too long for one message: its plain text, cut so that no tag or entity is split."""
+    pieces, current, units = [], "", 0
+    for char in unescape(_TAG_RE.sub("", line)):
+        piece = escape(char, quote=False)
+        width = length(piece)
+        if units + width > limit:
+            pieces.append(current)
+            current, units = "", 0
+        current += piece
+        units += width
+    return [*pieces, current] if current else pieces
+
+
+def pack_messages(sections: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Sections joined by blank lines into as few messages as fit; long ones split between lines.
+
+    Every line of a section is self-contained HTML, so splitting between lines never breaks a tag.
+    """
+    messages: list[str] = []
+    current = ""
+    for section in sections:
+        candidate = f"{current}\n\n{section}" if current else section
+        if length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+            current = ""
+        for line in section.split("\n"):
+            pieces = _cut(line, limit) if length(line) > limit else [line]
+            for piece in pieces:
+                candidate = f"{current}\n{piece}" if current else piece
+                if length(candidate) <= limit:
+                    current = candidate
+                else:
+                    messages.append(current)
+                    current = piece
+    if current:
+        messages.append(current)
+    return [m for m in messages if m.strip()]

@@ -1,39 +1,56 @@
-"""/report and /export for admins."""
+"""/report and /export for admins: thin wrappers over bot.reports and bot.export."""
 
 from __future__ import annotations
 
-from aiogram.filters import Command
+from aiogram import Bot
+from aiogram.enums import ChatAction
+from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
-from bot.export import survey_answers_csv
+from bot.clock import Clock
+from bot.export import build_exports
 from bot.i18n import I18n, Translator, _
-from bot.reports.render import survey_section
-from bot.reports.survey import survey_summary
+from bot.reports.assemble import build_report
+from bot.reports.delivery import send_report
+from bot.reports.periods import parse_report_args
 from bot.settings import Settings
 from handlers.routes import Routes
 from storage import Database
-from storage import survey as survey_q
 
 routes = Routes(__name__)
 
 
+def report_usage() -> str:
+    return _(
+        "Usage:\n/report — the whole report\n/report survey — the survey only\n"
+        "/report customers [7d|30d|90d|365d] — customers for a period (30d by default)"
+    )
+
+
 @routes.message(Command("report"))
-async def report(message: Message, db: Database, settings: Settings, i18n: I18n) -> None:
-    tr = Translator(i18n, i18n.current_locale)
-    async with db.read() as conn:
-        waves = await survey_q.latest_waves(conn, limit=1)
-        summary = await survey_summary(conn, waves[0], settings.survey_min_group) if waves else None
-    if summary is None:
-        await message.answer(_("No survey yet. Start one with /survey_start"))
+async def report(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    request = parse_report_args(command.args)
+    if request is None:
+        await message.answer(report_usage())
         return
-    await message.answer(survey_section(tr, summary))
+    figures = await build_report(db, settings, request, clock.now())
+    await send_report(bot, message.chat.id, Translator(i18n, i18n.current_locale), figures)
 
 
 @routes.message(Command("export"))
-async def export(message: Message, db: Database) -> None:
-    async with db.read() as conn:
-        survey_csv = await survey_answers_csv(conn)
-    await message.answer_document(
-        BufferedInputFile(survey_csv, filename="survey_answers.csv"),
-        caption=_("Survey answers by pseudonym (no Telegram ids)."),
-    )
+async def export(message: Message, bot: Bot, db: Database, settings: Settings, i18n: I18n) -> None:
+    await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
+    exports = await build_exports(db, settings)
+    tr = Translator(i18n, i18n.current_locale)
+    for item in exports:
+        await message.answer_document(
+            BufferedInputFile(item.content, filename=item.filename), caption=item.caption(tr)
+        )

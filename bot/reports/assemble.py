@@ -1,0 +1,61 @@
+"""The report as plain data: every figure of /report, read from one database snapshot.
+
+Rendering (text, charts) happens elsewhere and never touches the database; the benchmark times
+exactly this function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.reports.customers import CustomerReport, customer_report
+from bot.reports.periods import ReportRequest
+from bot.reports.survey import SurveyReport, survey_report
+from bot.settings import Settings
+from storage import Database
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: datetime
+    request: ReportRequest
+    tz: ZoneInfo
+    survey: SurveyReport | None  # None: not asked for, or no wave yet
+    customers: CustomerReport | None  # None: not asked for
+
+
+async def assemble_report(
+    conn: aiosqlite.Connection,
+    request: ReportRequest,
+    *,
+    now: datetime,
+    min_group: int,
+    negative_max: int,
+    tz: ZoneInfo,
+) -> Report:
+    survey = await survey_report(conn, min_group) if request.survey else None
+    customers = (
+        await customer_report(conn, now, request.days, negative_max=negative_max, tz=tz)
+        if request.customers
+        else None
+    )
+    return Report(now, request, tz, survey, customers)
+
+
+async def build_report(
+    db: Database, settings: Settings, request: ReportRequest, now: datetime
+) -> Report:
+    """The report from one read snapshot, so its figures agree with each other."""
+    async with db.read() as conn:
+        return await assemble_report(
+            conn,
+            request,
+            now=now,
+            min_group=settings.survey_min_group,
+            negative_max=settings.negative_rating_max,
+            tz=settings.tz,
+        )

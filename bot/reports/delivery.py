@@ -1,0 +1,65 @@
+"""Putting a report in a chat: its text in as few messages as fit, then its charts as photos.
+
+Shared by /report (an admin asks) and the weekly digest (the scheduler sends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.enums import ChatAction
+from aiogram.types import BufferedInputFile
+
+from bot.i18n import Translator
+from bot.reports.assemble import Report
+from bot.reports.charts import Chart, render_charts
+from bot.reports.render import pack_messages, render_report
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    messages: list[str]
+    charts: list[Chart]
+
+
+async def render(tr: Translator, report: Report, *, intro: str | None = None) -> RenderedReport:
+    """Text at once; charts in a worker thread, so other updates go on being handled meanwhile."""
+    sections = render_report(tr, report)
+    if intro:
+        sections.insert(0, intro)
+    charts = await asyncio.to_thread(render_charts, tr, report)
+    return RenderedReport(pack_messages(sections), charts)
+
+
+async def send_text(bot: Bot, chat_id: int, rendered: RenderedReport) -> None:
+    for text in rendered.messages:
+        await bot.send_message(chat_id, text)
+
+
+async def send_charts(bot: Bot, chat_id: int, rendered: RenderedReport) -> None:
+    for chart in rendered.charts:
+        await bot.send_photo(
+            chat_id, BufferedInputFile(chart.png, filename=chart.filename), caption=chart.caption
+        )
+
+
+async def send_rendered(bot: Bot, chat_id: int, rendered: RenderedReport) -> None:
+    await send_text(bot, chat_id, rendered)
+    await send_charts(bot, chat_id, rendered)
+
+
+async def send_report(bot: Bot, chat_id: int, tr: Translator, report: Report) -> None:
+    """Text first (it is ready at once), then «sending a photo…» while the charts are drawn."""
+    sections = render_report(tr, report)
+    charts = asyncio.create_task(asyncio.to_thread(render_charts, tr, report))
+    try:
+        for text in pack_messages(sections):
+            await bot.send_message(chat_id, text)
+        await bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+        rendered = RenderedReport([], await charts)
+    finally:
+        if not charts.done():
+            charts.cancel()
+    await send_charts(bot, chat_id, rendered)

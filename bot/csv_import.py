@@ -1,11 +1,436 @@
-"""CSV import of purchases (filled in by the customers feature)."""
+"""`python -m bot import-purchases FILE.csv`: purchases for shops without an API.
+
+Columns (a header row names them, in any order): order_id, customer_id, phone, name,
+purchased_at, sku, item_name, quantity, restock_days. One row per item; the rows of one order
+share its order_id (and its customer and time). phone, name and restock_days may be blank or
+absent. Comma, semicolon (Excel in Russian) or tab separated; UTF-8 (with or without BOM), or
+Windows-1251 as Excel saves it.
+
+All or nothing: every row is checked first, and any bad row is reported as `line N: reason` on
+stderr with nothing written. Then every order goes in one transaction, through the same
+`record_purchase` as the API (so an order imported twice is skipped, not doubled).
+
+Exit codes: 0 imported (or nothing new), 1 bad rows (nothing written), 2 the file cannot be
+read as such a CSV, 3 the database could not be written (busy or broken; nothing written).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import sqlite3
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import IO, Any
 
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from bot.clock import Clock, SystemClock
+from bot.purchase_schema import MAX_ITEMS, PurchaseIn
+from bot.purchases import OrderConflict, Timing, record_purchase
 from bot.settings import Settings
+from storage import Database
+
+COLUMNS = (
+    "order_id",
+    "customer_id",
+    "phone",
+    "name",
+    "purchased_at",
+    "sku",
+    "item_name",
+    "quantity",
+    "restock_days",
+)
+OPTIONAL = frozenset({"phone", "name", "restock_days"})
+# Above this size a progress bar is shown even when stderr is not a terminal (a cron log).
+LARGE_FILE_BYTES = 5 * 1024 * 1024
+PROGRESS_EVERY_ROWS = 1000
+
+# Where a field of the model comes from in the file.
+_FIELD_COLUMN = {
+    ("order_id",): "order_id",
+    ("customer", "id"): "customer_id",
+    ("customer", "phone"): "phone",
+    ("customer", "name"): "name",
+    ("purchased_at",): "purchased_at",
+    ("items", 0, "sku"): "sku",
+    ("items", 0, "name"): "item_name",
+    ("items", 0, "quantity"): "quantity",
+    ("items", 0, "restock_days"): "restock_days",
+}
+
+OK, BAD_ROWS, UNREADABLE, DATABASE_ERROR = 0, 1, 2, 3
 
 
-async def run_import(settings: Settings, path: Path) -> int:
-    raise NotImplementedError("CSV import is part of the customers feature")
+class UnreadableFile(Exception):
+    """The file is not a purchases CSV at all (missing, binary, no header, missing columns)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class _Order:
+    line: int  # where the order starts in the file
+    fields: dict[str, Any]  # order_id, customer, purchased_at
+    items: list[dict[str, Any]] = field(default_factory=list)
+    purchased_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    orders: list[tuple[int, PurchaseIn]]  # (first line, order), oldest purchase first
+    errors: list[RowError]
+    rows: int
+    notes: list[str]
+
+
+# --- reading -------------------------------------------------------------------------------------
+def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper, str]:
+    try:
+        binary = path.open("rb")
+    except OSError as exc:
+        raise UnreadableFile(f"cannot open {path}: {exc.strerror or exc}") from None
+    head = binary.read(64 * 1024)
+    binary.seek(0)
+    try:
+        head.decode("utf-8")
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        # A cut in the middle of a character at the end of the sample is still UTF-8.
+        encoding = "utf-8-sig" if exc.start >= len(head) - 3 else "cp1251"
+    if b"\x00" in head:
+        binary.close()
+        raise UnreadableFile("this is not a text CSV file (it contains NUL bytes)")
+    text = io.TextIOWrapper(binary, encoding=encoding, newline="", errors="strict")
+    return binary, text, encoding
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _header(raw: list[str]) -> tuple[dict[str, int], list[str]]:
+    names = [h.strip().lower() for h in raw]
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in seen and name in COLUMNS:
+            raise UnreadableFile(f"the header names the column {name!r} twice")
+        seen.setdefault(name, index)
+    missing = [c for c in COLUMNS if c not in seen and c not in OPTIONAL]
+    if missing:
+        raise UnreadableFile(
+            "the header lacks the columns "
+            + ", ".join(missing)
+            + " (expected: "
+            + ", ".join(COLUMNS)
+            + ")"
+        )
+    unknown = [n for n in names if n not in COLUMNS]
+    notes = [f"ignoring unknown columns: {', '.join(unknown)}"] if unknown else []
+    return {c: seen[c] for c in COLUMNS if c in seen}, notes
+
+
+def parse(
+    stream: IO[str], now: datetime, *, on_rows: Callable[[int], None] | None = None
+) -> Parsed:
+    """Read and check every row (no database); orders come back oldest first.
+
+    `on_rows(n)` is called every PROGRESS_EVERY_ROWS rows (the progress bar).
+    """
+    first = stream.readline()
+    if not first.strip():
+        raise UnreadableFile("the file is empty: expected a header row")
+    delimiter = _delimiter(first)
+    try:
+        header_row = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise UnreadableFile(f"line 1: cannot read the header: {exc}") from None
+    columns, notes = _header(header_row)
+    width = len(header_row)
+
+    orders: dict[str, _Order] = {}
+    errors: list[RowError] = []
+    reader = csv.reader(stream, delimiter=delimiter)
+    line_end = 1
+    count = 0
+    while True:
+        line = line_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise UnreadableFile(f"line {line}: {exc}") from None
+        line_end = 1 + reader.line_num
+        count += 1
+        if on_rows is not None and count % PROGRESS_EVERY_ROWS == 0:
+            on_rows(count)
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines, as spreadsheets leave at the end
+        if len(row) != width:
+            errors.append(RowError(line, f"expected {width} fields, found {len(row)}"))
+            continue
+        error = _add_row(orders, line, {c: row[i] for c, i in columns.items()}, now)
+        if error is not None:
+            errors.append(error)
+
+    parsed: list[tuple[int, PurchaseIn]] = []
+    for order in orders.values():
+        if len(order.items) > MAX_ITEMS:
+            errors.append(RowError(order.line, f"order has more than {MAX_ITEMS} items"))
+            continue
+        body = {**order.fields, "items": order.items}
+        parsed.append((order.line, PurchaseIn.model_validate(body, strict=False)))
+    parsed.sort(key=lambda pair: (pair[1].purchased_at, pair[0]))
+    errors.sort(key=lambda e: e.line)
+    return Parsed(parsed, errors, count, notes)
+
+
+def _add_row(
+    orders: dict[str, _Order], line: int, cells: dict[str, str], now: datetime
+) -> RowError | None:
+    body = {
+        "order_id": cells["order_id"],
+        "customer": {
+            "id": cells["customer_id"],
+            "phone": cells.get("phone", ""),
+            "name": cells.get("name", ""),
+        },
+        "purchased_at": cells["purchased_at"].strip(),
+        "items": [
+            {
+                "sku": cells["sku"],
+                "name": cells["item_name"],
+                "quantity": cells["quantity"].strip(),
+                "restock_days": cells.get("restock_days", "").strip(),
+            }
+        ],
+    }
+    try:
+        one = PurchaseIn.model_validate(body, strict=False, context={"now": now})
+    except ValidationError as exc:
+        return RowError(line, "; ".join(_reasons(exc)))
+
+    order = orders.get(one.order_id)
+    item = one.items[0].model_dump()
+    if order is None:
+        orders[one.order_id] = _Order(
+            line,
+            {
+                "order_id": one.order_id,
+                "customer": one.customer.model_dump(),
+                "purchased_at": one.purchased_at,
+            },
+            [item],
+            one.purchased_at,
+        )
+        return None
+    # Later rows of an order repeat its order-level cells, or leave phone and name blank.
+    mismatch = []
+    if one.customer.id != order.fields["customer"]["id"]:
+        mismatch.append("customer_id")
+    if one.purchased_at != order.purchased_at:
+        mismatch.append("purchased_at")
+    for column in ("phone", "name"):
+        value = getattr(one.customer, column)
+        if value is not None and value != order.fields["customer"][column]:
+            if order.fields["customer"][column] is None:
+                order.fields["customer"][column] = value
+            else:
+                mismatch.append(column)
+    if mismatch:
+        return RowError(
+            line,
+            f"order {one.order_id!r} has a different {', '.join(mismatch)} than on line "
+            f"{order.line}",
+        )
+    order.items.append(item)
+    return None
+
+
+def _reasons(exc: ValidationError) -> list[str]:
+    """pydantic's errors in the file's terms: the column, then why."""
+    reasons = []
+    for error in exc.errors(include_url=False):
+        column = _FIELD_COLUMN.get(tuple(error["loc"]), ".".join(map(str, error["loc"])))
+        reasons.append(f"{column}: {str(error['msg']).removeprefix('Value error, ')}")
+    return reasons
+
+
+# --- writing --------------------------------------------------------------------------------------
+@dataclass
+class Summary:
+    imported: int = 0
+    items: int = 0
+    skipped: int = 0  # imported before
+    customers: set[int] = field(default_factory=set)
+    review_requests: int = 0
+    restock_reminders: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"imported {self.imported} orders ({self.items} items) for "
+            f"{len(self.customers)} customers; {self.skipped} were imported before; "
+            f"scheduled {self.review_requests} review requests and "
+            f"{self.restock_reminders} restock reminders"
+        )
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def write(
+    db: Database,
+    orders: list[tuple[int, PurchaseIn]],
+    timing: Timing,
+    now: datetime,
+    *,
+    progress: tqdm | None = None,
+) -> tuple[Summary, list[RowError]]:
+    """Every order in one transaction; any conflict rolls all of it back."""
+    summary = Summary()
+    conflicts: list[RowError] = []
+    try:
+        async with db.write() as conn:
+            for line, purchase in orders:
+                try:
+                    recorded = await record_purchase(conn, purchase, timing, now)
+                except OrderConflict as exc:
+                    conflicts.append(
+                        RowError(
+                            line,
+                            f"order_id {exc.order_id!r} is already recorded for another "
+                            f"customer ({exc.customer_id!r})",
+                        )
+                    )
+                    continue
+                finally:
+                    if progress is not None:
+                        progress.update(1)
+                if recorded.created:
+                    summary.imported += 1
+                    summary.items += len(purchase.items)
+                    summary.customers.add(recorded.customer_id)
+                    summary.review_requests += int(recorded.review_queued)
+                    summary.restock_reminders += recorded.restock_queued
+                else:
+                    summary.skipped += 1
+            if conflicts:
+                raise _Rollback
+    except _Rollback:
+        return Summary(), conflicts
+    return summary, []
+
+
+# --- the command ----------------------------------------------------------------------------------
+def _progress_wanted(path: Path) -> bool:
+    try:
+        large = path.stat().st_size >= LARGE_FILE_BYTES
+    except OSError:
+        large = False
+    return large or sys.stderr.isatty()
+
+
+def _report(errors: list[RowError]) -> None:
+    for error in errors:
+        print(str(error), file=sys.stderr)
+
+
+async def run_import(settings: Settings, path: Path, *, clock: Clock | None = None) -> int:
+    """Import a purchases CSV; prints bad rows to stderr and a summary to stdout."""
+    now = (clock or SystemClock()).now()
+    show = _progress_wanted(path)
+    try:
+        parsed = _parse_file(path, now, show)
+    except UnreadableFile as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return UNREADABLE
+    for note in parsed.notes:
+        print(f"{path}: {note}", file=sys.stderr)
+    if parsed.errors:
+        _report(parsed.errors)
+        print(
+            f"{len(parsed.errors)} bad rows in {path}; nothing was imported. Fix them and run "
+            "the import again.",
+            file=sys.stderr,
+        )
+        return BAD_ROWS
+    if not parsed.orders:
+        print(f"no purchases in {path}; nothing to import")
+        return OK
+
+    db = Database(settings.database_path)
+    try:
+        # The running bot holds the process lock; SQLite's own locking (busy timeout) makes
+        # this transaction wait for the bot's writer and the bot's wait for this one.
+        await db.open(process_lock=False)
+        with tqdm(
+            total=len(parsed.orders),
+            desc="importing",
+            unit=" orders",
+            disable=not show,
+            file=sys.stderr,
+        ) as bar:
+            summary, conflicts = await write(
+                db, parsed.orders, Timing.from_settings(settings), now, progress=bar
+            )
+    except sqlite3.Error as exc:
+        print(
+            f"the database {settings.database_path} could not be written: {exc}; "
+            "nothing was imported",
+            file=sys.stderr,
+        )
+        return DATABASE_ERROR
+    finally:
+        await db.close()
+    if conflicts:
+        _report(conflicts)
+        print(f"{len(conflicts)} bad rows in {path}; nothing was imported.", file=sys.stderr)
+        return BAD_ROWS
+    print(str(summary))
+    return OK
+
+
+def _parse_file(path: Path, now: datetime, show: bool) -> Parsed:
+    binary, text, encoding = _open_text(path)
+    try:
+        size = path.stat().st_size
+        with tqdm(
+            total=size,
+            desc="checking",
+            unit="B",
+            unit_scale=True,
+            disable=not show,
+            file=sys.stderr,
+        ) as bar:
+
+            def advance(_rows: int) -> None:
+                bar.update(binary.tell() - bar.n)
+
+            try:
+                parsed = parse(text, now, on_rows=advance)
+            except UnicodeDecodeError as exc:
+                raise UnreadableFile(
+                    f"the file is not valid {encoding} text: {exc.reason}"
+                ) from None
+            bar.update(size - bar.n)
+    finally:
+        text.close()
+    if encoding == "cp1251":
+        parsed.notes.append("read as Windows-1251 (it is not UTF-8)")
+    return parsed

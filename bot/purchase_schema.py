@@ -56,8 +56,17 @@ Id = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_no_control_chars),
 ]
+
+
+def _one_line(value: Any) -> Any:
+    # Names are shown inside sentences: a line break or tab from a spreadsheet cell becomes a
+    # space rather than a refusal.
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
 Name = Annotated[
     str,
+    BeforeValidator(_one_line),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_no_control_chars),
 ]

@@ -161,8 +161,10 @@ async def test_non_admins_get_no_report(app: BotApp, tg: BotAPIEmulator, facts: 
 
 async def test_html_in_names_is_escaped(app: BotApp, tg: BotAPIEmulator, facts: Facts) -> None:
     dept = await facts.department("<b>R&D</b>")
-    wave = await facts.wave("<i>Q1</i> & co", closed=False)
+    wave = await facts.wave("<i>Q1</i> & co <draft", closed=False)
     await facts.respondents(wave, dept, [[3] * 6] * 3)
-    text, _ = await ask(tg, boss(tg), "/report survey")
-    assert "Survey «<i>Q1</i> & co»" in text  # shown literally, not as markup
+    text, photos = await ask(tg, boss(tg), "/report survey")
+    assert "Survey «<i>Q1</i> & co <draft»" in text  # shown literally, not as markup
     assert "<b>R&D</b>: 3, 18.00" in text
+    assert [p.status for p in photos] == [200, 200]  # captions carry the title too
+    assert "«<i>Q1</i> & co <draft»" in boss(tg).texts()[-2]

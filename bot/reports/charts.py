@@ -13,10 +13,12 @@ import io
 import math
 import threading
 from dataclasses import dataclass
+from html import escape
 from zoneinfo import ZoneInfo
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from bot.i18n import Translator
 from bot.reports.assemble import Report
@@ -39,9 +41,27 @@ _draw_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Chart:
+    """A chart ready to send."""
+
     filename: str
     png: bytes
     caption: str
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A drawn figure, before it becomes a PNG (tests read its texts)."""
+
+    filename: str
+    figure: Figure
+    caption: str
+
+    def texts(self) -> list[str]:
+        """Every piece of text on the figure: titles, labels, ticks, legends, annotations."""
+        return [t.get_text() for t in self.figure.findobj(Text) if t.get_text()]
+
+    def to_chart(self) -> Chart:
+        return Chart(self.filename, _png(self.figure), self.caption[:CAPTION_LIMIT])
 
 
 def _figure() -> Figure:
@@ -65,7 +85,7 @@ def _band_edges() -> list[tuple[float, float]]:
     return edges
 
 
-def survey_chart(tr: Translator, survey: SurveyReport) -> Chart | None:
+def survey_chart(tr: Translator, survey: SurveyReport) -> Drawing | None:
     """Per-question means beside the previous wave; the wave totals with target and levels."""
     latest, previous = survey.latest, survey.previous
     means = latest.question_means
@@ -86,11 +106,15 @@ def survey_chart(tr: Translator, survey: SurveyReport) -> Chart | None:
             prev_means,
             height=height,
             color=PREVIOUS,
-            label=previous.wave.title if previous else "",
+            label=_plain(previous.wave.title) if previous else "",
         )
     shift = height / 2 if prev_means else 0
     drawn = bars.barh(
-        [p + shift for p in positions], means, height=height, color=CURRENT, label=latest.wave.title
+        [p + shift for p in positions],
+        means,
+        height=height,
+        color=CURRENT,
+        label=_plain(latest.wave.title),
     )
     bars.bar_label(drawn, labels=[rounded(m) for m in means], padding=3, fontsize=FONT - 2)
     bars.set_yticks(positions, labels, fontsize=FONT - 1)
@@ -129,12 +153,13 @@ def survey_chart(tr: Translator, survey: SurveyReport) -> Chart | None:
     line.grid(axis="y", alpha=0.3)
 
     caption = tr(
-        "Survey «{title}»: per-question means and the score by wave.", title=latest.wave.title
+        "Survey «{title}»: per-question means and the score by wave.",
+        title=escape(latest.wave.title),
     )
-    return Chart("survey.png", _png(figure), caption[:CAPTION_LIMIT])
+    return Drawing("survey.png", figure, caption)
 
 
-def departments_chart(tr: Translator, table: DepartmentTable) -> Chart | None:
+def departments_chart(tr: Translator, table: DepartmentTable) -> Drawing | None:
     """A heatmap of per-question means by department (only groups large enough to show)."""
     if not table.rows:
         return None
@@ -155,10 +180,10 @@ def departments_chart(tr: Translator, table: DepartmentTable) -> Chart | None:
     caption = tr(
         "Departments with at least {min} respondents; Q1–Q6 as in the report.", min=table.min_group
     )
-    return Chart("departments.png", _png(figure), caption[:CAPTION_LIMIT])
+    return Drawing("departments.png", figure, caption)
 
 
-def customers_chart(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> Chart | None:
+def customers_chart(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> Drawing | None:
     """NPS and CSAT by calendar week."""
     weeks = report.weeks
     if not any(w.ratings.count or w.nps.total for w in weeks):
@@ -193,7 +218,7 @@ def customers_chart(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> Cha
     csat_axes.set_xlim(-0.6, len(xs) - 0.4)  # every week in view, whatever has data
     csat_axes.set_xlabel(tr("Week starting"), fontsize=FONT - 1)
     caption = tr("NPS and CSAT by week (the last week is still running).")
-    return Chart("customers.png", _png(figure), caption[:CAPTION_LIMIT])
+    return Drawing("customers.png", figure, caption)
 
 
 def _signed_whole(value: float) -> str:
@@ -201,17 +226,28 @@ def _signed_whole(value: float) -> str:
     return "+" + text if float(text) > 0 else text.replace("-0", "0")
 
 
+def _plain(text: str) -> str:
+    """A name from people, shown as typed: a «$» would otherwise start matplotlib's math mode."""
+    return text.replace("$", r"\$")
+
+
 def _short(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A name cut to fit an axis label, shown as typed."""
+    return _plain(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def drawings(tr: Translator, report: Report) -> list[Drawing]:
+    """Every chart the report has data for."""
+    found: list[Drawing | None] = []
+    if report.survey is not None:
+        found.append(survey_chart(tr, report.survey))
+        found.append(departments_chart(tr, report.survey.departments))
+    if report.customers is not None:
+        found.append(customers_chart(tr, report.customers, report.tz))
+    return [d for d in found if d is not None]
 
 
 def render_charts(tr: Translator, report: Report) -> list[Chart]:
-    """Every chart the report has data for (blocking: run it in a worker thread)."""
+    """The report's charts as PNGs (blocking: run it in a worker thread)."""
     with _draw_lock:
-        charts: list[Chart | None] = []
-        if report.survey is not None:
-            charts.append(survey_chart(tr, report.survey))
-            charts.append(departments_chart(tr, report.survey.departments))
-        if report.customers is not None:
-            charts.append(customers_chart(tr, report.customers, report.tz))
-        return [chart for chart in charts if chart is not None]
+        return [drawing.to_chart() for drawing in drawings(tr, report)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.dispatcher import DEFAULT_BACKOFF_CONFIG
 from aiogram.enums import ParseMode
+from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,6 +54,10 @@ class BotApp:
     web_app: web.Application
     handle_as_tasks: bool = True
     polling_timeout: int = 10
+    # How long polling waits after a failed getUpdates (500, 429, a timeout) before trying
+    # again, growing up to max_delay; tests shorten it.
+    polling_backoff: BackoffConfig = DEFAULT_BACKOFF_CONFIG
+    webhook_secret: str | None = field(default=None, repr=False)  # never in a traceback
     _polling_task: asyncio.Task[None] | None = None
     _runner: web.AppRunner | None = None
     _started: bool = False
@@ -81,11 +88,7 @@ class BotApp:
         if self.settings.webhook_mode:
             await self.bot.set_webhook(
                 url=self.settings.webhook_url or "",
-                secret_token=(
-                    self.settings.webhook_secret.get_secret_value()
-                    if self.settings.webhook_secret
-                    else None
-                ),
+                secret_token=self.webhook_secret,
                 allowed_updates=self.dispatcher.resolve_used_update_types(),
                 drop_pending_updates=False,
             )
@@ -97,6 +100,7 @@ class BotApp:
                     close_bot_session=False,
                     handle_as_tasks=self.handle_as_tasks,
                     polling_timeout=self.polling_timeout,
+                    backoff_config=self.polling_backoff,
                     allowed_updates=self.dispatcher.resolve_used_update_types(),
                 ),
                 name="polling",
@@ -140,6 +144,7 @@ def build_app(
     clock: Clock | None = None,
     handle_as_tasks: bool = True,
     polling_timeout: int = 10,
+    polling_backoff: BackoffConfig = DEFAULT_BACKOFF_CONFIG,
 ) -> BotApp:
     clock = clock or SystemClock()
     db = Database(settings.database_path)
@@ -175,18 +180,25 @@ def build_app(
         web_app=web_app,
         handle_as_tasks=handle_as_tasks,
         polling_timeout=polling_timeout,
+        polling_backoff=polling_backoff,
     )
     dispatcher["bot_app"] = app
     web_app[WEBAPP_KEY] = app
     web_app.router.add_get("/healthz", _healthz)
     if settings.webhook_mode:
         path = _webhook_path(settings.webhook_url or "")
+        if settings.webhook_secret and settings.webhook_secret.get_secret_value():
+            app.webhook_secret = settings.webhook_secret.get_secret_value()
+        else:
+            # Without a secret anyone who finds the URL could post updates as any user (an
+            # admin included). A random one, given to Telegram by setWebhook at start, closes
+            # that; setting WEBHOOK_SECRET keeps it stable across restarts.
+            log.warning("WEBHOOK_SECRET is not set: using a random secret for this run")
+            app.webhook_secret = secrets.token_urlsafe(32)
         SimpleRequestHandler(
             dispatcher,
             bot,
-            secret_token=(
-                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            ),
+            secret_token=app.webhook_secret,
             handle_in_background=handle_as_tasks,
         ).register(web_app, path=path)
     setup_api(web_app, app)

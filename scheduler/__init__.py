@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from scheduler.digest import CHECK_SECONDS, DIGEST_JOB_ID, DigestJob
+
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.settings import Settings
@@ -32,4 +34,23 @@ def setup_scheduler(
         # APScheduler runs on real time; the injected clock only decides what is due.
         next_run_time=datetime.now(tz=UTC),
     )
+    if settings.report_cron:
+        # The digest sends through the outbox's bot and reads its database, like the outbox.
+        digest = DigestJob(
+            db=outbox.db,
+            bot=outbox.sender.bot,
+            settings=settings,
+            clock=clock,
+            i18n=outbox.context.i18n,
+        )
+        scheduler.add_job(
+            digest.run,
+            "interval",
+            seconds=CHECK_SECONDS,
+            id=DIGEST_JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(tz=UTC),
+        )
     return scheduler

@@ -75,6 +75,16 @@ async def answer(
     )
     if isinstance(result, Refusal):
         await callback.answer(refusal_text(result))
+        if result is Refusal.ALREADY:
+            # Saved earlier, but this message never moved on (the bot crashed, or Telegram
+            # refused the edit, between saving and showing): show where the person really
+            # is, so that no button is a dead end.
+            progress = await survey_service.progress_in_wave(
+                db, pseudonyms, callback.from_user.id, callback_data.wave
+            )
+            if isinstance(progress, survey_service.Progress):
+                text, markup = next_step_message(Translator(i18n, i18n.current_locale), progress)
+                await _show(callback, text, markup)
         return
     await callback.answer(_("Saved: {score}").format(score=callback_data.score))
     text, markup = next_step_message(Translator(i18n, i18n.current_locale), result.progress)

@@ -7,7 +7,8 @@ polling, back off, recover) is the same with 50 ms steps.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from aiogram.utils.backoff import BackoffConfig
 from bot.app import BotApp, build_app
 from bot.clock import FakeClock
 from bot.settings import Settings
+from tests.faults.forked_bot import ForkedBot
 
 FAST_BACKOFF = BackoffConfig(min_delay=0.05, max_delay=0.2, factor=1.5, jitter=0.01)
 
@@ -46,3 +48,18 @@ async def start_fast_app(
     yield start
     for application in reversed(started):
         await application.stop()
+
+
+@pytest.fixture
+def forked_bot() -> Iterator[Callable[[dict[str, str], Path], ForkedBot]]:
+    """Make bot processes (tests/faults/forked_bot.py); any still running at the end is killed."""
+    made: list[ForkedBot] = []
+
+    def make(env: dict[str, str], folder: Path) -> ForkedBot:
+        bot = ForkedBot(env, folder)
+        made.append(bot)
+        return bot
+
+    yield make
+    for bot in made:
+        bot.ensure_stopped()

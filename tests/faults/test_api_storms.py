@@ -25,6 +25,11 @@ def failed(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.status != 200]
 
 
+def shown_answers(tg: BotAPIEmulator) -> list[str]:
+    """Texts of the callback answers Telegram accepted (so the person saw them)."""
+    return [c.params.get("text", "") for c in tg.calls_of("answerCallbackQuery") if c.status == 200]
+
+
 def storm_over(tg: BotAPIEmulator) -> Callable[[], bool]:
     return lambda: all(fault.count == 0 for fault in tg.faults)
 
@@ -137,3 +142,26 @@ async def test_everything_due_is_delivered_after_telegram_comes_back(
     employees[0].click("4")
     await tg.settle()
     assert "Вопрос 2 из 6" in employees[0].last["text"]
+
+
+async def test_a_lost_edit_is_repaired_by_the_next_press(
+    start_fast_app: Callable[..., Any], tg: BotAPIEmulator
+) -> None:
+    """Telegram took the answer but refused the edit (or the bot died in between): the message
+    still shows the answered question. Pressing it again moves it on, instead of a dead end."""
+    app = await start_fast_app()
+    anna = tg.user(3101, "Anna")
+    await open_wave_with_employees(app.db, [anna.id], app.clock.now())
+    await app.outbox.tick()
+    tg.fail("editMessageText", 1, status=500)
+    anna.click("4")
+    await tg.settle()
+    assert shown_answers(tg) == ["Сохранено: 4"]
+    assert "Вопрос 1 из 6" in anna.last["text"]  # the edit was lost
+
+    anna.click("5")  # the same question, pressed again
+    await tg.settle()
+    assert shown_answers(tg)[-1] == "Ваш ответ на этот вопрос уже сохранён."
+    assert "Вопрос 2 из 6" in anna.last["text"]
+    assert await db_count(app, "SELECT COUNT(*) FROM survey_answers WHERE score = 4") == 1
+    assert await db_count(app, "SELECT COUNT(*) FROM survey_answers") == 1

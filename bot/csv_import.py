@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from bot.clock import Clock, SystemClock
-from bot.purchase_schema import MAX_ITEMS, PurchaseIn
+from bot.purchase_schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
 from bot.purchases import OrderConflict, Timing, record_purchase
 from bot.settings import Settings
 from storage import Database
@@ -193,8 +193,18 @@ def parse(
         if len(order.items) > MAX_ITEMS:
             errors.append(RowError(order.line, f"order has more than {MAX_ITEMS} items"))
             continue
-        body = {**order.fields, "items": order.items}
-        parsed.append((order.line, PurchaseIn.model_validate(body, strict=False)))
+        # Every part was validated row by row already.
+        parsed.append(
+            (
+                order.line,
+                PurchaseIn.model_construct(
+                    order_id=order.fields["order_id"],
+                    customer=CustomerIn.model_construct(**order.fields["customer"]),
+                    purchased_at=order.fields["purchased_at"],
+                    items=[ItemIn.model_construct(**item) for item in order.items],
+                ),
+            )
+        )
     parsed.sort(key=lambda pair: (pair[1].purchased_at, pair[0]))
     errors.sort(key=lambda e: e.line)
     return Parsed(parsed, errors, count, notes)

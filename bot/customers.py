@@ -175,7 +175,7 @@ async def refuse_restock(db: Database, customer_id: int, sku: str, now: datetime
     async with db.write() as conn:
         await q.add_optout(conn, customer_id, sku, now)
         return await q.cancel_pending_restock(
-            conn, customer_id, sku, "the customer refused reminders for this product"
+            conn, customer_id, [sku], "the customer refused reminders for this product"
         )
 
 
@@ -192,7 +192,7 @@ async def snooze_restock(
         sku = await q.restock_item_of(conn, customer_id, order_item_id)
         if sku is None or sku in await q.opted_out_skus(conn, customer_id):
             return None
-        await q.cancel_pending_restock(conn, customer_id, sku, "snoozed again")
+        await q.cancel_pending_restock(conn, customer_id, [sku], "snoozed again")
         return await enqueue(
             conn,
             kind=RESTOCK,

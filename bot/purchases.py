@@ -110,7 +110,8 @@ async def record_purchase(
     """Store one order and schedule what it causes, inside the caller's transaction.
 
     Idempotent: an order id seen before changes nothing (OrderConflict if it was recorded for
-    a different customer, which means the shop reused an id).
+    a different customer, which means the shop reused an id). About ten statements per order
+    whatever its size: a CSV import holds the write lock for all of its orders.
     """
     existing = await q.order_by_shop_id(conn, purchase.order_id)
     if existing is not None:
@@ -122,53 +123,72 @@ async def record_purchase(
         conn, purchase.customer.id, purchase.customer.name, purchase.customer.phone, now
     )
     purchased_at = purchase.purchased_at
-    order_pk = await q.insert_order(conn, purchase.order_id, customer.id, purchased_at, now)
-    item_ids: dict[str, int] = {}
-    item_days: dict[str, int | None] = {}
-    for item in purchase.items:
-        item_id = await q.insert_item(
-            conn, order_pk, item.sku, item.name, item.quantity, item.restock_days
-        )
-        # One reminder per SKU and order, even when a shop lists a SKU on two lines.
-        if item.sku not in item_ids:
-            item_ids[item.sku] = item_id
-            item_days[item.sku] = item.restock_days
-        elif item_days[item.sku] is None:
-            item_days[item.sku] = item.restock_days
-
     if customer.forgotten:
         # The customer asked to be forgotten: the shop's order is kept, nobody is messaged.
+        order_pk = await q.insert_order(
+            conn, purchase.order_id, customer.id, purchased_at, None, now
+        )
+        await q.insert_items(conn, order_pk, _item_rows(purchase))
         return Recorded(order_pk, customer.id, customer.link_token, created=True)
 
     dues: list[datetime] = []
-    review_id, review_queued = await _schedule_review(
-        conn, customer.id, order_pk, purchased_at, timing, now, dues
+    # The review first: the order row is written once, already pointing at it.
+    state = await q.review_state(conn, customer.id)
+    review_id, review_due_at = state.open_review_id, None
+    if review_id is None:
+        due = review_due(purchased_at, state.last_requested_at, timing)
+        if not is_stale(due, now):
+            review_id, review_due_at = await q.insert_review(conn, customer.id, now), due
+    # else: orders close together share one request; its row and due time stay as they are.
+    order_pk = await q.insert_order(
+        conn, purchase.order_id, customer.id, purchased_at, review_id, now
     )
+    if review_due_at is not None:
+        await enqueue(
+            conn,
+            kind=REVIEW_REQUEST,
+            due_at=review_due_at,
+            now=now,
+            customer_id=customer.id,
+            ref_id=review_id,
+        )
+        dues.append(review_due_at)
 
-    product_days = await q.product_restock_days(conn, item_ids)
-    optouts = await q.opted_out_skus(conn, customer.id)
-    queued = cancelled = converted = 0
-    for sku, item_id in item_ids.items():
-        converted += await q.mark_restock_converted(
+    first_item = await q.insert_items(conn, order_pk, _item_rows(purchase))
+    # One reminder per SKU and order, even when a shop lists a SKU on two lines.
+    item_days: dict[str, int | None] = {}
+    for item in purchase.items:
+        if item_days.get(item.sku) is None:
+            item_days[item.sku] = item.restock_days
+    missing = [sku for sku, days in item_days.items() if days is None]
+    product_days = await q.product_restock_days(conn, missing) if missing else {}
+    history = await q.restock_history(conn, customer.id, item_days, excluding_order=order_pk)
+
+    converted = cancelled = queued = 0
+    if history.last_bought:
+        converted = await q.mark_restock_converted(
             conn,
             customer.id,
-            sku,
+            history.last_bought,
             sent_from=purchased_at - CONVERSION_WINDOW,
             sent_to=purchased_at,
             converted_at=purchased_at,
         )
-        later = await q.latest_purchase_of_sku(conn, customer.id, sku, excluding_order=order_pk)
-        if later is not None and later > purchased_at:
-            continue  # an order reaching us late: the newer purchase's reminder stands
-        cancelled += await q.cancel_pending_restock(
+        # An order reaching us late (bought before the newest purchase of a SKU) leaves the
+        # newer purchase's reminder alone and gets none of its own.
+        superseding = [sku for sku, at in history.last_bought.items() if at <= purchased_at]
+        cancelled = await q.cancel_pending_restock(
             conn,
             customer.id,
-            sku,
+            superseding,
             f"superseded: bought again in order {purchase.order_id}",
             bought_up_to=purchased_at,
         )
+    for sku, item_id in first_item.items():
         days = effective_restock_days(item_days[sku], product_days.get(sku))
-        if days is None or sku in optouts:
+        if days is None or sku in history.optouts:
+            continue
+        if history.last_bought.get(sku, purchased_at) > purchased_at:
             continue
         due = restock_due(purchased_at, days, timing)
         if is_stale(due, now):
@@ -185,7 +205,7 @@ async def record_purchase(
         customer.link_token,
         created=True,
         review_id=review_id,
-        review_queued=review_queued,
+        review_queued=review_due_at is not None,
         restock_queued=queued,
         restock_cancelled=cancelled,
         converted=converted,
@@ -193,32 +213,8 @@ async def record_purchase(
     )
 
 
-async def _schedule_review(
-    conn: aiosqlite.Connection,
-    customer_id: int,
-    order_pk: int,
-    purchased_at: datetime,
-    timing: Timing,
-    now: datetime,
-    dues: list[datetime],
-) -> tuple[int | None, bool]:
-    """Attach the order to the customer's queued review request, or queue a new one."""
-    review_id = await q.open_review(conn, customer_id)
-    if review_id is not None:
-        # Orders close together share one request; its row and due time stay as they are.
-        await q.set_order_review(conn, order_pk, review_id)
-        return review_id, False
-    last = await q.last_review_requested_at(conn, customer_id)
-    due = review_due(purchased_at, last, timing)
-    if is_stale(due, now):
-        return None, False
-    review_id = await q.insert_review(conn, customer_id, now)
-    await q.set_order_review(conn, order_pk, review_id)
-    await enqueue(
-        conn, kind=REVIEW_REQUEST, due_at=due, now=now, customer_id=customer_id, ref_id=review_id
-    )
-    dues.append(due)
-    return review_id, True
+def _item_rows(purchase: PurchaseIn) -> list[tuple[str, str, int, int | None]]:
+    return [(i.sku, i.name, i.quantity, i.restock_days) for i in purchase.items]
 
 
 async def record(db: Database, purchase: PurchaseIn, timing: Timing, now: datetime) -> Recorded:

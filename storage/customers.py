@@ -31,10 +31,10 @@ class Customer:
     forgotten: bool
 
 
-_CUSTOMER_SQL = (
-    "SELECT id, external_id, name, phone, link_token, telegram_id, language, subscribed, "
-    "forgotten_at FROM customers "
+_CUSTOMER_COLUMNS = (
+    "id, external_id, name, phone, link_token, telegram_id, language, subscribed, forgotten_at"
 )
+_CUSTOMER_SQL = f"SELECT {_CUSTOMER_COLUMNS} FROM customers "
 
 
 def _customer(row: aiosqlite.Row) -> Customer:
@@ -68,41 +68,36 @@ async def upsert_customer(
 
     A customer who asked to be forgotten stays anonymous: the shop's new data is not stored.
     """
-    await conn.execute(
+    [row] = await conn.execute_fetchall(
         "INSERT INTO customers (external_id, name, phone, link_token, created_at) "
         "VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(external_id) DO UPDATE SET "
         "name = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.name, name) END, "
-        "phone = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.phone, phone) END",
+        "phone = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.phone, phone) END "
+        "RETURNING " + _CUSTOMER_COLUMNS,
         (external_id, name, phone, new_link_token(), to_db(now)),
     )
-    customer = await customer_by_external_id(conn, external_id)
-    assert customer is not None
-    return customer
+    return _customer(row)
 
 
 async def customer_by_external_id(conn: aiosqlite.Connection, external_id: str) -> Customer | None:
-    async with conn.execute(_CUSTOMER_SQL + "WHERE external_id = ?", (external_id,)) as cur:
-        row = await cur.fetchone()
-    return _customer(row) if row else None
+    rows = await conn.execute_fetchall(_CUSTOMER_SQL + "WHERE external_id = ?", (external_id,))
+    return _customer(next(iter(rows))) if rows else None
 
 
 async def customer_by_id(conn: aiosqlite.Connection, customer_id: int) -> Customer | None:
-    async with conn.execute(_CUSTOMER_SQL + "WHERE id = ?", (customer_id,)) as cur:
-        row = await cur.fetchone()
-    return _customer(row) if row else None
+    rows = await conn.execute_fetchall(_CUSTOMER_SQL + "WHERE id = ?", (customer_id,))
+    return _customer(next(iter(rows))) if rows else None
 
 
 async def customer_by_link_token(conn: aiosqlite.Connection, token: str) -> Customer | None:
-    async with conn.execute(_CUSTOMER_SQL + "WHERE link_token = ?", (token,)) as cur:
-        row = await cur.fetchone()
-    return _customer(row) if row else None
+    rows = await conn.execute_fetchall(_CUSTOMER_SQL + "WHERE link_token = ?", (token,))
+    return _customer(next(iter(rows))) if rows else None
 
 
 async def customer_by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Customer | None:
-    async with conn.execute(_CUSTOMER_SQL + "WHERE telegram_id = ?", (telegram_id,)) as cur:
-        row = await cur.fetchone()
-    return _customer(row) if row else None
+    rows = await conn.execute_fetchall(_CUSTOMER_SQL + "WHERE telegram_id = ?", (telegram_id,))
+    return _customer(next(iter(rows))) if rows else None
 
 
 async def customers_by_phone(conn: aiosqlite.Connection, phone: str) -> list[Customer]:
@@ -186,11 +181,11 @@ async def product_restock_days(
     wanted = sorted(set(skus))
     if not wanted:
         return {}
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT sku, restock_days FROM products WHERE sku IN ({','.join('?' * len(wanted))})",
         wanted,
-    ) as cur:
-        return {row["sku"]: row["restock_days"] for row in await cur.fetchall()}
+    )
+    return {row["sku"]: row["restock_days"] for row in rows}
 
 
 # --- orders -------------------------------------------------------------------------------------
@@ -203,14 +198,14 @@ class StoredOrder:
 
 
 async def order_by_shop_id(conn: aiosqlite.Connection, order_id: str) -> StoredOrder | None:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT o.id, o.customer_id, c.external_id, c.link_token FROM orders o "
         "JOIN customers c ON c.id = o.customer_id WHERE o.order_id = ?",
         (order_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    if row is None:
+    )
+    if not rows:
         return None
+    row = next(iter(rows))
     return StoredOrder(row["id"], row["customer_id"], row["external_id"], row["link_token"])
 
 
@@ -219,61 +214,63 @@ async def insert_order(
     order_id: str,
     customer_id: int,
     purchased_at: datetime,
+    review_id: int | None,
     now: datetime,
 ) -> int:
     cur = await conn.execute(
-        "INSERT INTO orders (order_id, customer_id, purchased_at, created_at) VALUES (?, ?, ?, ?)",
-        (order_id, customer_id, to_db(purchased_at), to_db(now)),
+        "INSERT INTO orders (order_id, customer_id, purchased_at, created_at, review_id) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (order_id, customer_id, to_db(purchased_at), to_db(now), review_id),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
 
 
-async def insert_item(
+async def insert_items(
     conn: aiosqlite.Connection,
     order_pk: int,
-    sku: str,
-    name: str,
-    quantity: int,
-    restock_days: int | None,
-) -> int:
-    cur = await conn.execute(
-        "INSERT INTO order_items (order_id, sku, name, quantity, restock_days) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (order_pk, sku, name, quantity, restock_days),
+    items: list[tuple[str, str, int, int | None]],
+) -> dict[str, int]:
+    """Insert (sku, name, quantity, restock_days) rows in one statement.
+
+    Returns each SKU's first item id (ids grow in VALUES order; RETURNING's order is not
+    guaranteed, so the smallest id per SKU is taken).
+    """
+    rows = await conn.execute_fetchall(
+        "INSERT INTO order_items (order_id, sku, name, quantity, restock_days) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?)"] * len(items))
+        + " RETURNING id, sku",
+        [value for item in items for value in (order_pk, *item)],
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
-
-
-async def set_order_review(conn: aiosqlite.Connection, order_pk: int, review_id: int) -> None:
-    await conn.execute("UPDATE orders SET review_id = ? WHERE id = ?", (review_id, order_pk))
+    first: dict[str, int] = {}
+    for row in rows:
+        if row["sku"] not in first or row["id"] < first[row["sku"]]:
+            first[row["sku"]] = row["id"]
+    return first
 
 
 # --- reviews ------------------------------------------------------------------------------------
-async def open_review(conn: aiosqlite.Connection, customer_id: int) -> int | None:
-    """The customer's review not asked yet whose request is still queued, if any.
+@dataclass(frozen=True)
+class ReviewState:
+    open_review_id: int | None  # a review not asked yet whose request is still queued
+    last_requested_at: datetime | None  # when the customer was last asked
+
+
+async def review_state(conn: aiosqlite.Connection, customer_id: int) -> ReviewState:
+    """What a new order's review request depends on, in one query.
 
     A `pending` review whose request row is gone (cancelled by /stop or a block) will never be
     sent; a new order must not attach to it.
     """
-    async with conn.execute(
-        "SELECT r.id FROM reviews r WHERE r.customer_id = ? AND r.status = 'pending' "
-        "AND EXISTS (SELECT 1 FROM outbox x WHERE x.kind = ? AND x.ref_id = r.id "
+    [row] = await conn.execute_fetchall(
+        "SELECT (SELECT r.id FROM reviews r WHERE r.customer_id = ?1 AND r.status = 'pending' "
+        "AND EXISTS (SELECT 1 FROM outbox x WHERE x.kind = ?2 AND x.ref_id = r.id "
         "AND x.customer_id = r.customer_id AND x.status IN ('pending', 'sending')) "
-        "ORDER BY r.id DESC LIMIT 1",
+        "ORDER BY r.id DESC LIMIT 1) AS open_id, "
+        "(SELECT MAX(requested_at) FROM reviews WHERE customer_id = ?1) AS last_at",
         (customer_id, REVIEW_REQUEST),
-    ) as cur:
-        row = await cur.fetchone()
-    return row["id"] if row else None
-
-
-async def last_review_requested_at(conn: aiosqlite.Connection, customer_id: int) -> datetime | None:
-    async with conn.execute(
-        "SELECT MAX(requested_at) AS at FROM reviews WHERE customer_id = ?", (customer_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return from_db(row["at"]) if row and row["at"] else None
+    )
+    return ReviewState(row["open_id"], from_db(row["last_at"]) if row["last_at"] else None)
 
 
 async def insert_review(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
@@ -295,10 +292,10 @@ async def cancel_unsent_reviews(conn: aiosqlite.Connection, customer_id: int) ->
 
 # --- restock ------------------------------------------------------------------------------------
 async def opted_out_skus(conn: aiosqlite.Connection, customer_id: int) -> set[str]:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT sku FROM restock_optouts WHERE customer_id = ?", (customer_id,)
-    ) as cur:
-        return {row["sku"] for row in await cur.fetchall()}
+    )
+    return {row["sku"] for row in rows}
 
 
 async def add_optout(conn: aiosqlite.Connection, customer_id: int, sku: str, now: datetime) -> None:
@@ -309,37 +306,67 @@ async def add_optout(conn: aiosqlite.Connection, customer_id: int, sku: str, now
     )
 
 
-async def latest_purchase_of_sku(
-    conn: aiosqlite.Connection, customer_id: int, sku: str, *, excluding_order: int
-) -> datetime | None:
-    async with conn.execute(
-        "SELECT MAX(o.purchased_at) AS at FROM orders o JOIN order_items i ON i.order_id = o.id "
-        "WHERE o.customer_id = ? AND i.sku = ? AND o.id != ?",
-        (customer_id, sku, excluding_order),
-    ) as cur:
-        row = await cur.fetchone()
-    return from_db(row["at"]) if row and row["at"] else None
+@dataclass(frozen=True)
+class RestockHistory:
+    optouts: set[str]
+    last_bought: dict[str, datetime]  # the customer's latest earlier purchase of each SKU
+
+
+async def restock_history(
+    conn: aiosqlite.Connection, customer_id: int, skus: Iterable[str], *, excluding_order: int
+) -> RestockHistory:
+    """The customer's refused SKUs and previous purchases of these SKUs, in one query."""
+    wanted = _sku_list(skus)
+    marks = ",".join("?" * len(wanted))
+    # CROSS JOIN keeps the customer's orders as the outer loop: the SKU index alone would
+    # walk every customer's purchases of a popular product.
+    rows = await conn.execute_fetchall(
+        "SELECT 'optout' AS what, sku, NULL AS at FROM restock_optouts WHERE customer_id = ? "
+        "UNION ALL "
+        "SELECT 'bought', i.sku, MAX(o.purchased_at) FROM orders o CROSS JOIN order_items i "
+        f"ON i.order_id = o.id WHERE o.customer_id = ? AND o.id != ? AND i.sku IN ({marks}) "
+        "GROUP BY i.sku",
+        (customer_id, customer_id, excluding_order, *wanted),
+    )
+    optouts = {r["sku"] for r in rows if r["what"] == "optout"}
+    bought = {r["sku"]: from_db(r["at"]) for r in rows if r["what"] == "bought"}
+    return RestockHistory(optouts, bought)
+
+
+def _sku_list(skus: Iterable[str]) -> list[str]:
+    if isinstance(skus, str):  # a lone SKU would be read letter by letter
+        raise TypeError("pass a collection of SKUs, not one string")
+    return sorted(set(skus))
+
+
+def _customer_items(skus: list[str]) -> str:
+    return (
+        "SELECT i.id FROM orders o CROSS JOIN order_items i ON i.order_id = o.id "
+        f"WHERE o.customer_id = ? AND i.sku IN ({','.join('?' * len(skus))})"
+    )
 
 
 async def cancel_pending_restock(
     conn: aiosqlite.Connection,
     customer_id: int,
-    sku: str,
+    skus: Iterable[str],
     reason: str,
     *,
     bought_up_to: datetime | None = None,
 ) -> int:
-    """Cancel the customer's queued restock rows for a SKU (those bought up to a time, if given).
+    """Cancel the customer's queued restock rows for SKUs (those bought up to a time, if given).
 
     `scheduler.outbox.cancel_pending` filters by kind only; a SKU needs the join to the item.
     """
+    wanted = _sku_list(skus)
+    if not wanted:
+        return 0
     sql = (
         "UPDATE outbox SET status = 'cancelled', last_error = ? "
         "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
-        "SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id "
-        "WHERE o.customer_id = ? AND i.sku = ?"
+        + _customer_items(wanted)
     )
-    params: list[object] = [reason, customer_id, RESTOCK, customer_id, sku]
+    params: list[object] = [reason, customer_id, RESTOCK, customer_id, *wanted]
     if bought_up_to is not None:
         sql += " AND o.purchased_at <= ?"
         params.append(to_db(bought_up_to))
@@ -350,17 +377,19 @@ async def cancel_pending_restock(
 async def mark_restock_converted(
     conn: aiosqlite.Connection,
     customer_id: int,
-    sku: str,
+    skus: Iterable[str],
     sent_from: datetime,
     sent_to: datetime,
     converted_at: datetime,
 ) -> int:
-    """A reminder sent in [sent_from, sent_to] and followed by this purchase converted."""
+    """Reminders for these SKUs sent in [sent_from, sent_to] were followed by this purchase."""
+    wanted = _sku_list(skus)
+    if not wanted:
+        return 0
     cur = await conn.execute(
         "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
         "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
-        "AND ref_id IN (SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id "
-        "WHERE o.customer_id = ? AND i.sku = ?)",
+        "AND ref_id IN (" + _customer_items(wanted) + ")",
         (
             to_db(converted_at),
             customer_id,
@@ -368,7 +397,7 @@ async def mark_restock_converted(
             to_db(sent_from),
             to_db(sent_to),
             customer_id,
-            sku,
+            *wanted,
         ),
     )
     return cur.rowcount

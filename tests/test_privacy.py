@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-
+from bot import purchases
 from bot.app import BotApp
 from bot.callbacks import ForgetCustomerCb, PrivacyAction, PrivacyCb
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator, FakeUser
 from bot.privacy import clean_external_id, mask_phone
+from bot.purchase_schema import PurchaseIn
 from bot.survey_service import SURVEY_REMINDER
 from tests.db_snapshot import diff, snapshot
+from tests.ingest_helpers import purchase
 from tests.survey_helpers import admin, answer, db_count, invite_link, join, start_wave
 
 CUSTOMER_TG = 7001
@@ -19,56 +19,39 @@ CUSTOMER_TG = 7001
 
 async def add_customer(
     app: BotApp,
+    tg: BotAPIEmulator,
     *,
     external_id: str = "C-100",
     name: str = "Мария Иванова",
-    phone: str = "+79991234567",
+    phone: str = "+7 999 123-45-67",
     telegram_id: int | None = CUSTOMER_TG,
 ) -> int:
-    """A customer as the purchases API leaves one: linked, with a rated review and queued mail.
-
-    Written straight to the database because the customers feature owns how rows get there;
-    what matters here is what /forget does to such a row.
-    """
-    now = app.clock.now()
+    """A customer who bought (as the purchases API records it), opened the receipt link and
+    rated the purchase; the review reminder and the restock reminder are still queued."""
+    body = PurchaseIn.model_validate(
+        purchase(f"O-{external_id}", external_id, name=name, phone=phone, at=app.clock.now()),
+        strict=False,
+    )
+    recorded = await purchases.record(
+        app.db, body, purchases.Timing.from_settings(app.settings), app.clock.now()
+    )
+    if telegram_id is not None:
+        tg.user(telegram_id, "Мария").send(f"/start {recorded.link_payload}")
+        await tg.settle()
+    now = to_db(app.clock.now())
     async with app.db.write() as conn:
-        cur = await conn.execute(
-            "INSERT INTO customers (external_id, name, phone, link_token, telegram_id, language, "
-            "created_at, linked_at) VALUES (?, ?, ?, ?, ?, 'ru', ?, ?)",
-            (
-                external_id,
-                name,
-                phone,
-                secrets.token_urlsafe(18),
-                telegram_id,
-                to_db(now),
-                to_db(now),
-            ),
-        )
-        customer_id = cur.lastrowid
-        cur = await conn.execute(
-            "INSERT INTO reviews (customer_id, created_at, requested_at, rating, rated_at, "
-            "comment, status) VALUES (?, ?, ?, 2, ?, 'курьер опоздал', 'answered')",
-            (customer_id, to_db(now), to_db(now), to_db(now)),
-        )
-        review_id = cur.lastrowid
+        # The review conversation's outcome (its own feature): a low rating with a comment.
         await conn.execute(
-            "INSERT INTO orders (order_id, customer_id, purchased_at, created_at, review_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (f"O-{external_id}", customer_id, to_db(now), to_db(now), review_id),
+            "UPDATE reviews SET rating = 2, rated_at = ?, comment = 'курьер опоздал', "
+            "requested_at = ?, status = 'answered' WHERE customer_id = ?",
+            (now, now, recorded.customer_id),
         )
-        for kind, status in (
-            ("review_request", "sent"),
-            ("restock", "pending"),
-            ("review_reminder", "pending"),
-        ):
-            await conn.execute(
-                "INSERT INTO outbox (kind, customer_id, due_at, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (kind, customer_id, to_db(now + timedelta(days=3)), status, to_db(now)),
-            )
-    assert customer_id is not None
-    return customer_id
+        await conn.execute(
+            "INSERT INTO outbox (kind, customer_id, due_at, status, created_at) "
+            "VALUES ('review_request', ?, ?, 'sent', ?)",
+            (recorded.customer_id, now, now),
+        )
+    return recorded.customer_id
 
 
 async def customer_row(app: BotApp, customer_id: int) -> dict[str, object]:
@@ -107,9 +90,12 @@ def test_clean_external_id_refuses_what_cannot_be_an_id() -> None:
 async def test_forget_asks_first_and_then_deletes_the_person(
     app: BotApp, tg: BotAPIEmulator
 ) -> None:
-    customer_id = await add_customer(app)
+    customer_id = await add_customer(app, tg)
     before = await customer_row(app, customer_id)
+    queued = await outbox_count(app, customer_id, "pending")
+    assert queued > 0
     maria = tg.user(CUSTOMER_TG, "Мария")
+    old_link = f"/start c_{before['link_token']}"
 
     maria.send("/forget")
     await tg.settle()
@@ -126,28 +112,40 @@ async def test_forget_asks_first_and_then_deletes_the_person(
     after = await customer_row(app, customer_id)
     assert (after["name"], after["phone"], after["telegram_id"], after["language"]) == (None,) * 4
     assert after["forgotten_at"] == to_db(app.clock.now())
-    assert after["link_token"] != before["link_token"]  # the old deep link links nobody now
+    assert after["link_token"] != before["link_token"]
     assert after["external_id"] == "C-100"  # the shop's own id: the anonymous ratings stay counted
-    assert (
-        await db_count(
-            app, "SELECT COUNT(*) FROM reviews WHERE customer_id = ? AND rating = 2", customer_id
-        )
-        == 1
+    rated = "SELECT COUNT(*) FROM reviews WHERE customer_id = ? AND rating = 2 AND comment <> ''"
+    assert await db_count(app, rated, customer_id) == 1
+    assert await outbox_count(app, customer_id, "pending") == 0
+    assert await outbox_count(app, customer_id, "cancelled") == queued
+    assert await outbox_count(app, customer_id, "sent") == 1  # history is history
+
+    # The old receipt link ties nobody to the record any more.
+    maria.send(old_link)
+    await tg.settle()
+    assert (await customer_row(app, customer_id))["telegram_id"] is None
+
+    # The shop sends the next purchase with name and phone: the record stays anonymous.
+    body = PurchaseIn.model_validate(
+        purchase("O-2", "C-100", name="Мария", phone="+79991234567", at=app.clock.now()),
+        strict=False,
     )
-    assert (
-        await db_count(app, "SELECT COUNT(*) FROM orders WHERE customer_id = ?", customer_id) == 1
+    await purchases.record(
+        app.db, body, purchases.Timing.from_settings(app.settings), app.clock.now()
     )
-    statuses = await db_count(
-        app,
-        "SELECT COUNT(*) FROM outbox WHERE customer_id = ? AND status = 'cancelled'",
-        customer_id,
+    again = await customer_row(app, customer_id)
+    assert (again["name"], again["phone"], again["telegram_id"]) == (None, None, None)
+    assert await outbox_count(app, customer_id, "pending") == 0
+
+
+async def outbox_count(app: BotApp, customer_id: int, status: str) -> int:
+    return await db_count(
+        app, "SELECT COUNT(*) FROM outbox WHERE customer_id = ? AND status = ?", customer_id, status
     )
-    assert statuses == 2  # both queued messages; the one already sent stays «sent»
-    assert await db_count(app, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'") == 1
 
 
 async def test_forget_cancelled_keeps_everything(app: BotApp, tg: BotAPIEmulator) -> None:
-    await add_customer(app)
+    await add_customer(app, tg)
     maria = tg.user(CUSTOMER_TG, "Мария")
     maria.send("/forget")
     await tg.settle()
@@ -161,7 +159,7 @@ async def test_forget_cancelled_keeps_everything(app: BotApp, tg: BotAPIEmulator
 async def test_a_second_press_of_an_old_confirmation_does_nothing_more(
     app: BotApp, tg: BotAPIEmulator
 ) -> None:
-    await add_customer(app)
+    await add_customer(app, tg)
     maria = tg.user(CUSTOMER_TG, "Мария")
     maria.send("/forget")
     await tg.settle()
@@ -178,7 +176,7 @@ async def test_a_second_press_of_an_old_confirmation_does_nothing_more(
 
 
 async def test_forget_from_someone_unknown_stores_nothing(app: BotApp, tg: BotAPIEmulator) -> None:
-    await add_customer(app)
+    await add_customer(app, tg)
     stranger = tg.user(7002, "Пётр")
     before = snapshot(app.settings.database_path)
     stranger.send("/forget")
@@ -202,7 +200,7 @@ async def test_forget_points_an_employee_to_leave(app: BotApp, tg: BotAPIEmulato
 
 # --- an admin forgets a customer -----------------------------------------------------------------
 async def test_admin_forgets_a_customer_after_confirming(app: BotApp, tg: BotAPIEmulator) -> None:
-    customer_id = await add_customer(app, name="<b>Ева</b> & Co", external_id="A<1>")
+    customer_id = await add_customer(app, tg, name="<b>Ева</b> & Co", external_id="A<1>")
     boss = admin(tg)
     before = snapshot(app.settings.database_path)
 
@@ -242,7 +240,7 @@ async def test_admin_forgets_a_customer_after_confirming(app: BotApp, tg: BotAPI
 
 
 async def test_admin_forget_refusals_change_nothing(app: BotApp, tg: BotAPIEmulator) -> None:
-    customer_id = await add_customer(app)
+    customer_id = await add_customer(app, tg)
     boss = admin(tg)
     before = snapshot(app.settings.database_path)
 

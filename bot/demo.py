@@ -88,7 +88,17 @@ def _settings(tg: BotAPIEmulator, folder: Path) -> Settings:
 
 
 class Demo:
-    def __init__(self, tg: BotAPIEmulator, app: BotApp, clock: FakeClock) -> None:
+    def __init__(
+        self,
+        tg: BotAPIEmulator,
+        app: BotApp,
+        clock: FakeClock,
+        *,
+        days: int = DAYS,
+        customers: int = CUSTOMERS,
+    ) -> None:
+        self.days = days
+        self.customers = customers
         self.tg = tg
         self.app = app
         self.clock = clock
@@ -242,10 +252,10 @@ class Demo:
                 mood=self.rng.betavariate(5, 2),
                 loyal=self.rng.uniform(0.2, 0.8),
             )
-            for i in range(CUSTOMERS)
+            for i in range(self.customers)
         ]
         async with aiohttp.ClientSession() as self.http:
-            for day in range(DAYS):
+            for day in range(self.days):
                 for shopper in shoppers:
                     if self.rng.random() < 0.035:
                         basket = self.rng.sample(PRODUCTS, self.rng.randint(1, 2))
@@ -255,7 +265,7 @@ class Demo:
                 await self.repurchase(shoppers)
                 if day % 7 == 6:
                     await self.resolve_alerts()
-                if day == DAYS - 14:
+                if day == self.days - 14:
                     await self.wave("Лето 2026", people, 2)
         return await self.finish()
 
@@ -277,7 +287,7 @@ def save(out: Path, files: dict[str, bytes]) -> list[str]:
     return sorted(files)
 
 
-async def run_demo(out: Path) -> int:
+async def run_demo(out: Path, *, days: int = DAYS, customers: int = CUSTOMERS) -> int:
     began = time.perf_counter()
     clock = FakeClock(START)
     with tempfile.TemporaryDirectory(prefix="feedback-bot-demo-") as folder:
@@ -290,7 +300,8 @@ async def run_demo(out: Path) -> int:
             app.outbox.sender.limiter.per_chat_interval = 0.0
             await app.start()
             try:
-                report, files = await Demo(tg, app, clock).run()
+                demo = Demo(tg, app, clock, days=days, customers=customers)
+                report, files = await demo.run()
             finally:
                 await app.stop()
     saved = await asyncio.to_thread(save, out, files)
@@ -298,7 +309,7 @@ async def run_demo(out: Path) -> int:
     print()
     print(f"Saved in {out}/: {', '.join(saved)}")
     print(
-        f"Simulated {DAYS} days ({START:%d.%m.%Y} – {clock.now():%d.%m.%Y}) in "
+        f"Simulated {days} days ({START:%d.%m.%Y} – {clock.now():%d.%m.%Y}) in "
         f"{time.perf_counter() - began:.0f} s, offline: the Bot API was an emulator in this "
         "process."
     )

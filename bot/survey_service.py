@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from bot.pseudonym import Pseudonymizer
 from bot.survey import QUESTION_COUNT, is_valid_question, is_valid_score, total_score
@@ -18,6 +20,9 @@ from scheduler.outbox import enqueue
 from storage import Database
 from storage import survey as q
 from storage.survey import Employee, Wave
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 INVITE_PREFIX = "j_"
 DEPARTMENT_MAX_LEN = 64
@@ -253,52 +258,78 @@ async def record_answer(
     change: bool,
     now: datetime,
 ) -> Answered | Refusal:
-    """Store one press of a score button, after checking it makes sense for this person now."""
+    """Store one press of a score button, after checking it makes sense for this person now.
+
+    Presses arriving together are written in one transaction (storage/group_commit.py): under
+    load that is what keeps the database from being the bottleneck (bench/throughput.py).
+    """
     if not is_valid_question(question) or not is_valid_score(score):
         return Refusal.INVALID
-    respondent = pseudonyms(telegram_id)
-    async with db.write() as conn:
-        employee = await q.find_employee(conn, telegram_id)
-        if employee is None:
-            return Refusal.NOT_EMPLOYEE
-        wave = await q.get_wave(conn, wave_id)
-        if wave is None:
-            return Refusal.INVALID
-        if not wave.is_open:
-            return Refusal.WAVE_CLOSED
-        if not await q.is_invited(conn, wave.id, employee.id):
-            return Refusal.STALE
-        answers = await q.answers_of(conn, wave.id, respondent)
-        progress = Progress(wave, answers)
-        if question in answers:
-            if not change:
-                # A double press, or a press on an old message: the first answer stands.
-                return Refusal.ALREADY
-            if answers[question] != score:
-                await q.update_answer(
-                    conn,
-                    wave_id=wave.id,
-                    respondent=respondent,
-                    question=question,
-                    score=score,
-                    now=now,
-                )
-            answers[question] = score
-            return Answered(Progress(wave, answers), question, changed=True)
-        if question != progress.next_question:
-            # Questions are answered in order; a press for a later one is not from our buttons.
-            return Refusal.STALE
-        await q.insert_answer(
-            conn,
-            wave_id=wave.id,
-            respondent=respondent,
-            department_id=employee.department_id,
-            question=question,
-            score=score,
-            now=now,
+    press = _Press(telegram_id, pseudonyms(telegram_id), wave_id, question, score, change, now)
+    return await db.group_commit(_apply_presses).submit(press)
+
+
+@dataclass(frozen=True)
+class _Press:
+    telegram_id: int
+    respondent: str
+    wave_id: int
+    question: int
+    score: int
+    change: bool
+    now: datetime
+
+
+async def _apply_presses(
+    conn: aiosqlite.Connection, presses: Sequence[_Press]
+) -> list[Answered | Refusal]:
+    """Decide and write a batch of presses as if one after another, in one read and one write."""
+    keys = list(dict.fromkeys((p.telegram_id, p.wave_id, p.respondent) for p in presses))
+    states = dict(zip(keys, await q.answer_states(conn, keys), strict=True))
+    writes: list[q.AnswerWrite] = []
+    results = [
+        _decide(states[(p.telegram_id, p.wave_id, p.respondent)], p, writes) for p in presses
+    ]
+    await q.write_answers(conn, writes)
+    return results
+
+
+def _decide(state: q.AnswerState, press: _Press, writes: list[q.AnswerWrite]) -> Answered | Refusal:
+    """One press against the state so far; a write to make goes to `writes`, and into `state`."""
+    if state.employee_id is None:
+        return Refusal.NOT_EMPLOYEE
+    wave = state.wave
+    if wave is None:
+        return Refusal.INVALID
+    if not wave.is_open:
+        return Refusal.WAVE_CLOSED
+    if not state.invited:
+        return Refusal.STALE
+    answers = state.answers
+    question, score = press.question, press.score
+    if question in answers:
+        if not press.change:
+            # A double press, or a press on an old message: the first answer stands.
+            return Refusal.ALREADY
+        reopened, write = True, answers[question] != score
+    elif question != Progress(wave, answers).next_question:
+        # Questions are answered in order; a press for a later one is not from our buttons.
+        return Refusal.STALE
+    else:
+        reopened, write = False, True
+    if write:
+        writes.append(
+            q.AnswerWrite(
+                wave_id=wave.id,
+                respondent=press.respondent,
+                department_id=state.department_id,
+                question=question,
+                score=score,
+                now=press.now,
+            )
         )
         answers[question] = score
-    return Answered(Progress(wave, answers), question, changed=False)
+    return Answered(Progress(wave, dict(answers)), question, changed=reopened)
 
 
 async def progress_in_wave(

@@ -15,14 +15,19 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.group_commit import BatchApply, GroupCommit
 from storage.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class DatabaseLockedByAnotherProcess(RuntimeError):
@@ -38,6 +43,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self._lock_fd: int | None = None
+        self._group_commits: dict[object, GroupCommit[Any, Any]] = {}
 
     @property
     def lock_path(self) -> Path:
@@ -116,6 +122,16 @@ class Database:
                 raise
             else:
                 await conn.commit()
+
+    def group_commit(self, apply: BatchApply[T, R]) -> GroupCommit[T, R]:
+        """The group-commit queue of `apply` on this database (one queue per function).
+
+        For small writes that arrive in crowds (survey answers): see storage/group_commit.py.
+        """
+        group = self._group_commits.get(apply)
+        if group is None:
+            group = self._group_commits[apply] = GroupCommit(self, apply)
+        return group
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import aiosqlite
 
@@ -249,3 +252,91 @@ async def update_answer(
         (score, to_db(now), wave_id, respondent, question),
     )
     return cur.rowcount == 1
+
+
+# --- answers in batches (the group commit of survey_service.record_answer) ----------------------
+@dataclass
+class AnswerState:
+    """What answering needs to know about one employee and one wave, read in one query."""
+
+    employee_id: int | None  # None: no employee has this Telegram id
+    department_id: int | None
+    wave: Wave | None  # None: no such wave
+    invited: bool
+    answers: dict[int, int]  # question → score, so far
+
+
+# One prepared statement whatever the batch size: the keys travel as one JSON array of
+# [telegram_id, wave_id, respondent] triples, unpacked by json_each.
+_ANSWER_STATES_SQL = """
+SELECT k.key AS idx,
+       e.id AS employee_id, e.department_id,
+       w.id AS wave_id, w.title, w.opened_at, w.closed_at,
+       EXISTS (SELECT 1 FROM wave_invitations i
+               WHERE i.wave_id = w.id AND i.employee_id = e.id) AS invited,
+       (SELECT json_group_object(s.question, s.score) FROM survey_answers s
+        WHERE s.wave_id = w.id AND s.respondent = k.value ->> 2) AS answers
+FROM json_each(?) AS k
+LEFT JOIN employees e ON e.telegram_id = k.value ->> 0
+LEFT JOIN waves w ON w.id = k.value ->> 1
+"""
+
+
+async def answer_states(
+    conn: aiosqlite.Connection, keys: Sequence[tuple[int, int, str]]
+) -> list[AnswerState]:
+    """One state per (telegram_id, wave_id, respondent) key, in the keys' order."""
+    rows = await conn.execute_fetchall(_ANSWER_STATES_SQL, (json.dumps(keys),))
+    states: list[AnswerState | None] = [None] * len(keys)
+    for row in rows:
+        wave = _wave_from(row) if row["wave_id"] is not None else None
+        answers = json.loads(row["answers"]) if row["answers"] else {}
+        states[row["idx"]] = AnswerState(
+            employee_id=row["employee_id"],
+            department_id=row["department_id"],
+            wave=wave,
+            invited=bool(row["invited"]) and row["employee_id"] is not None,
+            answers={int(q): int(score) for q, score in answers.items()},
+        )
+    assert all(s is not None for s in states)
+    return states  # type: ignore[return-value]
+
+
+def _wave_from(row: aiosqlite.Row) -> Wave:
+    return Wave(
+        id=row["wave_id"],
+        title=row["title"],
+        opened_at=_time_from_db(row["opened_at"]),
+        closed_at=_time_from_db(row["closed_at"]) if row["closed_at"] else None,
+    )
+
+
+# A batch of answers carries the same wave on every row: parse its times once (strptime is
+# slow). Datetimes are immutable, so sharing them is safe.
+_time_from_db = lru_cache(maxsize=256)(from_db)
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    wave_id: int
+    respondent: str
+    department_id: int | None
+    question: int
+    score: int
+    now: datetime
+
+
+async def write_answers(conn: aiosqlite.Connection, writes: Sequence[AnswerWrite]) -> None:
+    """First answers and changed ones, in order, in one statement (the last write wins)."""
+    if not writes:
+        return
+    await conn.executemany(
+        "INSERT INTO survey_answers (wave_id, respondent, department_id, question, score, "
+        "answered_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (wave_id, respondent, question) "
+        "DO UPDATE SET score = excluded.score, answered_at = excluded.answered_at",
+        [
+            (w.wave_id, w.respondent, w.department_id, w.question, w.score, to_db(w.now))
+            for w in writes
+        ],
+    )

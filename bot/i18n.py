@@ -20,6 +20,7 @@ from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _  # noqa: F401  (re-exported for handlers)
 from aiogram.utils.i18n import lazy_gettext as __  # noqa: F401
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -29,36 +30,31 @@ DOMAIN = "messages"
 
 
 def load_catalogues(path: Path) -> dict[str, gettext.GNUTranslations]:
-    """Every supported locale's catalogues, merged; English is served by its msgids."""
+    """Every supported locale's catalogues, merged; English is served by its msgids.
+
+    Merged into one table per locale (the first file, in name order, wins a msgid both
+    have) rather than chained with `add_fallback`: a chain makes every lookup of a later
+    file's text walk every earlier file first, and texts are looked up on every button press.
+    """
     translations: dict[str, gettext.GNUTranslations] = {}
     for locale in SUPPORTED:
-        merged: gettext.GNUTranslations | None = None
         folder = path / locale / "LC_MESSAGES"
+        merged = Catalog(locale=locale)
         for po_path in sorted(folder.glob("*.po")) if folder.exists() else []:
-            catalog = _read_catalog(po_path, locale)
-            if merged is None:
-                merged = catalog
-            else:
-                merged.add_fallback(catalog)
-        translations[locale] = merged or gettext.GNUTranslations(io.BytesIO(_empty_mo()))
+            with po_path.open("rb") as fh:
+                catalog = read_po(fh, locale=locale)
+            for message in catalog:
+                if message.id and message.id not in merged:
+                    merged[message.id] = message
+        translations[locale] = _compile(merged)
     return translations
 
 
-def _read_catalog(po_path: Path, locale: str) -> gettext.GNUTranslations:
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
+def _compile(catalog: Catalog) -> gettext.GNUTranslations:
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
-
-
-def _empty_mo() -> bytes:
-    from babel.messages.catalog import Catalog
-
-    buffer = io.BytesIO()
-    write_mo(buffer, Catalog(locale="en"))
-    return buffer.getvalue()
 
 
 def build_i18n(default_language: str = "ru") -> I18n:

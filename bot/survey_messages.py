@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,17 @@ def question_message(
     ]
     if change and current is not None:
         lines += ["", tr("Your answer now: {score}. Choose a new one.", score=current)]
+    back = tr("◀ Back") if question > 1 else None
+    return "\n".join(lines), _score_keyboard(wave_id, question, current, change, back)
+
+
+# Every press shows one of a few keyboards (wave × question × current score); building one
+# means a dozen pydantic models and callback packs, so they are built once. The markup is never
+# mutated after it is built (aiogram only serialises it).
+@lru_cache(maxsize=4096)
+def _score_keyboard(
+    wave_id: int, question: int, current: int | None, change: bool, back_text: str | None
+) -> InlineKeyboardMarkup:
     scores = [
         InlineKeyboardButton(
             text=f"· {score} ·" if score == current else str(score),
@@ -51,16 +63,16 @@ def question_message(
         for score in range(SCORE_MIN, SCORE_MAX + 1)
     ]
     rows = [scores]
-    if question > 1:
+    if back_text is not None:
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=tr("◀ Back"),
+                    text=back_text,
                     callback_data=SurveyBackCb(wave=wave_id, question=question - 1).pack(),
                 )
             ]
         )
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def result_message(tr: Translator, progress: Progress) -> tuple[str, InlineKeyboardMarkup]:

@@ -50,6 +50,9 @@ OPTIONAL = frozenset({"phone", "name", "restock_days"})
 # Above this size a progress bar is shown even when stderr is not a terminal (a cron log).
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY_ROWS = 1000
+# Past this many orders the single transaction keeps a running bot's writers waiting for
+# seconds (bench/ingest.py measures it); the operator is told.
+LONG_TRANSACTION_ORDERS = 5000
 
 # Where a field of the model comes from in the file.
 _FIELD_COLUMN = {
@@ -383,6 +386,13 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
     if not parsed.orders:
         print(f"no purchases in {path}; nothing to import")
         return OK
+    if len(parsed.orders) > LONG_TRANSACTION_ORDERS:
+        print(
+            f"{path}: {len(parsed.orders)} orders go in one transaction (all or nothing); a "
+            "running bot's own writes wait for it (about 1 ms an order, see bench/ingest.py). "
+            "Import at a quiet hour, or split the file: each part is all or nothing.",
+            file=sys.stderr,
+        )
 
     db = Database(settings.database_path)
     try:

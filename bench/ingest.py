@@ -1,0 +1,291 @@
+"""Benchmark: purchases coming in, through the HTTP API and the CSV import.
+
+    .venv/bin/python bench/ingest.py [--api N] [--csv-orders N]
+
+Prints, with the machine beside every figure:
+- the API: sequential and concurrent POST /api/v1/purchases (latency percentiles and rate),
+  against two baselines run in the same process: GET /healthz through the same HTTP stack (the
+  floor of any call) and `purchases.record()` called directly (the domain and SQLite alone);
+- the CSV import: checking and writing rates, a repeated (idempotent) import, and how long the
+  running bot's own small writes had to wait while a separate `python -m bot import-purchases`
+  process held the write transaction (the all-or-nothing import takes the writer for its
+  whole duration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot import csv_import, purchases  # noqa: E402
+from bot.app import BotApp, build_app  # noqa: E402
+from bot.clock import SystemClock  # noqa: E402
+from bot.emulator import BotAPIEmulator  # noqa: E402
+from bot.purchase_schema import PurchaseIn  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage import Database  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+API_TOKEN = "bench-api-token"
+HEADER = "order_id,customer_id,phone,name,purchased_at,sku,item_name,quantity,restock_days"
+
+
+def machine() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load}, Python {platform.python_version()}"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def body(n: int, now: datetime, rng: random.Random) -> dict[str, Any]:
+    customer = rng.randrange(max(1, n // 3) + 1)
+    return {
+        "order_id": f"API-{n}",
+        "customer": {"id": f"C-{customer}", "phone": f"+7999{customer:07d}", "name": "Анна"},
+        "purchased_at": (now - timedelta(hours=rng.randrange(48))).isoformat(),
+        "items": [
+            {
+                "sku": f"SKU-{rng.randrange(300)}",
+                "name": "Чай",
+                "quantity": 1,
+                "restock_days": rng.choice([14, 30, 60]),
+            }
+            for _ in range(rng.choice([1, 2, 3]))
+        ],
+    }
+
+
+async def timed(calls: list[Callable[[], Awaitable[None]]], concurrency: int) -> list[float]:
+    """Run the calls with at most `concurrency` in flight; return each one's latency."""
+    latencies: list[float] = []
+    queue = list(reversed(calls))
+
+    async def worker() -> None:
+        while queue:
+            call = queue.pop()
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def line(label: str, latencies: list[float], seconds: float) -> str:
+    ms = [x * 1000 for x in latencies]
+    return (
+        f"  {label:<38} {len(ms) / seconds:8.0f}/s   p50 {pct(ms, 50):6.2f} ms   "
+        f"p95 {pct(ms, 95):6.2f} ms   p99 {pct(ms, 99):6.2f} ms"
+    )
+
+
+async def bench_api(app: BotApp, n: int) -> None:
+    base = f"http://127.0.0.1:{app.http_port}"
+    headers = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    rng = random.Random(1)
+    now = app.clock.now()
+    print(f"\nAPI ({n} purchases of 1-3 items; {machine()})")
+    async with aiohttp.ClientSession() as session:
+
+        async def healthz() -> None:
+            async with session.get(base + "/healthz") as r:
+                await r.read()
+
+        started = time.perf_counter()
+        lat = await timed([healthz] * n, 1)
+        floor = time.perf_counter() - started
+        print(line("baseline GET /healthz, 1 client", lat, floor))
+
+        timing = purchases.Timing.from_settings(app.settings)
+        models = [
+            PurchaseIn.model_validate(body(10_000_000 + i, now, rng), strict=False)
+            for i in range(n)
+        ]
+
+        def direct(model: PurchaseIn) -> Callable[[], Awaitable[None]]:
+            async def call() -> None:
+                await purchases.record(app.db, model, timing, now)
+
+            return call
+
+        started = time.perf_counter()
+        lat = await timed([direct(m) for m in models], 1)
+        domain = time.perf_counter() - started
+        print(line("baseline purchases.record(), direct", lat, domain))
+
+        def post(payload: dict[str, Any], expect: int) -> Callable[[], Awaitable[None]]:
+            async def call() -> None:
+                async with session.post(
+                    base + "/api/v1/purchases", json=payload, headers=headers
+                ) as r:
+                    await r.read()
+                    assert r.status == expect, (r.status, await r.text())
+
+            return call
+
+        bodies = [body(i, now, rng) for i in range(n)]
+        started = time.perf_counter()
+        lat = await timed([post(b, 201) for b in bodies], 1)
+        sequential = time.perf_counter() - started
+        print(line("POST /api/v1/purchases, 1 client", lat, sequential))
+        print(
+            f"  {'':<38} = {sequential / floor:.1f}x the /healthz round trip, "
+            f"{sequential / domain:.1f}x the direct call"
+        )
+
+        bodies = [body(n + i, now, rng) for i in range(n)]
+        started = time.perf_counter()
+        lat = await timed([post(b, 201) for b in bodies], 16)
+        print(line("POST /api/v1/purchases, 16 clients", lat, time.perf_counter() - started))
+
+        started = time.perf_counter()
+        lat = await timed([post(b, 200) for b in bodies], 16)
+        print(line("the same orders again (200), 16 clients", lat, time.perf_counter() - started))
+
+
+def write_csv(path: Path, orders: int, now: datetime) -> int:
+    rng = random.Random(7)
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(HEADER + "\n")
+        for o in range(orders):
+            customer = rng.randrange(orders // 3 + 1)
+            at = (now - timedelta(minutes=rng.randrange(20 * 24 * 60))).isoformat()
+            for _ in range(rng.choice([1, 2, 3, 4])):
+                sku = f"SKU-{rng.randrange(300)}"
+                days = rng.choice(["", "14", "30", "60"])
+                out.write(
+                    f"O-{o},K-{customer},+7998{customer:07d},Покупатель {customer},{at},"
+                    f"{sku},Товар {sku},{rng.randrange(1, 5)},{days}\n"
+                )
+                rows += 1
+    return rows
+
+
+async def bench_csv(app: BotApp, settings: Settings, folder: Path, orders: int) -> None:
+    path = folder / "purchases.csv"
+    now = app.clock.now()
+    rows = write_csv(path, orders, now)
+    size = path.stat().st_size / 1e6
+    print(f"\nCSV import ({orders} orders, {rows} rows, {size:.1f} MB; {machine()})")
+
+    started = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as stream:
+        parsed = csv_import.parse(stream, now)
+    checking = time.perf_counter() - started
+    print(f"  checking (parse + validate, no database)  {rows / checking:8.0f} rows/s")
+
+    # The import as an operator runs it: another process, while this bot runs and writes.
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_PATH": str(settings.database_path)}
+    waits: list[float] = []
+    stop = asyncio.Event()
+
+    async def bot_writes() -> None:
+        # What a handler does: a small write transaction, every 50 ms.
+        while not stop.is_set():
+            started = time.perf_counter()
+            async with app.db.write() as conn:
+                await conn.execute("UPDATE customers SET language = language WHERE id = 1")
+            waits.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+
+    writer = asyncio.create_task(bot_writes())
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "import-purchases", str(path),
+        env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    whole = time.perf_counter() - started
+    stop.set()
+    await writer
+    assert proc.returncode == 0, err.decode()
+    print(
+        f"  python -m bot import-purchases, end to end  {whole:8.1f} s   ({out.decode().strip()})"
+    )
+    print(
+        f"  the bot's small writes meanwhile: {len(waits)} took p50 {pct(waits, 50) * 1000:.1f} ms,"
+        f" max {max(waits):.2f} s (the import's write transaction holds the writer; SQLite's"
+        " busy timeout is 10 s)"
+    )
+
+    # The write phase alone, in this process, on a fresh database.
+    fresh = Database(folder / "fresh.sqlite3")
+    await fresh.open()
+    try:
+        timing = purchases.Timing.from_settings(app.settings)
+        started = time.perf_counter()
+        summary, _ = await csv_import.write(fresh, parsed.orders, timing, now)
+        writing = time.perf_counter() - started
+        print(
+            f"  writing (one transaction)                 {orders / writing:8.0f} orders/s"
+            f"   = {writing * 1000 / orders:.2f} ms an order, {writing:.1f} s holding the writer"
+        )
+        started = time.perf_counter()
+        again, _ = await csv_import.write(fresh, parsed.orders, timing, now)
+        repeat = time.perf_counter() - started
+        assert again.imported == 0
+        print(f"  the same file again (all skipped)          {orders / repeat:8.0f} orders/s")
+        print(f"  {summary}")
+    finally:
+        await fresh.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--api", type=int, default=2000, help="purchases per API run")
+    parser.add_argument("--csv-orders", type=int, default=10_000, help="orders in the CSV")
+    args = parser.parse_args()
+    # The real clock: the import subprocess uses it too, so both see the same "now".
+    clock = SystemClock()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        async with BotAPIEmulator(TOKEN) as tg:
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                bot_token=TOKEN,
+                telegram_api_url=tg.base_url,
+                database_path=folder / "bot.sqlite3",
+                http_port=0,
+                pseudonym_secret="bench",
+                api_token=API_TOKEN,
+                report_cron="",
+                scheduler_tick_seconds=3600,
+            )
+            app = build_app(settings, clock=clock)
+            await app.start(polling=False)
+            try:
+                await bench_api(app, args.api)
+                await bench_csv(app, settings, folder, args.csv_orders)
+            finally:
+                await app.stop()
+    print(f"\nstatistics: Python {platform.python_version()}, SQLite {_sqlite_version()}")
+
+
+def _sqlite_version() -> str:
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -40,3 +40,32 @@ class PrivacyCb(CallbackData, prefix="pv1"):
 class ForgetCustomerCb(CallbackData, prefix="pf1"):
     customer: int  # customers.id (internal), for the admin's confirmation button
     confirm: bool
+
+
+# --- reviews, restock reminders and negative-review alerts --------------------------------------
+class ReviewRatingCb(CallbackData, prefix="rv1"):
+    review: int  # reviews.id; the handler checks it is the presser's own review
+    rating: int  # 1..5 stars
+
+
+class ReviewNpsCb(CallbackData, prefix="rn1"):
+    review: int
+    score: int  # 0..10
+
+
+class ReviewSkipCb(CallbackData, prefix="rs1"):
+    review: int  # «Skip» the comment
+
+
+class RestockAction(StrEnum):
+    SNOOZE = "snooze"  # «Remind me in a week»
+    STOP = "stop"  # «Don't remind me again» (this product)
+
+
+class RestockCb(CallbackData, prefix="rk1"):
+    item: int  # order_items.id the reminder was about; checked against the presser
+    action: RestockAction
+
+
+class AlertResolveCb(CallbackData, prefix="ar1"):
+    alert: int  # alerts.id; admins only (the admin router's filter)

@@ -1,7 +1,231 @@
-"""Reviews handlers (filled in by the customers feature)."""
+"""Customers answer review requests (stars, NPS, comment) and restock reminders.
+
+Thin: every press goes to `bot.reviews` / `bot.restock`, which check it against the database;
+these handlers only show the outcome. A «Resolved» press that reaches this router came from
+someone who is not an admin (the admin router, earlier, takes admins' presses).
+"""
 
 from __future__ import annotations
 
+import logging
+
+from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import BaseFilter
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+
+from bot import restock, reviews
+from bot.callbacks import (
+    AlertResolveCb,
+    RestockAction,
+    RestockCb,
+    ReviewNpsCb,
+    ReviewRatingCb,
+    ReviewSkipCb,
+)
+from bot.clock import Clock
+from bot.customer_messages import (
+    comment_message,
+    nps_message,
+    restock_keyboard,
+    snoozed_text,
+    stopped_text,
+    thanks_message,
+    thanks_text,
+)
+from bot.i18n import I18n, Translator, _
+from bot.scheduler_port import OutboxPort
+from bot.settings import Settings
 from handlers.routes import Routes
+from storage import Database
+
+log = logging.getLogger(__name__)
 
 routes = Routes(__name__)
+
+
+def refusal_text(refusal: reviews.Refusal | restock.Refusal) -> str:
+    return {
+        reviews.Refusal.INVALID: _("This button is no longer active."),
+        reviews.Refusal.STALE: _("This button is no longer active."),
+        reviews.Refusal.ALREADY: _("Your answer is already saved. Thank you!"),
+        reviews.Refusal.EXPIRED: _("The time to answer this request has passed. Thank you!"),
+        restock.Refusal.INVALID: _("This button is no longer active."),
+        restock.Refusal.OPTED_OUT: _("You will not get reminders about this product."),
+    }[refusal]
+
+
+def _tr(i18n: I18n) -> Translator:
+    return Translator(i18n, i18n.current_locale)
+
+
+async def show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the pressed message in place; send a new one when it can no longer be edited."""
+    message = callback.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        return
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" in exc.message:
+            return  # two presses raced to show the same thing: the message is right already
+        log.info("could not edit the message (%s); sending a new one", exc.message)
+        await message.answer(text, reply_markup=markup)
+
+
+# --- the review --------------------------------------------------------------------------------
+@routes.callback_query(ReviewRatingCb.filter())
+async def rate(
+    callback: CallbackQuery,
+    callback_data: ReviewRatingCb,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+    outbox: OutboxPort,
+) -> None:
+    result = await reviews.rate(
+        db,
+        telegram_id=callback.from_user.id,
+        review_id=callback_data.review,
+        rating=callback_data.rating,
+        now=clock.now(),
+        settings=settings,
+    )
+    if isinstance(result, reviews.Refusal):
+        await callback.answer(refusal_text(result))
+        return
+    if result.negative:
+        outbox.kick()  # the admins' alerts are queued: send them now, not at the next tick
+    await callback.answer(_("Saved, thank you!"))
+    await show(callback, *nps_message(_tr(i18n), result))
+
+
+@routes.callback_query(ReviewNpsCb.filter())
+async def recommend(
+    callback: CallbackQuery,
+    callback_data: ReviewNpsCb,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    result = await reviews.score_nps(
+        db,
+        telegram_id=callback.from_user.id,
+        review_id=callback_data.review,
+        score=callback_data.score,
+        now=clock.now(),
+        settings=settings,
+    )
+    if isinstance(result, reviews.Refusal):
+        await callback.answer(refusal_text(result))
+        return
+    await callback.answer(_("Saved, thank you!"))
+    await show(callback, *comment_message(_tr(i18n), result))
+
+
+@routes.callback_query(ReviewSkipCb.filter())
+async def skip_comment(
+    callback: CallbackQuery,
+    callback_data: ReviewSkipCb,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+    outbox: OutboxPort,
+) -> None:
+    result = await reviews.skip_comment(
+        db,
+        telegram_id=callback.from_user.id,
+        review_id=callback_data.review,
+        now=clock.now(),
+        settings=settings,
+    )
+    if isinstance(result, reviews.Refusal):
+        await callback.answer(refusal_text(result))
+        return
+    outbox.kick()  # the bonus, when there is one
+    await callback.answer()
+    await show(callback, thanks_message(_tr(i18n), result), None)
+
+
+class AwaitingComment(BaseFilter):
+    """The sender is a customer whose review waits for a comment (a plain text, not a command)."""
+
+    async def __call__(self, message: Message, db: Database, clock: Clock) -> bool:
+        if message.from_user is None or not message.text or message.text.startswith("/"):
+            return False
+        return await reviews.awaiting_comment(db, message.from_user.id, clock.now())
+
+
+@routes.message(F.text, AwaitingComment())
+async def comment(
+    message: Message,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+    outbox: OutboxPort,
+) -> None:
+    assert message.from_user is not None
+    result = await reviews.add_comment(
+        db,
+        telegram_id=message.from_user.id,
+        text=message.text,
+        now=clock.now(),
+        settings=settings,
+    )
+    if result is None:
+        raise SkipHandler  # completed meanwhile (e.g. «Skip» pressed): not a comment after all
+    outbox.kick()  # the bonus and the admins' follow-up, when there are any
+    await message.answer(thanks_text(_tr(i18n)))
+
+
+# --- restock reminders -------------------------------------------------------------------------
+@routes.callback_query(RestockCb.filter())
+async def restock_action(
+    callback: CallbackQuery,
+    callback_data: RestockCb,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    tr = _tr(i18n)
+    tz = settings.tz
+    if callback_data.action is RestockAction.SNOOZE:
+        snoozed = await restock.snooze(
+            db, telegram_id=callback.from_user.id, item_id=callback_data.item, now=clock.now()
+        )
+        if isinstance(snoozed, restock.Refusal):
+            await callback.answer(refusal_text(snoozed))
+            return
+        if snoozed.already:
+            await callback.answer(_("A reminder is already set. Thank you!"))
+        else:
+            await callback.answer(_("I will remind you in a week."))
+        text = snoozed_text(tr, snoozed.item, snoozed.until, tz)
+        # «Don't remind me again» stays: snoozing does not rule it out.
+        await show(callback, text, restock_keyboard(tr, snoozed.item, snooze=False))
+        return
+    stopped = await restock.stop_reminders(
+        db, telegram_id=callback.from_user.id, item_id=callback_data.item, now=clock.now()
+    )
+    if isinstance(stopped, restock.Refusal):
+        await callback.answer(refusal_text(stopped))
+        return
+    if stopped.already:
+        await callback.answer(refusal_text(restock.Refusal.OPTED_OUT))
+    else:
+        await callback.answer(_("Done: no more reminders about this product."))
+    text = stopped_text(tr, stopped.item, tz)
+    await show(callback, text, restock_keyboard(tr, stopped.item, snooze=False, stop=False))
+
+
+# --- not for customers -------------------------------------------------------------------------
+@routes.callback_query(AlertResolveCb.filter())
+async def resolve_not_admin(callback: CallbackQuery) -> None:
+    await callback.answer(_("This button is for the bot's administrators only."))

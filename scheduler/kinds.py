@@ -72,8 +72,19 @@ class RenderContext:
 
 
 Renderer = Callable[[RenderContext, "aiosqlite.Connection", OutboxRow], Awaitable[Rendered]]
-# Called in the same transaction that marks the row sent (e.g. to note when a review was asked).
-OnSent = Callable[["aiosqlite.Connection", OutboxRow, int, datetime], Awaitable[None]]
+# Called in the same transaction that marks the row sent (e.g. to note when a review was asked);
+# gets the message id Telegram gave and the time.
+OnSent = Callable[
+    [RenderContext, "aiosqlite.Connection", OutboxRow, int, datetime], Awaitable[None]
+]
+# Called in the transaction that ends a row with its renderer's Skip (cancelled/expired), so the
+# thing it was about can follow (e.g. a review whose request could never be sent expires too).
+OnSkipped = Callable[
+    [RenderContext, "aiosqlite.Connection", OutboxRow, Skip, datetime], Awaitable[None]
+]
+# Time-based changes that send nothing (e.g. an unanswered review request expires); the
+# dispatcher runs each once per tick, in its own transaction. Returns how many things changed.
+Sweep = Callable[["aiosqlite.Connection", RenderContext, datetime], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,8 @@ class Kind:
     # Customer messages respect SEND_HOURS; an employee's survey question does not.
     respects_send_window: bool = True
     on_sent: OnSent | None = None
+    on_skipped: OnSkipped | None = None
+    sweep: Sweep | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,9 +1,17 @@
 """The outbox dispatcher: one interval job claims due rows in batches and sends them.
 
-Row life: pending → sending → sent | failed | cancelled | expired. A row is marked `sending` in
-the transaction that claims it and `sent` in its own transaction right after Telegram accepted
-it, so a crash can only leave the few rows that were on the wire at that moment in `sending`;
-on start they go back to `pending` and may be sent twice (counted in the logs).
+Row life: pending → sending → sent | failed | cancelled | expired (or back to pending with a
+later due time: a retry, a postponement). A row is marked `sending` in the transaction that
+claims it and `sent` in its own transaction right after Telegram accepted it. Several rows are
+on the wire at once (`Sender.in_flight`, at most 16), so a crash (SIGKILL, power) can leave at
+most that many rows sent but still marked `sending`; the next tick puts every `sending` row
+back to `pending` (within one process no row is `sending` between ticks), and those few may
+reach their recipient twice. Claimed rows that had not been sent yet are simply sent once.
+A normal stop lets the in-flight sends finish and puts the rest back at once: no duplicates.
+
+Rows of customers who have not linked Telegram yet are not re-claimed on every tick: the
+renderer postpones them to their expiry with `last_error = WAITING_FOR_LINK`, and linking
+calls `release_waiting()` to make them due again.
 """
 
 from __future__ import annotations
@@ -11,11 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.clock import from_db, to_db
-from scheduler.kinds import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Skip, build_registry
+from scheduler.kinds import (
+    Kind,
+    OutboxRow,
+    Outgoing,
+    Postpone,
+    RenderContext,
+    Skip,
+    Sweep,
+    build_registry,
+)
 from scheduler.sender import Delivery, Sender
 
 if TYPE_CHECKING:
@@ -31,6 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
+# finds the rows by it.
+WAITING_FOR_LINK = "waiting for the customer to link Telegram"
 
 
 class OutboxDispatcher:
@@ -53,13 +74,21 @@ class OutboxDispatcher:
             settings=settings, clock=clock, i18n=i18n, pseudonyms=pseudonyms
         )
         self.sender = Sender(bot=bot, settings=settings, clock=clock)
+        self._sweeps: list[Sweep] = []
+        for kind in self.kinds.values():
+            if kind.sweep is not None and kind.sweep not in self._sweeps:
+                self._sweeps.append(kind.sweep)
         self._tick_lock = asyncio.Lock()
-        self._recovered = False
-        self._current: asyncio.Task[int] | None = None
+        self._current: asyncio.Task[object] | None = None
         self._kick_task: asyncio.Task[None] | None = None
+        self.stats: Counter[str] = Counter()  # outcomes since start, for logs and benchmarks
+
+    @property
+    def stopping(self) -> bool:
+        return self.sender.stopping.is_set()
 
     async def recover(self) -> int:
-        """Rows left `sending` by a crash go back to `pending` (they may go twice)."""
+        """Rows left `sending` (a crash mid-send) go back to `pending`; they may go twice."""
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
@@ -67,13 +96,16 @@ class OutboxDispatcher:
             count = cur.rowcount
         if count:
             log.warning(
-                "%d outbox rows were mid-send at the last stop; they will be retried", count
+                "%d outbox rows were left mid-send (a crash?); they will be sent again, and "
+                "those Telegram had already taken will arrive twice",
+                count,
             )
-        self._recovered = True
         return count
 
     def kick(self) -> None:
         """Run a tick soon (e.g. right after a survey opens) instead of waiting for the timer."""
+        if self.stopping:
+            return
         if self._kick_task is None or self._kick_task.done():
             self._kick_task = asyncio.get_running_loop().create_task(self._kicked_tick())
 
@@ -86,18 +118,26 @@ class OutboxDispatcher:
     async def tick(self) -> int:
         """Claim and send every due row (in batches); returns how many were handled."""
         async with self._tick_lock:
-            if not self._recovered:
+            if self.stopping:
+                return 0
+            self._current = asyncio.current_task()
+            try:
+                # Between ticks no row of this process is `sending`: any found now is left
+                # from a crash (or a failed write) and must not be forgotten.
                 await self.recover()
-            task = asyncio.current_task()
-            handled = 0
-            while True:
-                rows = await self.claim(self.clock.now(), BATCH_SIZE)
-                if not rows:
-                    return handled
-                await self._send_batch(rows)
-                handled += len(rows)
-                if len(rows) < BATCH_SIZE or task is None:
-                    return handled
+                await self._run_sweeps()
+                handled = 0
+                while not self.stopping:
+                    rows = await self.claim(self.clock.now(), BATCH_SIZE)
+                    if not rows:
+                        break
+                    await self._send_batch(rows)
+                    handled += len(rows)
+                    if len(rows) < BATCH_SIZE:
+                        break
+                return handled
+            finally:
+                self._current = None
 
     async def claim(self, now: datetime, limit: int) -> list[OutboxRow]:
         async with self.db.write() as conn:
@@ -129,47 +169,115 @@ class OutboxDispatcher:
         rows.sort(key=lambda r: (r.due_at, r.id))
         return rows
 
-    async def _send_batch(self, rows: list[OutboxRow]) -> None:
-        for row in rows:
-            await self._send_one(row)
+    async def _run_sweeps(self) -> None:
+        now = self.clock.now()
+        for sweep in self._sweeps:
+            try:
+                async with self.db.write() as conn:
+                    await sweep(conn, self.context, now)
+            except Exception:  # housekeeping must never keep messages from going out
+                log.exception("outbox sweep %s failed", getattr(sweep, "__name__", sweep))
 
-    async def _send_one(self, row: OutboxRow) -> None:
+    async def _send_batch(self, rows: list[OutboxRow]) -> None:
+        """Send a claimed batch with a few sends in flight; the limiter keeps the caps."""
+        queue = iter(rows)
+        done: set[int] = set()
+
+        async def worker() -> None:
+            for row in queue:  # one shared iterator: each row goes to exactly one worker
+                if self.stopping:
+                    return
+                await self._process(row)
+                done.add(row.id)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.sender.in_flight, len(rows))):
+                group.create_task(worker())
+        left = [row for row in rows if row.id not in done]
+        if left:
+            await self._release(left)
+
+    async def _process(self, row: OutboxRow) -> None:
+        try:
+            outcome = await self._handle(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in one kind must not stop the others
+            log.exception("outbox row %s (%s) failed", row.id, row.kind)
+            outcome = "failed"
+            with contextlib.suppress(Exception):
+                await self._finish(row, "failed", error=f"internal error: {exc!r}"[:500])
+        self.stats[outcome] += 1
+
+    async def _handle(self, row: OutboxRow) -> str:
         kind = self.kinds.get(row.kind)
         if kind is None:
             await self._finish(row, "failed", error=f"unknown kind {row.kind}")
-            return
+            return "failed"
+        if kind.respects_send_window:
+            opening = self.sender.window_opening(self.clock.now())
+            if opening is not None:
+                await self._reschedule(row, opening, "outside SEND_HOURS", undo_attempt=True)
+                return "postponed"
         async with self.db.read() as conn:
             rendered = await kind.render(self.context, conn, row)
         if isinstance(rendered, Skip):
-            await self._finish(row, rendered.status, error=rendered.reason)
-            return
+            await self._skip(row, kind, rendered)
+            return rendered.status
         if isinstance(rendered, Postpone):
             await self._reschedule(row, rendered.until, rendered.reason, undo_attempt=True)
-            return
-        delivery = await self.sender.deliver(
-            rendered, respect_window=kind.respects_send_window, attempts=row.attempts
-        )
+            return "postponed"
+        delivery = await self.sender.deliver(rendered, attempts=row.attempts)
         await self._apply(row, kind, rendered, delivery)
+        return delivery.outcome
 
     async def _apply(
         self, row: OutboxRow, kind: Kind, message: Outgoing, delivery: Delivery
     ) -> None:
         if delivery.outcome == "sent":
-            async with self.db.write() as conn:
-                await conn.execute(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, "
-                    "last_error = NULL WHERE id = ?",
-                    (to_db(self.clock.now()), delivery.message_id, row.id),
-                )
-                if kind.on_sent is not None:
-                    await kind.on_sent(conn, row, delivery.message_id or 0, self.clock.now())
+            await self._mark_sent(row, kind, delivery)
         elif delivery.outcome == "retry":
             assert delivery.retry_at is not None
+            log.info("outbox row %s: %s; retry at %s", row.id, delivery.error, delivery.retry_at)
             await self._reschedule(row, delivery.retry_at, delivery.error or "", undo_attempt=False)
+        elif delivery.outcome == "postponed":
+            assert delivery.retry_at is not None
+            await self._reschedule(row, delivery.retry_at, delivery.error or "", undo_attempt=True)
+        elif delivery.outcome == "stopped":
+            await self._release([row])
         elif delivery.outcome == "unreachable":
             await self._mark_unreachable(row, delivery.error or "forbidden")
         else:
+            log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, delivery.error)
             await self._finish(row, "failed", error=delivery.error)
+
+    async def _mark_sent(self, row: OutboxRow, kind: Kind, delivery: Delivery) -> None:
+        now = self.clock.now()
+        sql = (
+            "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = ? "
+            "WHERE id = ?"
+        )
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(sql, (to_db(now), delivery.message_id, None, row.id))
+                if kind.on_sent is not None:
+                    await kind.on_sent(self.context, conn, row, delivery.message_id or 0, now)
+        except Exception:
+            # The message is out: record that at least, or the next tick would send it again.
+            log.exception("on_sent of outbox row %s (%s) failed", row.id, row.kind)
+            async with self.db.write() as conn:
+                await conn.execute(
+                    sql, (to_db(now), delivery.message_id, "sent; on_sent failed", row.id)
+                )
+
+    async def _skip(self, row: OutboxRow, kind: Kind, skip: Skip) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?",
+                (skip.status, skip.reason, row.id),
+            )
+            if kind.on_skipped is not None:
+                await kind.on_skipped(self.context, conn, row, skip, self.clock.now())
 
     async def _finish(self, row: OutboxRow, status: str, *, error: str | None) -> None:
         async with self.db.write() as conn:
@@ -187,9 +295,21 @@ class OutboxDispatcher:
                 (to_db(until), reason or None, 1 if undo_attempt else 0, row.id),
             )
 
+    async def _release(self, rows: list[OutboxRow]) -> None:
+        """Claimed rows that were not sent go back to the queue as they were."""
+        ids = [row.id for row in rows]
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = 'pending', claimed_at = NULL, "
+                "attempts = attempts - 1 "
+                f"WHERE status = 'sending' AND id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+
     async def _mark_unreachable(self, row: OutboxRow, error: str) -> None:
         """403: the person blocked the bot or is gone. Stop everything queued for them."""
         now = to_db(self.clock.now())
+        log.info("outbox row %s: recipient unreachable (%s)", row.id, error)
         async with self.db.write() as conn:
             await conn.execute(
                 "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", (error, row.id)
@@ -206,11 +326,21 @@ class OutboxDispatcher:
                 await cancel_pending(conn, employee_id=row.employee_id, reason=error)
 
     async def aclose(self, timeout: float = 2.0) -> None:
-        for task in (self._kick_task,):
-            if task is not None and not task.done():
+        """Stop: no new sends; those on the wire finish (and are marked) within `timeout`."""
+        self.sender.stopping.set()
+        for task in (self._current, self._kick_task):
+            if task is None or task.done() or task is asyncio.current_task():
+                continue
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                # Still on the wire after the grace time: cut it; the rows stay `sending` and
+                # the next start sends them again.
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout)
+                    await task
+            except Exception:
+                log.exception("outbox tick failed while stopping")
 
 
 async def cancel_pending(
@@ -236,6 +366,19 @@ async def cancel_pending(
         sql += f" AND kind IN ({','.join('?' * len(kinds))})"
         params.extend(kinds)
     cur = await conn.execute(sql, params)
+    return cur.rowcount
+
+
+async def release_waiting(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
+    """The customer has just linked Telegram: their rows waiting for that are due now.
+
+    Call it in the transaction that links the customer (then `outbox.kick()` after it).
+    """
+    cur = await conn.execute(
+        "UPDATE outbox SET due_at = ?, last_error = NULL "
+        "WHERE customer_id = ? AND status = 'pending' AND last_error = ?",
+        (to_db(now), customer_id, WAITING_FOR_LINK),
+    )
     return cur.rowcount
 
 

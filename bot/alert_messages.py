@@ -1,0 +1,130 @@
+"""What admins see about a negative review: the alert, the comment that follows, «Resolved».
+
+Alerts go through the outbox (one row per admin, queued in the transaction that stores the
+rating), so a crash right after the customer's press cannot lose them, and they ignore
+SEND_HOURS: an unhappy customer is worth a message at any hour. They are written in the bot's
+default language (admins' languages are not stored).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import AlertResolveCb
+from bot.i18n import Translator
+from bot.reviews import AlertView, alert_view
+from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
+from storage.reviews import NEGATIVE_ALERT, NEGATIVE_ALERT_COMMENT
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    import aiosqlite
+
+COMMENT_SHOWN_MAX = 1000
+
+
+def _items(view: AlertView) -> str:
+    return ", ".join(
+        escape(item.name) + (f" ×{item.quantity}" if item.quantity > 1 else "")
+        for item in view.items
+    )[:1500]
+
+
+def _customer(tr: Translator, view: AlertView) -> str:
+    alert = view.alert
+    name = escape(alert.customer_name) if alert.customer_name else tr("no name")
+    details = [escape(alert.customer_phone)] if alert.customer_phone else []
+    details.append(tr("shop ID {id}", id=escape(alert.customer_external_id)))
+    return f"{name} ({', '.join(details)})"
+
+
+def resolved_line(tr: Translator, view: AlertView, tz: tzinfo) -> str:
+    alert = view.alert
+    assert alert.resolved_at is not None
+    return tr(
+        "✅ Resolved: {name}, {when}",
+        name=escape(alert.resolved_by_name or str(alert.resolved_by)),
+        when=alert.resolved_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
+    )
+
+
+def alert_text(tr: Translator, view: AlertView, tz: tzinfo, *, comment_only: bool = False) -> str:
+    review = view.alert.review
+    assert review.rating is not None
+    if comment_only:
+        lines = [
+            "💬 <b>"
+            + tr("Comment on a negative review ({rating} of 5)", rating=review.rating)
+            + "</b>",
+            tr("Customer: {customer}", customer=_customer(tr, view)),
+            tr("Orders: {orders}", orders=escape(", ".join(view.orders))),
+        ]
+    else:
+        lines = [
+            "⚠️ <b>" + tr("Negative review: {rating} of 5", rating=review.rating) + "</b>",
+            tr("Customer: {customer}", customer=_customer(tr, view)),
+            tr("Orders: {orders}", orders=escape(", ".join(view.orders))),
+            tr("Items: {items}", items=_items(view)),
+        ]
+        if review.nps is not None:
+            lines.append(tr("Would recommend us: {score} of 10", score=review.nps))
+    if review.comment:
+        lines.append(tr("Comment: {comment}", comment=escape(review.comment[:COMMENT_SHOWN_MAX])))
+    if view.alert.resolved:
+        lines += ["", resolved_line(tr, view, tz)]
+    return "\n".join(lines)
+
+
+def alert_keyboard(tr: Translator, view: AlertView) -> InlineKeyboardMarkup | None:
+    if view.alert.resolved:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=tr("Resolved"),
+                    callback_data=AlertResolveCb(alert=view.alert.id).pack(),
+                )
+            ]
+        ]
+    )
+
+
+async def _render(
+    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, *, comment_only: bool
+) -> Rendered:
+    if row.chat_id is None or row.ref_id is None:
+        return Skip("failed", "alert row without a chat or an alert")
+    if row.chat_id not in ctx.settings.admin_ids:
+        return Skip("cancelled", "no longer an admin")
+    view = await alert_view(conn, row.ref_id)
+    if view is None:
+        return Skip("failed", "no such alert")
+    if not comment_only and view.alert.resolved:
+        return Skip("cancelled", "resolved before it went out")
+    tr = Translator(ctx.i18n, ctx.settings.default_language)
+    return Outgoing(
+        chat_id=row.chat_id,
+        text=alert_text(tr, view, ctx.settings.tz, comment_only=comment_only),
+        reply_markup=alert_keyboard(tr, view),
+    )
+
+
+async def render_alert(ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow) -> Rendered:
+    return await _render(ctx, conn, row, comment_only=False)
+
+
+async def render_alert_comment(
+    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow
+) -> Rendered:
+    return await _render(ctx, conn, row, comment_only=True)
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(NEGATIVE_ALERT, render_alert, respects_send_window=False),
+    Kind(NEGATIVE_ALERT_COMMENT, render_alert_comment, respects_send_window=False),
+)

@@ -1,0 +1,90 @@
+"""Restock reminder use cases: «Remind me in a week» and «Don't remind me again».
+
+The reminder itself is rendered by `bot.customer_messages` when its row is due; it is not sent
+when the customer has bought the SKU again since, or said «Don't remind me again» for it.
+Snoozing queues a new `restock` row a week on (the sent one stays in the history as sent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from scheduler.outbox import enqueue
+from storage import reviews as q
+from storage.reviews import RESTOCK, RestockItem
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from storage import Database
+
+SNOOZE = timedelta(days=7)
+
+
+class Refusal(Enum):
+    INVALID = "invalid"  # not this customer's item, or no reminder about it was ever sent
+    OPTED_OUT = "opted_out"  # they said «Don't remind me again» for this product
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    item: RestockItem
+    until: datetime
+    already: bool  # a reminder was already queued: nothing new was added
+
+
+@dataclass(frozen=True)
+class StoppedReminders:
+    item: RestockItem
+    already: bool
+    cancelled: int  # queued reminders for the SKU that were cancelled
+
+
+async def _own_reminded_item(
+    conn: aiosqlite.Connection, telegram_id: int, item_id: int
+) -> RestockItem | Refusal:
+    customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+    item = await q.restock_item(conn, item_id) if customer_id is not None else None
+    if item is None or item.customer_id != customer_id:
+        return Refusal.INVALID
+    if not await q.restock_rows(conn, customer_id, item_id, "sent"):
+        return Refusal.INVALID  # our buttons exist only on a reminder that went out
+    return item
+
+
+async def snooze(
+    db: Database, *, telegram_id: int, item_id: int, now: datetime
+) -> Snoozed | Refusal:
+    """Remind again in a week; a second press keeps the first one's date."""
+    async with db.write() as conn:
+        item = await _own_reminded_item(conn, telegram_id, item_id)
+        if isinstance(item, Refusal):
+            return item
+        if await q.is_opted_out(conn, item.customer_id, item.sku):
+            return Refusal.OPTED_OUT
+        queued = await q.restock_rows(conn, item.customer_id, item.id, "pending")
+        if queued:
+            return Snoozed(item, queued[0], already=True)
+        until = now + SNOOZE
+        await enqueue(
+            conn, kind=RESTOCK, due_at=until, now=now, customer_id=item.customer_id, ref_id=item.id
+        )
+    return Snoozed(item, until, already=False)
+
+
+async def stop_reminders(
+    db: Database, *, telegram_id: int, item_id: int, now: datetime
+) -> StoppedReminders | Refusal:
+    """No more restock reminders for this product (the SKU), queued ones included."""
+    async with db.write() as conn:
+        item = await _own_reminded_item(conn, telegram_id, item_id)
+        if isinstance(item, Refusal):
+            return item
+        added = await q.add_optout(conn, item.customer_id, item.sku, now)
+        cancelled = await q.cancel_restock_of_sku(
+            conn, item.customer_id, item.sku, "customer opted out of this product"
+        )
+    return StoppedReminders(item, already=not added, cancelled=cancelled)

@@ -1,0 +1,319 @@
+"""Review use cases: the customer's answers, negative-review alerts, and the review's timeline.
+
+Timeline of one review (the purchases feature creates it with its `review_request` row):
+- the request goes out (status `requested`) and one `review_reminder` is queued
+  REVIEW_REMINDER_DAYS later; it is skipped if the customer has rated by then;
+- still unrated REVIEW_REMINDER_DAYS after the reminder's time (2 × REVIEW_REMINDER_DAYS after
+  the request), the review expires (status `expired`, by the sweep each tick, or at once when
+  the customer presses late); a press on an expired request gets a polite answer and stores
+  nothing;
+- a request that could never be sent (never linked, /stop, blocked) ends with its outbox row.
+Answers: the stars (status `answered`), then NPS 0..10, then a comment or «Skip»; a review with
+its NPS and no comment a day later is completed without one. Completion queues the bonus
+(REVIEW_BONUS_TEXT) whatever the rating.
+
+Every function checks that the press makes sense for this person now (callback data can be
+forged or stale) and writes everything it changes in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from scheduler.outbox import enqueue
+from storage import reviews as q
+from storage.reviews import (
+    NEGATIVE_ALERT,
+    NEGATIVE_ALERT_COMMENT,
+    REVIEW_BONUS,
+    REVIEW_REMINDER,
+    Alert,
+    ItemLine,
+    Review,
+)
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from bot.settings import Settings
+    from scheduler.kinds import OutboxRow, RenderContext, Skip
+    from storage import Database
+
+RATING_MIN, RATING_MAX = 1, 5
+NPS_MIN, NPS_MAX = 0, 10
+# How long after the NPS answer a text message counts as the review's comment.
+COMMENT_WAIT = timedelta(days=1)
+COMMENT_MAX_LEN = 1000
+
+
+class Refusal(Enum):
+    INVALID = "invalid"  # not this customer's review, values out of range, never asked
+    STALE = "stale"  # a step out of order (e.g. NPS before stars)
+    ALREADY = "already"  # this step is answered; the first answer stands
+    EXPIRED = "expired"  # the request expired or was cancelled
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    review: Review
+    items: list[ItemLine]
+    negative: bool
+
+
+def expires_at(requested_at: datetime, reminder_days: float) -> datetime:
+    """An unrated request expires one reminder interval after the reminder."""
+    return requested_at + 2 * timedelta(days=reminder_days)
+
+
+def is_negative(rating: int | None, settings: Settings) -> bool:
+    return rating is not None and rating <= settings.negative_rating_max
+
+
+async def _own_review(
+    conn: aiosqlite.Connection, telegram_id: int, review_id: int
+) -> Review | Refusal:
+    customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+    review = await q.get_review(conn, review_id) if customer_id is not None else None
+    if review is None or review.customer_id != customer_id:
+        # Someone else's review and a review that does not exist look the same from outside.
+        return Refusal.INVALID
+    return review
+
+
+async def _state(conn: aiosqlite.Connection, review_id: int, settings: Settings) -> ReviewState:
+    review = await q.get_review(conn, review_id)
+    assert review is not None
+    items = await q.review_items(conn, review_id)
+    return ReviewState(review, items, is_negative(review.rating, settings))
+
+
+# --- the customer's answers ---------------------------------------------------------------------
+async def rate(
+    db: Database,
+    *,
+    telegram_id: int,
+    review_id: int,
+    rating: int,
+    now: datetime,
+    settings: Settings,
+) -> ReviewState | Refusal:
+    """Store the stars; a low rating alerts every admin (through the outbox, durably)."""
+    if not RATING_MIN <= rating <= RATING_MAX:
+        return Refusal.INVALID
+    async with db.write() as conn:
+        review = await _own_review(conn, telegram_id, review_id)
+        if isinstance(review, Refusal):
+            return review
+        if review.rating is not None:
+            return Refusal.ALREADY
+        if review.status in ("expired", "cancelled"):
+            return Refusal.EXPIRED
+        if review.status == "pending" and not await q.request_went_out(conn, review.id):
+            return Refusal.INVALID  # never asked: no button of ours carries this id yet
+        requested_at = review.requested_at or now
+        if now >= expires_at(requested_at, settings.review_reminder_days):
+            await q.set_status_if(conn, review.id, "expired", was=("pending", "requested"))
+            return Refusal.EXPIRED
+        await q.set_rating(conn, review.id, rating, now)
+        await conn.execute(
+            "UPDATE outbox SET status = 'cancelled', last_error = 'answered' "
+            "WHERE kind = ? AND ref_id = ? AND status = 'pending'",
+            (REVIEW_REMINDER, review.id),
+        )
+        if is_negative(rating, settings):
+            alert_id = await q.insert_alert(conn, review.id, now)
+            if alert_id is not None:
+                for admin_id in sorted(settings.admin_ids):
+                    await enqueue(
+                        conn,
+                        kind=NEGATIVE_ALERT,
+                        due_at=now,
+                        now=now,
+                        chat_id=admin_id,
+                        ref_id=alert_id,
+                    )
+        return await _state(conn, review.id, settings)
+
+
+async def score_nps(
+    db: Database,
+    *,
+    telegram_id: int,
+    review_id: int,
+    score: int,
+    now: datetime,
+    settings: Settings,
+) -> ReviewState | Refusal:
+    if not NPS_MIN <= score <= NPS_MAX:
+        return Refusal.INVALID
+    async with db.write() as conn:
+        review = await _own_review(conn, telegram_id, review_id)
+        if isinstance(review, Refusal):
+            return review
+        if review.rating is None:
+            return Refusal.EXPIRED if review.status in ("expired", "cancelled") else Refusal.STALE
+        if review.nps is not None:
+            return Refusal.ALREADY
+        await q.set_nps(conn, review.id, score, now)
+        return await _state(conn, review.id, settings)
+
+
+async def skip_comment(
+    db: Database, *, telegram_id: int, review_id: int, now: datetime, settings: Settings
+) -> ReviewState | Refusal:
+    async with db.write() as conn:
+        review = await _own_review(conn, telegram_id, review_id)
+        if isinstance(review, Refusal):
+            return review
+        if review.nps is None:
+            return Refusal.STALE
+        if review.completed_at is not None:
+            return Refusal.ALREADY
+        await _complete(conn, review, now, settings, comment=None)
+        return await _state(conn, review.id, settings)
+
+
+async def awaiting_comment(db: Database, telegram_id: int, now: datetime) -> bool:
+    """Is this person's next text message the comment of a review?"""
+    async with db.read() as conn:
+        customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+        if customer_id is None:
+            return False
+        return await q.review_awaiting_comment(conn, customer_id, now - COMMENT_WAIT) is not None
+
+
+def clean_comment(text: str | None) -> str | None:
+    """The comment as stored: trimmed, at most COMMENT_MAX_LEN characters; None when empty."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > COMMENT_MAX_LEN:
+        cleaned = cleaned[: COMMENT_MAX_LEN - 1].rstrip() + "…"
+    return cleaned
+
+
+async def add_comment(
+    db: Database, *, telegram_id: int, text: str | None, now: datetime, settings: Settings
+) -> ReviewState | None:
+    """Store a text message as the comment of the review awaiting one; None when none is."""
+    comment = clean_comment(text)
+    if comment is None:
+        return None
+    async with db.write() as conn:
+        customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+        if customer_id is None:
+            return None
+        review = await q.review_awaiting_comment(conn, customer_id, now - COMMENT_WAIT)
+        if review is None:
+            return None
+        await _complete(conn, review, now, settings, comment=comment)
+        alert_id = await q.alert_id_of_review(conn, review.id)
+        if alert_id is not None:
+            # The admins saw the stars already; now they get the words.
+            for admin_id in sorted(settings.admin_ids):
+                await enqueue(
+                    conn,
+                    kind=NEGATIVE_ALERT_COMMENT,
+                    due_at=now,
+                    now=now,
+                    chat_id=admin_id,
+                    ref_id=alert_id,
+                )
+        return await _state(conn, review.id, settings)
+
+
+async def _complete(
+    conn: aiosqlite.Connection,
+    review: Review,
+    now: datetime,
+    settings: Settings,
+    *,
+    comment: str | None,
+) -> bool:
+    if not await q.complete(conn, review.id, now, comment):
+        return False
+    if settings.review_bonus_text:
+        await enqueue(
+            conn,
+            kind=REVIEW_BONUS,
+            due_at=now,
+            now=now,
+            customer_id=review.customer_id,
+            ref_id=review.id,
+        )
+    return True
+
+
+# --- admins ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AlertView:
+    alert: Alert
+    items: list[ItemLine]
+    orders: list[str]  # the shop's order ids
+
+
+async def alert_view(conn: aiosqlite.Connection, alert_id: int) -> AlertView | None:
+    alert = await q.get_alert(conn, alert_id)
+    if alert is None:
+        return None
+    items = await q.review_items(conn, alert.review.id)
+    return AlertView(alert, items, await q.review_order_ids(conn, alert.review.id))
+
+
+@dataclass(frozen=True)
+class Resolution:
+    view: AlertView
+    by_me: bool  # False: someone had resolved it before this press
+
+
+async def resolve_alert(
+    db: Database, *, alert_id: int, admin_id: int, admin_name: str, now: datetime
+) -> Resolution | None:
+    """Record who resolved the alert (the first press wins); None for an unknown alert."""
+    async with db.write() as conn:
+        if await q.get_alert(conn, alert_id) is None:
+            return None
+        by_me = await q.resolve_alert(conn, alert_id, admin_id, admin_name[:128], now)
+        view = await alert_view(conn, alert_id)
+    assert view is not None
+    return Resolution(view, by_me)
+
+
+# --- the outbox's hooks -------------------------------------------------------------------------
+async def request_sent(
+    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, message_id: int, now: datetime
+) -> None:
+    """The request is out: note it, and queue the one reminder."""
+    if row.ref_id is None or not await q.mark_requested(conn, row.ref_id, now):
+        return  # noted before (the row went twice after a crash): one reminder is enough
+    await enqueue(
+        conn,
+        kind=REVIEW_REMINDER,
+        due_at=now + timedelta(days=ctx.settings.review_reminder_days),
+        now=now,
+        customer_id=row.customer_id,
+        ref_id=row.ref_id,
+    )
+
+
+async def request_skipped(
+    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, skip: Skip, now: datetime
+) -> None:
+    """The request will never go (never linked, /stop, blocked): the review ends with it."""
+    if row.ref_id is not None:
+        status = "expired" if skip.status == "expired" else "cancelled"
+        await q.set_status_if(conn, row.ref_id, status, was=("pending",))
+
+
+async def sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: datetime) -> int:
+    """Once per tick: expire unanswered requests, complete reviews whose comment never came."""
+    reminder = timedelta(days=ctx.settings.review_reminder_days)
+    changed = await q.expire_unanswered(conn, now - 2 * reminder)
+    for review_id in await q.reviews_without_comment(conn, now - COMMENT_WAIT):
+        review = await q.get_review(conn, review_id)
+        if review is not None and await _complete(conn, review, now, ctx.settings, comment=None):
+            changed += 1
+    return changed

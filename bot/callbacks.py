@@ -9,19 +9,25 @@ client and can be forged.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A row id as SQLite can hold it: forged data with a larger number fails to parse (the press
+# falls through to «this button is no longer active») instead of overflowing in a query.
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class SurveyAnswerCb(CallbackData, prefix="sa1"):
-    wave: int
+    wave: DbId
     question: int
     score: int
     change: bool = False  # True when the question was reopened with «Back» to change it
 
 
 class SurveyBackCb(CallbackData, prefix="sb1"):
-    wave: int
+    wave: DbId
     question: int
 
 
@@ -38,23 +44,23 @@ class PrivacyCb(CallbackData, prefix="pv1"):
 
 
 class ForgetCustomerCb(CallbackData, prefix="pf1"):
-    customer: int  # customers.id (internal), for the admin's confirmation button
+    customer: DbId  # customers.id (internal), for the admin's confirmation button
     confirm: bool
 
 
 # --- reviews, restock reminders and negative-review alerts --------------------------------------
 class ReviewRatingCb(CallbackData, prefix="rv1"):
-    review: int  # reviews.id; the handler checks it is the presser's own review
+    review: DbId  # reviews.id; the handler checks it is the presser's own review
     rating: int  # 1..5 stars
 
 
 class ReviewNpsCb(CallbackData, prefix="rn1"):
-    review: int
+    review: DbId
     score: int  # 0..10
 
 
 class ReviewSkipCb(CallbackData, prefix="rs1"):
-    review: int  # «Skip» the comment
+    review: DbId  # «Skip» the comment
 
 
 class RestockAction(StrEnum):
@@ -63,9 +69,9 @@ class RestockAction(StrEnum):
 
 
 class RestockCb(CallbackData, prefix="rk1"):
-    item: int  # order_items.id the reminder was about; checked against the presser
+    item: DbId  # order_items.id the reminder was about; checked against the presser
     action: RestockAction
 
 
 class AlertResolveCb(CallbackData, prefix="ar1"):
-    alert: int  # alerts.id; admins only (the admin router's filter)
+    alert: DbId  # alerts.id; admins only (the admin router's filter)

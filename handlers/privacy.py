@@ -105,35 +105,37 @@ async def leave(message: Message, db: Database) -> None:
 async def confirmed(
     callback: CallbackQuery, callback_data: PrivacyCb, db: Database, clock: Clock
 ) -> None:
-    user_id = callback.from_user.id
+    forget = callback_data.action is PrivacyAction.FORGET
     if not callback_data.confirm:
-        text = (
-            _("Nothing was deleted.")
-            if callback_data.action is PrivacyAction.FORGET
-            else _("You stay in the survey.")
-        )
-    elif callback_data.action is PrivacyAction.FORGET:
+        text = _("Nothing was deleted.") if forget else _("You stay in the survey.")
+        await callback.answer(text)
+        await replace_message(callback, text)
+        return
+    user_id = callback.from_user.id
+    if forget:
         outcome = await privacy.forget_me(db, user_id, clock.now())
-        text = (
-            _(
-                "Done: your phone number, name and Telegram link are deleted. If you open a "
-                "link from the shop again, you will be linked anew."
-            )
-            if outcome is privacy.Outcome.DONE
-            else no_customer_data_text()
-        )
     else:
         outcome = await privacy.leave(db, user_id, clock.now())
-        text = (
-            _(
-                "Done: you have left the survey. To join again, open an invitation link from "
-                "your manager or HR."
-            )
-            if outcome is privacy.Outcome.DONE
-            else not_employee_text()
+    if outcome is not privacy.Outcome.DONE:
+        # Nobody to forget (a second press, or a button that was never theirs): say so, and
+        # leave the message the button was on as it is.
+        await callback.answer(
+            no_customer_data_text() if forget else not_employee_text(), show_alert=True
         )
+        return
     await callback.answer()
-    await replace_message(callback, text)
+    await replace_message(
+        callback,
+        _(
+            "Done: your phone number, name and Telegram link are deleted. If you open a "
+            "link from the shop again, you will be linked anew."
+        )
+        if forget
+        else _(
+            "Done: you have left the survey. To join again, open an invitation link from "
+            "your manager or HR."
+        ),
+    )
 
 
 async def replace_message(callback: CallbackQuery, text: str) -> None:

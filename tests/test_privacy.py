@@ -172,7 +172,9 @@ async def test_a_second_press_of_an_old_confirmation_does_nothing_more(
     maria.press_data(data, message=question)  # a stale client still showing the button
     await tg.settle()
     assert diff(before, snapshot(app.settings.database_path)) == {}
-    assert "не связаны никакие данные покупателя" in maria.last["text"]
+    refusal = maria.callback_answers()[-1]
+    assert refusal["text"] == "С этим аккаунтом Telegram не связаны никакие данные покупателя."
+    assert refusal["show_alert"] is True
 
 
 async def test_forget_from_someone_unknown_stores_nothing(app: BotApp, tg: BotAPIEmulator) -> None:

@@ -89,7 +89,7 @@ async def forget_customer_confirmed(
     callback: CallbackQuery, callback_data: ForgetCustomerCb, db: Database, clock: Clock
 ) -> None:
     if not callback_data.confirm:
-        await callback.answer()
+        await callback.answer(_("Nothing was deleted."))
         await replace_message(callback, _("Nothing was deleted."))
         return
     outcome = await privacy.forget_customer(db, callback_data.customer, clock.now())
@@ -97,13 +97,15 @@ async def forget_customer_confirmed(
         # Only a forged button gets here: the customer rows are never deleted.
         await callback.answer(_("There is no such customer."), show_alert=True)
         return
+    if outcome is privacy.Outcome.ALREADY:
+        await callback.answer(_("This customer was already forgotten."))
+        await replace_message(callback, _("This customer was already forgotten."))
+        return
     await callback.answer()
     await replace_message(
         callback,
         _(
             "Done: the customer's phone number, name and Telegram link are deleted, and "
             "nothing more will be sent to them."
-        )
-        if outcome is privacy.Outcome.DONE
-        else _("This customer was already forgotten."),
+        ),
     )

@@ -15,7 +15,7 @@ from enum import Enum
 import aiosqlite
 
 from bot.phones import from_telegram_contact
-from scheduler.outbox import cancel_pending, enqueue
+from scheduler.outbox import cancel_pending, enqueue, release_waiting
 from storage import Database
 from storage import customers as q
 from storage.customers import RESTOCK, Customer
@@ -114,6 +114,8 @@ async def _link(
         outcome = LinkOutcome.ALREADY
     else:
         await q.set_telegram(conn, customer.id, telegram_id, language, now)
+        # Messages that fell due while nobody could receive them go out now.
+        await release_waiting(conn, customer.id, now)
         outcome = LinkOutcome.LINKED
     linked = await q.customer_by_id(conn, customer.id)
     return LinkResult(outcome, linked)

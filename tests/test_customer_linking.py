@@ -128,6 +128,25 @@ async def test_a_newer_customer_link_moves_the_account(app: BotApp, tg: BotAPIEm
     assert (await customer_row(app, "new-id"))["telegram_id"] == 7007
 
 
+async def test_messages_that_waited_for_the_link_arrive_once_linked(
+    app: BotApp, tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    payload = await buy(app, items=[{"sku": "TEA", "name": "Чай улун", "quantity": 1}])
+    clock.advance(days=8)
+    await app.outbox.tick()  # due, but nobody to send it to: it waits
+    [request] = await outbox(app.db, "review_request")
+    assert request["status"] == "pending"
+    user = tg.user(7008, "Anna")
+
+    user.send(f"/start {payload}")
+    await tg.settle()
+    await app.outbox.tick()
+
+    assert "Чай улун" in user.last["text"]
+    [request] = await outbox(app.db, "review_request")
+    assert request["status"] == "sent"
+
+
 # --- sharing the phone ----------------------------------------------------------------------------
 async def test_stranger_start_offers_the_phone_button(app: BotApp, tg: BotAPIEmulator) -> None:
     user = tg.user(7010, "Anna")

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.app import BotApp
 from bot.clock import FakeClock, from_db, to_db
@@ -136,8 +139,8 @@ async def test_unlinked_customer_waits_without_being_reclaimed_then_gets_it_on_l
     # Linking (the customers feature calls release_waiting in its transaction) makes it due.
     anna = tg.user(7001, "Анна")
     await link(tg, recorded, anna)
-    async with app.db.write() as conn:
-        assert await release_waiting(conn, recorded.customer_id, clock.now()) == 1
+    (request,) = await rows(app, "kind = ?", REVIEW_REQUEST)
+    assert (request["last_error"], from_db(request["due_at"])) == (None, clock.now())
     await app.outbox.tick()
     assert "Как вам покупка: Книга?" in anna.last["text"]
 
@@ -225,3 +228,32 @@ async def test_a_normal_stop_mid_batch_sends_nothing_twice(
     await app.outbox.tick()
     chats = [c.params["chat_id"] for c in tg.calls_of("sendMessage")]
     assert sorted(chats) == list(range(100, 120))  # each once
+
+
+# --- stored timestamps (bot.clock.from_db is on the claim's hot path) -----------------------------
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 (hypothesis takes naive bounds)
+        max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+        timezones=st.sampled_from([UTC, ZoneInfo("Europe/Moscow"), ZoneInfo("Asia/Tokyo")]),
+    )
+)
+def test_stored_timestamps_round_trip(moment: datetime) -> None:
+    back = from_db(to_db(moment))
+    assert back == moment.astimezone(UTC)  # (in UTC: an hour in a DST fold never compares equal)
+    assert back.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-12T09:00:00Z",
+        "2026-01-12 09:00:00.000000Z",
+        "2026-01-12T09:00:00.000000+03:00",
+        "2026-01-12T09:00:00.000000",
+        "",
+    ],
+)
+def test_other_timestamp_forms_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a stored timestamp"):
+        from_db(text)

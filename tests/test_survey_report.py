@@ -73,7 +73,9 @@ async def test_export_has_every_answer_and_no_telegram_id(app: BotApp, tg: BotAP
         "answered_at",
     ]
     assert len(rows) == 4 * 6 + 2
-    assert {r["department"] for r in rows} == {"Продажи", "Склад"}
+    # The warehouse has two respondents, under SURVEY_MIN_GROUP: its name is left out, as in
+    # the report, or a department of one or two would name whose answers these are.
+    assert {r["department"] for r in rows} == {"Продажи", ""}
     for user_id in (*SALES, *WAREHOUSE, PARTIAL):
         assert str(user_id) not in content
     assert sum(int(r["score"]) for r in rows if r["department"] == "Продажи") == 22 + 18 + 26

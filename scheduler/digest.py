@@ -71,10 +71,18 @@ class DigestJob:
         self.clock = clock
         self.i18n = i18n
         self._lock = asyncio.Lock()
+        self.stopping = False
+
+    def stop(self) -> None:
+        """No more runs: the app is stopping (a run waiting for the lock must not start sending
+        on a closed bot session and database)."""
+        self.stopping = True
 
     async def run(self) -> int:
         """Send the due digest to every admin who has not got it; returns how many got it."""
         async with self._lock:
+            if self.stopping:
+                return 0
             now = self.clock.now()
             slot = latest_slot(self.settings.report_cron, self.settings.tz, now)
             pending = await self._plan(slot, now)
@@ -86,6 +94,8 @@ class DigestJob:
             rendered = await render(tr, report, intro=intro)
             sent = 0
             for slot_text, admin_id in pending:
+                if self.stopping:
+                    break  # the rest stay pending: sent after the restart
                 sent += await self._deliver(slot_text, admin_id, rendered)
             return sent
 

@@ -274,7 +274,7 @@ def wave_with(wave_id: int, total_per_person: int, people: int = 2) -> WaveFigur
     wave = Wave(wave_id, f"W{wave_id}", NOW, NOW)
     sums = [total_per_person // 6 * people] * 6
     sums[0] += total_per_person % 6 * people
-    return WaveFigures(wave, people, people, tuple(sums))
+    return WaveFigures(wave, people, people, sum(sums), tuple(sums))
 
 
 def test_target_gap_reached_and_retired() -> None:

@@ -6,6 +6,7 @@ Now (the fake clock) is Monday 12 Jan 2026 12:00 in Moscow. The schedule used he
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -162,3 +163,17 @@ async def test_an_admin_who_never_opened_the_bot(
     clock.set(TUESDAY_10 + timedelta(minutes=1))
     assert await digest_of(app).run() == 1
     assert await rows(app) == [(ADMIN_ID, "sent", 1), (SECOND_ADMIN, "failed", 1)]
+
+
+async def test_nothing_is_sent_once_the_app_stops(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    app = await start_with_admins(start_app, tg)
+    digest = digest_of(app)
+    clock.set(TUESDAY_10 + timedelta(minutes=1))
+    app.scheduler.shutdown(wait=False)  # what BotApp.stop() does first
+    await asyncio.sleep(0)  # the scheduler announces its shutdown from the loop
+    assert digest.stopping
+    assert await digest.run() == 0
+    assert reports_seen(tg, ADMIN_ID) == 0
+    assert await rows(app) == []

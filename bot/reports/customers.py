@@ -1,7 +1,9 @@
 """Customer figures of a period and the one before it, counted in SQL (formulas: metrics.py).
 
-Every query is one range scan over an index that covers it (migration 0004) and splits the
-range in two with `t >= :mid`, so the period and the previous one cost a single pass.
+Every query is one range scan over an index that covers it (migration 0004). Requests, restock
+reminders and purchases split their range with `t >= :mid`, so the period and the previous one
+cost one pass; ratings and NPS answers are cut into buckets that serve the two periods and the
+weekly chart from one pass each.
 
 What each figure counts:
 - review requests: reviews whose request was sent in the period; answered = those of them with
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.clock import to_db
-from bot.reports.metrics import NpsCounts, RatingCounts, RetentionCounts, ratio
+from bot.reports.metrics import NpsCounts, RatingCounts, RetentionCounts, ratio, retention_counts
 from bot.reports.periods import Periods, chart_weeks, periods, week_starts
 
 
@@ -72,122 +74,116 @@ async def _fetch(conn: aiosqlite.Connection, sql: str, params: dict[str, object]
         return list(await cur.fetchall())
 
 
-_REQUESTS_SQL = """
-SELECT requested_at >= :t2 AS cur, COUNT(*) AS sent, COUNT(COALESCE(rating, nps)) AS answered
-FROM reviews WHERE requested_at >= :t1 AND requested_at < :t3 GROUP BY cur
-"""
-_RATINGS_SQL = """
-SELECT rated_at >= :t2 AS cur, COUNT(*) AS n, SUM(rating) AS total,
-       SUM(rating >= 4) AS satisfied, SUM(rating <= :negative) AS negative
-FROM reviews WHERE rated_at >= :t1 AND rated_at < :t3 GROUP BY cur
-"""
-_RESOLVED_SQL = """
-SELECT r.rated_at >= :t2 AS cur, COUNT(*) AS n
-FROM alerts a JOIN reviews r ON r.id = a.review_id
-WHERE a.resolved_at IS NOT NULL AND r.rating <= :negative
-  AND r.rated_at >= :t1 AND r.rated_at < :t3
-GROUP BY cur
-"""
-_NPS_SQL = """
-SELECT nps_at >= :t2 AS cur, SUM(nps >= 9) AS promoters, SUM(nps BETWEEN 7 AND 8) AS passives,
-       SUM(nps <= 6) AS detractors
-FROM reviews WHERE nps_at >= :t1 AND nps_at < :t3 GROUP BY cur
-"""
-_RESTOCK_SQL = """
-SELECT sent_at >= :t2 AS cur, COUNT(*) AS sent, COUNT(converted_at) AS converted
-FROM outbox WHERE kind = 'restock' AND sent_at >= :t1 AND sent_at < :t3 GROUP BY cur
-"""
-# b0, b1, b2: the customer bought in the period before the previous one, the previous one, this one.
-_RETENTION_SQL = """
-SELECT COALESCE(SUM(b0 AND b1), 0) AS prev_retained, COALESCE(SUM(b0), 0) AS prev_base,
-       COALESCE(SUM(b1 AND b2), 0) AS retained, COALESCE(SUM(b1), 0) AS base,
-       COALESCE(SUM(b1), 0) AS prev_buyers, COALESCE(SUM(b2), 0) AS buyers
-FROM (
-    SELECT customer_id, MAX(purchased_at < :t1) AS b0,
-           MAX(purchased_at >= :t1 AND purchased_at < :t2) AS b1,
-           MAX(purchased_at >= :t2) AS b2
-    FROM orders WHERE purchased_at >= :t0 AND purchased_at < :t3
-    GROUP BY customer_id
-)
-"""
-
-
-def _figures(
-    requests: aiosqlite.Row | None,
-    ratings: aiosqlite.Row | None,
-    resolved: aiosqlite.Row | None,
-    nps: aiosqlite.Row | None,
-    restock: aiosqlite.Row | None,
-    *,
-    buyers: int,
-    retention: RetentionCounts,
-) -> CustomerFigures:
-    """One period's figures from its rows (a missing row: nothing happened in the period)."""
-    return CustomerFigures(
-        requests_sent=requests["sent"] if requests else 0,
-        requests_answered=requests["answered"] if requests else 0,
-        ratings=RatingCounts(
-            count=ratings["n"],
-            total=ratings["total"],
-            satisfied=ratings["satisfied"],
-            negative=ratings["negative"],
-            resolved=resolved["n"] if resolved else 0,
-        )
-        if ratings
-        else RatingCounts(),
-        nps=NpsCounts(nps["promoters"], nps["passives"], nps["detractors"]) if nps else NpsCounts(),
-        restock_sent=restock["sent"] if restock else 0,
-        restock_converted=restock["converted"] if restock else 0,
-        buyers=buyers,
-        retention=retention,
+# Each figure is a UNION ALL of plain range aggregates, one arm per period: SQLite streams each
+# arm off the index, where `GROUP BY <expression>` would first sort every row into a temporary
+# B-tree (measured: 3× slower on a million reviews).
+def _per_period(select: str, table_where: str, column: str) -> str:
+    arm = (
+        f"SELECT {{flag}} AS cur, {select} FROM {table_where} "
+        f"{column} >= {{start}} AND {column} < {{end}}"
     )
-
-
-def _weeks_sql(column: str, weeks: int, select: str) -> str:
-    values = ", ".join(f"({i}, :w{i}, :w{i + 1})" for i in range(weeks))
     return (
-        f"WITH weeks(i, s, e) AS (VALUES {values}) "
-        f"SELECT w.i AS i, {select} FROM weeks w JOIN reviews r "
-        f"ON r.{column} >= w.s AND r.{column} < w.e GROUP BY w.i"
+        arm.format(flag=1, start=":t2", end=":t3")
+        + " UNION ALL "
+        + arm.format(flag=0, start=":t1", end=":t2")
     )
 
 
-async def weekly_points(
-    conn: aiosqlite.Connection, now: datetime, tz: ZoneInfo, weeks: int
-) -> list[WeekPoint]:
-    """Ratings and NPS answers per calendar week, the current (partial) week last."""
-    starts = week_starts(now, tz, weeks)
-    bounds = [to_db(s) for s in starts] + [to_db(now)]
-    params = {f"w{i}": b for i, b in enumerate(bounds)}
-    ratings = {
-        r["i"]: RatingCounts(count=r["n"], total=r["total"], satisfied=r["satisfied"])
-        for r in await _fetch(
-            conn,
-            _weeks_sql(
-                "rated_at",
-                weeks,
-                "COUNT(*) AS n, SUM(r.rating) AS total, SUM(r.rating >= 4) AS satisfied",
-            ),
-            params,
-        )
-    }
-    nps = {
-        r["i"]: NpsCounts(r["promoters"], r["passives"], r["detractors"])
-        for r in await _fetch(
-            conn,
-            _weeks_sql(
-                "nps_at",
-                weeks,
-                "SUM(r.nps >= 9) AS promoters, SUM(r.nps BETWEEN 7 AND 8) AS passives, "
-                "SUM(r.nps <= 6) AS detractors",
-            ),
-            params,
-        )
-    }
-    return [
-        WeekPoint(start, ratings.get(i, RatingCounts()), nps.get(i, NpsCounts()))
-        for i, start in enumerate(starts)
-    ]
+_REQUESTS_SQL = _per_period(
+    "COUNT(*) AS sent, COUNT(COALESCE(rating, nps)) AS answered", "reviews WHERE", "requested_at"
+)
+_RESTOCK_SQL = _per_period(
+    "COUNT(*) AS sent, COUNT(converted_at) AS converted",
+    "outbox WHERE kind = 'restock' AND",
+    "sent_at",
+)
+_BUYERS_SQL = "SELECT customer_id FROM orders WHERE purchased_at >= ? AND purchased_at < ?"
+
+
+async def buyers(conn: aiosqlite.Connection, start: datetime, end: datetime) -> set[int]:
+    """Customers with a purchase in [start, end): a set, so retention is an intersection (the
+    sets are small; SQL's GROUP BY customer over the same rows measured five times slower)."""
+    async with conn.execute(_BUYERS_SQL, (to_db(start), to_db(end))) as cur:
+        return {row[0] for row in await cur.fetchall()}
+
+
+# Ratings and NPS answers are each read in ONE range scan that serves both the two periods and
+# the weekly chart: the range is cut at every week start and period edge into buckets, each of
+# which lies in one week and one period, and the buckets are summed in Python.
+_BUCKET_ARM = (
+    "SELECT {i} AS i, {select} FROM reviews r WHERE r.{column} >= :b{i} AND r.{column} < :b{next}"
+)
+_RATING_COLUMNS = (
+    "COUNT(*) AS n, SUM(r.rating) AS total, SUM(r.rating >= 4) AS satisfied, "
+    "SUM(r.rating <= :negative) AS negative, "
+    # The alert is looked up for negative ratings only (CASE evaluates lazily).
+    "SUM(CASE WHEN r.rating <= :negative THEN EXISTS (SELECT 1 FROM alerts a "
+    "WHERE a.review_id = r.id AND a.resolved_at IS NOT NULL) ELSE 0 END) AS resolved"
+)
+_NPS_COLUMNS = (
+    "COUNT(*) AS n, SUM(r.nps >= 9) AS promoters, SUM(r.nps BETWEEN 7 AND 8) AS passives, "
+    "SUM(r.nps <= 6) AS detractors"
+)
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Time cut at every week start and period edge: [edges[i], edges[i + 1])."""
+
+    edges: list[datetime]
+    week_of: list[int | None]  # the chart week of each bucket (None: before the chart)
+    period_of: list[int | None]  # 0: the period, 1: the previous one, None: neither
+
+    @classmethod
+    def cut(cls, span: Periods, starts: list[datetime]) -> Buckets:
+        now = span.current.end
+        edges = sorted({*starts, span.previous.start, span.current.start, now})
+        edges = [e for e in edges if e <= now]
+        week_of: list[int | None] = []
+        period_of: list[int | None] = []
+        for edge in edges[:-1]:
+            weeks = [i for i, start in enumerate(starts) if start <= edge]
+            week_of.append(weeks[-1] if weeks else None)
+            if edge >= span.current.start:
+                period_of.append(0)
+            elif edge >= span.previous.start:
+                period_of.append(1)
+            else:
+                period_of.append(None)
+        return cls(edges, week_of, period_of)
+
+    def sql(self, column: str, select: str) -> tuple[str, dict[str, object]]:
+        arms = [
+            _BUCKET_ARM.format(i=i, next=i + 1, select=select, column=column)
+            for i in range(len(self.edges) - 1)
+        ]
+        params: dict[str, object] = {f"b{i}": to_db(e) for i, e in enumerate(self.edges)}
+        return " UNION ALL ".join(arms), params
+
+
+def _add_ratings(a: RatingCounts, b: RatingCounts) -> RatingCounts:
+    return RatingCounts(
+        a.count + b.count,
+        a.total + b.total,
+        a.satisfied + b.satisfied,
+        a.negative + b.negative,
+        a.resolved + b.resolved,
+    )
+
+
+def _add_nps(a: NpsCounts, b: NpsCounts) -> NpsCounts:
+    return NpsCounts(
+        a.promoters + b.promoters, a.passives + b.passives, a.detractors + b.detractors
+    )
+
+
+async def _bucketed(
+    conn: aiosqlite.Connection, buckets: Buckets, column: str, select: str, negative_max: int
+) -> dict[int, aiosqlite.Row]:
+    sql, params = buckets.sql(column, select)
+    if "negative" in select:
+        params["negative"] = negative_max
+    return {r["i"]: r for r in await _fetch(conn, sql, params) if r["n"]}
 
 
 async def customer_report(
@@ -195,27 +191,55 @@ async def customer_report(
 ) -> CustomerReport:
     span = periods(now, days)
     params: dict[str, object] = {
-        "t0": to_db(span.before_previous.start),
         "t1": to_db(span.previous.start),
         "t2": to_db(span.current.start),
         "t3": to_db(span.current.end),
-        "negative": negative_max,
     }
     requests = _split(await _fetch(conn, _REQUESTS_SQL, params))
-    ratings = _split(await _fetch(conn, _RATINGS_SQL, params))
-    resolved = _split(await _fetch(conn, _RESOLVED_SQL, params))
-    nps = _split(await _fetch(conn, _NPS_SQL, params))
     restock = _split(await _fetch(conn, _RESTOCK_SQL, params))
-    (kept,) = await _fetch(conn, _RETENTION_SQL, params)
+    before, previous_buyers, current_buyers = [
+        await buyers(conn, window.start, window.end)
+        for window in (span.before_previous, span.previous, span.current)
+    ]
 
-    current = _figures(
-        requests[0], ratings[0], resolved[0], nps[0], restock[0],
-        buyers=kept["buyers"], retention=RetentionCounts(kept["base"], kept["retained"]),
-    )  # fmt: skip
-    previous = _figures(
-        requests[1], ratings[1], resolved[1], nps[1], restock[1],
-        buyers=kept["prev_buyers"],
-        retention=RetentionCounts(kept["prev_base"], kept["prev_retained"]),
-    )  # fmt: skip
-    weeks = await weekly_points(conn, now, tz, chart_weeks(days))
+    starts = week_starts(now, tz, chart_weeks(days))
+    buckets = Buckets.cut(span, starts)
+    ratings_rows = await _bucketed(conn, buckets, "rated_at", _RATING_COLUMNS, negative_max)
+    nps_rows = await _bucketed(conn, buckets, "nps_at", _NPS_COLUMNS, negative_max)
+    ratings = [RatingCounts(), RatingCounts()]
+    nps = [NpsCounts(), NpsCounts()]
+    week_ratings = [RatingCounts() for _ in starts]
+    week_nps = [NpsCounts() for _ in starts]
+    for i, (week, period) in enumerate(zip(buckets.week_of, buckets.period_of, strict=True)):
+        if i in ratings_rows:
+            r = ratings_rows[i]
+            counts = RatingCounts(r["n"], r["total"], r["satisfied"], r["negative"], r["resolved"])
+            if period is not None:
+                ratings[period] = _add_ratings(ratings[period], counts)
+            if week is not None:
+                week_ratings[week] = _add_ratings(week_ratings[week], counts)
+        if i in nps_rows:
+            r = nps_rows[i]
+            answers = NpsCounts(r["promoters"], r["passives"], r["detractors"])
+            if period is not None:
+                nps[period] = _add_nps(nps[period], answers)
+            if week is not None:
+                week_nps[week] = _add_nps(week_nps[week], answers)
+
+    def figures(period: int, buyers: int, retention: RetentionCounts) -> CustomerFigures:
+        req, stock = requests[period], restock[period]
+        return CustomerFigures(
+            requests_sent=req["sent"] if req else 0,
+            requests_answered=req["answered"] if req else 0,
+            ratings=ratings[period],
+            nps=nps[period],
+            restock_sent=stock["sent"] if stock else 0,
+            restock_converted=stock["converted"] if stock else 0,
+            buyers=buyers,
+            retention=retention,
+        )
+
+    current = figures(0, len(current_buyers), retention_counts(previous_buyers, current_buyers))
+    previous = figures(1, len(previous_buyers), retention_counts(before, previous_buyers))
+    weeks = [WeekPoint(start, week_ratings[i], week_nps[i]) for i, start in enumerate(starts)]
     return CustomerReport(span, current, previous, weeks)

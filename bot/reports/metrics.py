@@ -14,6 +14,7 @@ The SQL in `bot.reports.customers` only counts; the formulas live here:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 NPS_MIN = 0
@@ -120,6 +121,8 @@ class RetentionCounts:
         return None if retention is None else 1 - retention
 
 
-def retention_counts(previous: set[object], current: set[object]) -> RetentionCounts:
+def retention_counts(
+    previous: AbstractSet[object], current: AbstractSet[object]
+) -> RetentionCounts:
     """Retention from the sets of customers who bought in two consecutive periods."""
     return RetentionCounts(base=len(previous), retained=len(previous & current))

@@ -41,7 +41,9 @@ class WaveFigures:
     wave: Wave
     invited: int
     responded: int  # complete responses
-    question_sums: tuple[int, ...] = (0,) * QUESTION_COUNT
+    score_total: int = 0  # the sum of every score of the complete responses
+    # Per question; None for the older waves, of which the report needs the total only.
+    question_sums: tuple[int, ...] | None = None
 
     @property
     def response_rate(self) -> float | None:
@@ -51,11 +53,11 @@ class WaveFigures:
 
     @property
     def question_means(self) -> tuple[float, ...] | None:
-        return _means(self.question_sums, self.responded)
+        return _means(self.question_sums, self.responded) if self.question_sums else None
 
     @property
     def mean_total(self) -> float | None:
-        return sum(self.question_sums) / self.responded if self.responded else None
+        return self.score_total / self.responded if self.responded else None
 
     @property
     def level(self) -> Level | None:
@@ -66,14 +68,14 @@ class WaveFigures:
     def weakest(self) -> int | None:
         """1-based number of the weakest question (the first of equals); None if all are equal."""
         sums = self.question_sums
-        if not self.responded or min(sums) == max(sums):
+        if not self.responded or not sums or min(sums) == max(sums):
             return None
         return min(range(QUESTION_COUNT), key=lambda i: (sums[i], i)) + 1
 
     @property
     def strongest(self) -> int | None:
         sums = self.question_sums
-        if not self.responded or min(sums) == max(sums):
+        if not self.responded or not sums or min(sums) == max(sums):
             return None
         return max(range(QUESTION_COUNT), key=lambda i: (sums[i], -i)) + 1
 
@@ -223,11 +225,12 @@ GROUP BY r.wave_id, r.department_id
 
 
 async def survey_groups(
-    conn: aiosqlite.Connection, *, wave_id: int | None = None
+    conn: aiosqlite.Connection, *, wave_id: int | None = None, wave_ids: tuple[int, ...] = ()
 ) -> dict[int, list[DepartmentGroup]]:
-    """Complete respondents by wave (every wave, or one) and department, with score sums."""
+    """Complete respondents by wave (every wave, or the ones named) and department."""
     groups: dict[int, list[DepartmentGroup]] = {}
-    where, params = ("WHERE wave_id = ?", (wave_id,)) if wave_id is not None else ("", ())
+    ids = (wave_id,) if wave_id is not None else wave_ids
+    where, params = (f"WHERE wave_id IN ({','.join('?' * len(ids))})", ids) if ids else ("", ())
     async with conn.execute(_SURVEY_SQL.format(where=where, count=QUESTION_COUNT), params) as cur:
         for r in await cur.fetchall():
             groups.setdefault(r["wave_id"], []).append(
@@ -252,7 +255,23 @@ async def invited_by_wave(
 
 def wave_figures(wave: Wave, invited: int, groups: Sequence[DepartmentGroup]) -> WaveFigures:
     sums = tuple(sum(g.question_sums[i] for g in groups) for i in range(QUESTION_COUNT))
-    return WaveFigures(wave, invited, sum(g.respondents for g in groups), sums)
+    return WaveFigures(wave, invited, sum(g.respondents for g in groups), sum(sums), sums)
+
+
+# The older waves' totals, for the history: one light pass (a sum and a count per respondent),
+# over the primary key's range below the waves read in detail.
+_TOTALS_SQL = """
+SELECT wave_id, COUNT(*) AS respondents, SUM(total) AS total FROM (
+    SELECT wave_id, SUM(score) AS total FROM survey_answers WHERE wave_id < ?
+    GROUP BY wave_id, respondent HAVING COUNT(*) = {count}
+) GROUP BY wave_id
+"""
+
+
+async def wave_totals(conn: aiosqlite.Connection, before: int) -> dict[int, tuple[int, int]]:
+    """(complete respondents, sum of their scores) of every wave older than `before`."""
+    async with conn.execute(_TOTALS_SQL.format(count=QUESTION_COUNT), (before,)) as cur:
+        return {r["wave_id"]: (r["respondents"], r["total"]) for r in await cur.fetchall()}
 
 
 async def survey_report(conn: aiosqlite.Connection, min_group: int) -> SurveyReport | None:
@@ -260,9 +279,17 @@ async def survey_report(conn: aiosqlite.Connection, min_group: int) -> SurveyRep
     waves = await all_waves(conn)
     if not waves:
         return None
-    groups = await survey_groups(conn)
+    recent = waves[-2:]  # the latest wave and the one it is compared with, in detail
+    groups = await survey_groups(conn, wave_ids=tuple(w.id for w in recent))
     invited = await invited_by_wave(conn)
-    history = [wave_figures(w, invited.get(w.id, 0), groups.get(w.id, [])) for w in waves]
+    totals = await wave_totals(conn, recent[0].id) if len(waves) > len(recent) else {}
+    history = []
+    for wave in waves:
+        if wave in recent:
+            history.append(wave_figures(wave, invited.get(wave.id, 0), groups.get(wave.id, [])))
+        else:
+            respondents, total = totals.get(wave.id, (0, 0))
+            history.append(WaveFigures(wave, invited.get(wave.id, 0), respondents, total))
     latest = history[-1]
     previous = history[-2] if len(history) > 1 else None
     target = target_status(await current_target(conn), history, latest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.digest import CHECK_SECONDS, DIGEST_JOB_ID, DigestJob
@@ -53,4 +54,6 @@ def setup_scheduler(
             coalesce=True,
             next_run_time=datetime.now(tz=UTC),
         )
+        # shutdown(wait=False) leaves a started run going: tell it to stop before it sends.
+        scheduler.add_listener(lambda _event: digest.stop(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -130,8 +131,11 @@ def _backup(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from storage.backup import BackupError, backup
 
+    target = Path(args.path)
     try:
-        info = backup(settings.database_path, Path(args.path), now=SystemClock().now())
+        if args.path.endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)  # «backup /var/backups/bot/»: a folder
+        info = backup(settings.database_path, target, now=SystemClock().now())
     except (BackupError, OSError) as exc:
         return _fail(str(exc))
     print(
@@ -158,10 +162,8 @@ def _restore(args: argparse.Namespace) -> int:
         )
     except (BackupError, DatabaseLockedByAnotherProcess, OSError) as exc:
         return _fail(str(exc))
-    print(
-        f"{args.path} restored to {info.path}; the database it replaced is kept as "
-        f"{info.path.name}.before-restore. Start the bot again."
-    )
+    kept = f"; the database it replaced is kept as {info.previous}" if info.previous else ""
+    print(f"{args.path} restored to {info.path}{kept}. Start the bot again.")
     _remind_of_pseudonym_key(settings)
     return 0
 

@@ -32,6 +32,7 @@ class BackupInfo:
     pages: int
     size: int  # bytes
     schema_version: int
+    previous: Path | None = None  # restore: where the database it replaced was saved
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
@@ -139,8 +140,10 @@ def restore(backup_file: Path, database: Path, *, latest_version: int | None = N
                 f"({latest_version}); restore it with the bot's newer version"
             )
         with _bot_stopped(database):
+            previous = None
             if database.exists():
-                backup(database, database.with_name(database.name + ".before-restore"))
+                previous = database.with_name(database.name + ".before-restore")
+                backup(database, previous)
             database.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with closing(sqlite3.connect(database)) as dst:
@@ -153,4 +156,4 @@ def restore(backup_file: Path, database: Path, *, latest_version: int | None = N
                     pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
             except sqlite3.Error as exc:
                 raise BackupError(f"restore failed: {exc}") from None
-    return BackupInfo(database, pages, database.stat().st_size, version)
+    return BackupInfo(database, pages, database.stat().st_size, version, previous)

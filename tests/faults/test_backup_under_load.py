@@ -227,6 +227,7 @@ async def test_backup_command_under_load_and_restore_command(
     await app.stop()
     restored_run = run_cli(app, "restore", str(copy), cwd=tmp_path)
     assert restored_run.returncode == 0, restored_run.stderr
+    assert "kept as" in restored_run.stdout
     db_path = app.settings.database_path
     assert (
         answers_in(db_path.with_name(db_path.name + ".before-restore"), app, writer.wave_id) == live
@@ -283,4 +284,29 @@ def test_restore_refuses_a_bad_or_newer_backup(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(live)
     assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]  # untouched
+    conn.close()
+
+
+def test_restore_onto_a_new_server(tmp_path: Path) -> None:
+    source = tmp_path / "old" / "bot.sqlite3"
+    source.parent.mkdir()
+    conn = sqlite3.connect(source)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("INSERT INTO t VALUES (42)")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    (tmp_path / "copies").mkdir()
+    copy = backup(source, tmp_path / "copies")
+    assert copy.path.parent == tmp_path / "copies"  # a folder gets a file named by the time
+    assert not copy.path.with_name(copy.path.name + "-wal").exists()  # one standalone file
+
+    target = tmp_path / "new" / "data" / "bot.sqlite3"
+    info = restore(copy.path, target, latest_version=3)
+    assert info.previous is None
+    assert info.schema_version == 3
+    conn = sqlite3.connect(target)
+    assert conn.execute("SELECT x FROM t").fetchall() == [(42,)]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()

@@ -199,7 +199,7 @@ def run_cli(app: BotApp, *args: str, cwd: Path) -> subprocess.CompletedProcess[s
 async def test_backup_command_under_load_and_restore_command(
     app: BotApp, tg: BotAPIEmulator, tmp_path: Path, start_app: Callable[..., Any]
 ) -> None:
-    writer = await prepare(app, pace=0.004)
+    writer = await prepare(app, pace=0.01)
     folder = tmp_path / "backups"
     folder.mkdir()
     results: list[subprocess.CompletedProcess[str]] = []

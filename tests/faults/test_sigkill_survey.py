@@ -180,7 +180,7 @@ async def test_sigkill_during_a_wave_loses_no_answered_press(
     drivers = [asyncio.create_task(drive(tg, p, targets[p.id], presses, stop)) for p in people]
     try:
         triggers = await kill_at_random_moments(tg, bot, rng, KILLS)
-        async with asyncio.timeout(40):
+        async with asyncio.timeout(90):
             await asyncio.gather(*drivers)
     finally:
         stop.set()

@@ -15,6 +15,7 @@ from bot.emulator import BotAPIEmulator, FakeUser
 from tests.bot_process import BotProcess
 
 ADMIN = 1
+WAIT = 30.0  # generous: a loaded CI machine starts Python slowly; nothing here sleeps
 SCORES = {
     "Продажи": {2001: [5, 4, 4, 3, 4, 5], 2002: [3, 3, 3, 3, 3, 3], 2003: [4, 4, 4, 4, 4, 4],
                 2004: [2, 3, 2, 3, 2, 3]},
@@ -34,7 +35,7 @@ def shows(user: FakeUser, text: str) -> Callable[[], bool]:
 async def press_and_wait(tg: BotAPIEmulator, user: FakeUser, score: int, expect: str) -> None:
     user.click(str(score))
     try:
-        await tg.wait_for(shows(user, expect))
+        await tg.wait_for(shows(user, expect), timeout=WAIT)
     except TimeoutError:
         raise AssertionError(
             f"{user.id} expected {expect!r}, sees {user.texts()[-2:]} "
@@ -61,7 +62,7 @@ async def test_seven_employees_survive_a_sigkill(tg: BotAPIEmulator, tmp_path: P
     links = {}
     for department in SCORES:
         admin.send(f"/invite {department}")
-        await tg.wait_for(shows(admin, f"«{department}»"))
+        await tg.wait_for(shows(admin, f"«{department}»"), timeout=WAIT)
         links[department] = admin.last["text"].split("?start=")[1].split()[0]
 
     employees: dict[int, FakeUser] = {}
@@ -69,11 +70,11 @@ async def test_seven_employees_survive_a_sigkill(tg: BotAPIEmulator, tmp_path: P
         for uid in people:
             employees[uid] = tg.user(uid, f"E{uid}")
             employees[uid].send(f"/start {links[department]}")
-            await tg.wait_for(shows(employees[uid], f"«{department}»"))
+            await tg.wait_for(shows(employees[uid], f"«{department}»"), timeout=WAIT)
 
     admin.send("/survey_start Волна 2026")
     for user in employees.values():
-        await tg.wait_for(shows(user, "Вопрос 1 из 6"))
+        await tg.wait_for(shows(user, "Вопрос 1 из 6"), timeout=WAIT)
 
     for uid, user in employees.items():
         scores = next(s[uid] for s in SCORES.values() if uid in s)
@@ -87,7 +88,7 @@ async def test_seven_employees_survive_a_sigkill(tg: BotAPIEmulator, tmp_path: P
         before = len(user.bot_messages())
         user.send("/survey")
         # The old message already shows question 4; wait for the answer to /survey itself.
-        await tg.wait_for(lambda u=user, n=before: len(u.bot_messages()) > n)
+        await tg.wait_for(lambda u=user, n=before: len(u.bot_messages()) > n, timeout=WAIT)
         assert "Вопрос 4 из 6" in user.last["text"]
         scores = next(s[uid] for s in SCORES.values() if uid in s)
         for number, score in enumerate(scores[3:], start=4):
@@ -97,14 +98,18 @@ async def test_seven_employees_survive_a_sigkill(tg: BotAPIEmulator, tmp_path: P
 
     seen = len(admin.texts())
     admin.send("/report")
-    await tg.wait_for(lambda: any("Индекс компании" in t for t in admin.texts()[seen:]))
+    await tg.wait_for(
+        lambda: any("Индекс компании" in t for t in admin.texts()[seen:]), timeout=WAIT
+    )
     report = "\n".join(admin.texts()[seen:])
     assert "20.29 из 30" in report  # 142 / 7
     assert "Переходный уровень" in report
     assert "ответили: 7" in report
 
     admin.send("/export")
-    await tg.wait_for(lambda: any(f.filename == "survey_answers.csv" for f in admin.documents()))
+    await tg.wait_for(
+        lambda: any(f.filename == "survey_answers.csv" for f in admin.documents()), timeout=WAIT
+    )
     export = next(f for f in admin.documents() if f.filename == "survey_answers.csv")
     content = export.content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content)))

@@ -16,6 +16,8 @@ import contextlib
 import logging
 import math
 import time
+from asyncio import FIRST_COMPLETED
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -34,6 +36,7 @@ from aiogram.exceptions import (
 
 if TYPE_CHECKING:
     from aiogram import Bot
+    from aiogram.types import Message
 
     from bot.clock import Clock
     from bot.settings import Settings
@@ -53,10 +56,9 @@ BACKOFF_CAP = timedelta(hours=1)
 MAX_RETRY_AFTER_WAITS = 3
 MAX_INLINE_RETRY_AFTER = 30.0
 
-# The limiter aims this share of the cap. Telegram counts arrivals, we control departures: with
-# 3% headroom a burst of up to ~30 ms of network jitter still cannot put one message too many
-# into a second, and 30/s still yields 29.1/s.
-HEADROOM = 0.97
+# Pacing aims this share of SEND_RATE (float rounding must never fit one send too many into a
+# second); the cap itself is kept by the answered-sends window (see RateLimiter).
+HEADROOM = 0.99
 # Sends in flight at once: enough to keep up SEND_RATE while Telegram answers within 400 ms.
 # This is also the most rows a crash can send twice (those on the wire at that moment).
 IN_FLIGHT_LATENCY = 0.4
@@ -112,15 +114,25 @@ def next_window_start(now: datetime, window: tuple[int, int], tz: tzinfo) -> dat
 
 
 class RateLimiter:
-    """At most `rate` sends per second overall and one per second per chat.
+    """At most `rate` sends in any second overall, and one per second per chat.
 
-    Every send reserves a start time in a small calendar: the earliest moment at least
-    1/(rate × HEADROOM) away from every other reserved start and at least 1/HEADROOM s after
-    the same chat's previous one. A chat waiting for its own second does not hold up other
-    chats: they take the free slots before it. `pause()` (after a 429) moves everything
-    that has not started yet past the pause.
+    Two rules together:
+    - pacing: every send reserves a start time in a small calendar, at least 1/(rate × HEADROOM)
+      away from every other reserved start and 1/HEADROOM s after the same chat's previous
+      one. A chat waiting for its own second does not hold up other chats: they take the free
+      slots before it. `pause()` (after a 429) moves everything not started yet past the pause.
+    - the cap: a send starts only while fewer than `cap` sends are in flight or were answered
+      less than a second ago, and its chat's previous send was answered at least a second ago
+      (not merely sent: two messages to one chat must never be on the wire together).
+      Telegram receives a request between its departure and its answer, so of any `cap + 1`
+      requests it received within one second, the last to depart would have found the other
+      `cap` in flight or answered within the second before, and waited. Pacing alone holds
+      only while the network and the two machines' schedulers jitter by less than ~10 ms; a
+      busy machine stalls longer than that, and this rule holds whatever the jitter.
 
-    `reserve` is pure bookkeeping on the times it is given, so it is tested without sleeping.
+    `reserve` and `window_ready` are bookkeeping on the times they are given, so they are
+    tested without sleeping. Every `acquire()` that returns True must be followed by one
+    `finished()` when the answer (or the error) comes.
     """
 
     def __init__(
@@ -129,17 +141,26 @@ class RateLimiter:
         *,
         per_chat_interval: float = 1.0,
         headroom: float = HEADROOM,
+        window: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.interval = 1.0 / (rate * headroom)
         self.per_chat_interval = per_chat_interval / headroom
+        self.window = window
+        self.cap = max(1, math.floor(rate * window + 1e-9))
         self.paused_until = -math.inf
         self._monotonic = monotonic
         self._slots: list[float] = []  # reserved start times that may still conflict, sorted
         self._chat_next: dict[int, float] = {}
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # answer times within the last window, ascending
+        self._chat_answered: dict[int, float] = {}
+        self._chat_in_flight: Counter[int] = Counter()
+        self._changed = asyncio.Event()  # set (and replaced) whenever a send is answered
 
+    # --- pacing --------------------------------------------------------------------------------
     def reserve(self, chat_id: int, now: float) -> float:
-        """Reserve the earliest allowed start time at or after `now` for a send to `chat_id`."""
+        """Reserve the earliest paced start time at or after `now` for a send to `chat_id`."""
         interval = self.interval
         # Slots further back than one interval can no longer conflict with anything new.
         del self._slots[: bisect.bisect_left(self._slots, now - interval)]
@@ -175,19 +196,73 @@ class RateLimiter:
         moment = (self._monotonic() if now is None else now) + seconds
         self.paused_until = max(self.paused_until, moment)
 
+    # --- the cap -------------------------------------------------------------------------------
+    def window_ready(self, now: float) -> float | None:
+        """Earliest time ≥ `now` a send may start under the cap; None while `cap` are in flight."""
+        while self._answered and self._answered[0] + self.window <= now:
+            self._answered.popleft()
+        if self._in_flight >= self.cap:
+            return None
+        # At the start, in flight + answered within the window before it must stay below cap.
+        excess = len(self._answered) - (self.cap - self._in_flight) + 1
+        if excess <= 0:
+            return now
+        return self._answered[excess - 1] + self.window
+
+    def chat_ready(self, chat_id: int) -> float | None:
+        """When the chat may get its next send; None while a send to it is on the wire."""
+        if self._chat_in_flight[chat_id]:
+            return None
+        return self._chat_answered.get(chat_id, -math.inf) + self.per_chat_interval
+
+    def started(self, chat_id: int) -> None:
+        self._in_flight += 1
+        self._chat_in_flight[chat_id] += 1
+
+    def finished(self, chat_id: int, now: float | None = None) -> None:
+        """The send to `chat_id` was answered (sent, refused or failed)."""
+        moment = self._monotonic() if now is None else now
+        self._in_flight -= 1
+        self._chat_in_flight[chat_id] -= 1
+        if not self._chat_in_flight[chat_id]:
+            del self._chat_in_flight[chat_id]
+        self._answered.append(moment)
+        self._chat_answered[chat_id] = moment
+        if len(self._chat_answered) > 4096:
+            cut = moment - self.per_chat_interval
+            self._chat_answered = {c: t for c, t in self._chat_answered.items() if t > cut}
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # --- waiting -------------------------------------------------------------------------------
     async def acquire(self, chat_id: int, stop: asyncio.Event | None = None) -> bool:
-        """Wait for a slot; False when `stop` was set meanwhile (nothing may be sent then)."""
+        """Wait until a send to `chat_id` may start; False when `stop` was set meanwhile."""
         while True:
             previous = self._chat_next.get(chat_id)
             slot = self.reserve(chat_id, self._monotonic())
             if not await _sleep_until(slot, self._monotonic, stop):
                 self.release(slot, chat_id, previous)
                 return False
-            if self.paused_until > slot:
-                # A 429 arrived while we waited: this slot is inside the pause; take a new one.
-                self.release(slot, chat_id, previous)
-                continue
-            return True
+            now = self._monotonic()
+            changed = self._changed
+            ready = self.window_ready(now)
+            chat_ready = self.chat_ready(chat_id)
+            if ready is None or chat_ready is None:
+                wait_until = None
+            else:
+                wait_until = max(self.paused_until, chat_ready, ready)
+            if wait_until is not None and wait_until <= now:
+                self.started(chat_id)
+                return True
+            # Not yet (a 429 pause came meanwhile, the cap is reached, or the chat's previous
+            # message is on the wire): the slot goes back to the others and this send waits
+            # for its moment, then paces again.
+            self.release(slot, chat_id, previous)
+            if wait_until is None:
+                if not await _wait_event(changed, stop, timeout=self.window):
+                    return False
+            elif not await _sleep_until(wait_until, self._monotonic, stop):
+                return False
 
 
 async def _sleep_until(
@@ -204,6 +279,17 @@ async def _sleep_until(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), delay)
     return not stop.is_set()
+
+
+async def _wait_event(event: asyncio.Event, stop: asyncio.Event | None, timeout: float) -> bool:
+    """Wait for `event` (at most `timeout`); False when `stop` was set first."""
+    waiters = {asyncio.ensure_future(event.wait())}
+    if stop is not None:
+        waiters.add(asyncio.ensure_future(stop.wait()))
+    _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return stop is None or not stop.is_set()
 
 
 class Sender:
@@ -225,9 +311,7 @@ class Sender:
             if not await self.limiter.acquire(message.chat_id, self.stopping):
                 return Delivery("stopped", error="the bot is stopping")
             try:
-                sent = await self.bot.send_message(
-                    message.chat_id, message.text, reply_markup=message.reply_markup
-                )
+                sent = await self._post(message)
             except TelegramRetryAfter as exc:
                 # Telegram's flood control is per bot: slow every send down, not only this one.
                 self.limiter.pause(exc.retry_after)
@@ -254,6 +338,15 @@ class Sender:
                 return Delivery("failed", error=exc.message)
             return Delivery("sent", message_id=sent.message_id)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    async def _post(self, message: Outgoing) -> Message:
+        try:
+            return await self.bot.send_message(
+                message.chat_id, message.text, reply_markup=message.reply_markup
+            )
+        finally:
+            # Whatever the answer (or none: a timeout), the request may have reached Telegram.
+            self.limiter.finished(message.chat_id)
 
     def _transient(self, exc: Exception, attempts: int) -> Delivery:
         error = getattr(exc, "message", None) or str(exc) or type(exc).__name__

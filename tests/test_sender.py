@@ -195,6 +195,88 @@ def test_released_slots_leave_the_caps_intact(
             assert b - a >= 1.0 - 1e-9
 
 
+def test_window_counts_sends_in_flight_and_answered_within_the_second() -> None:
+    limiter = RateLimiter(3)
+    assert limiter.cap == 3
+    assert limiter.window_ready(0.0) == 0.0
+    for chat in (1, 2, 3):
+        limiter.started(chat)
+    assert limiter.window_ready(0.1) is None  # three on the wire: wait for an answer
+    limiter.finished(1, now=0.2)
+    assert limiter.window_ready(0.2) == pytest.approx(1.2)  # two in flight + one answered
+    limiter.finished(2, now=0.3)
+    limiter.finished(3, now=0.4)
+    assert limiter.window_ready(0.5) == pytest.approx(1.2)  # three answered in the last second
+    assert limiter.window_ready(1.25) == 1.25
+    assert limiter.chat_ready(2) == pytest.approx(0.3 + 1 / HEADROOM)
+    assert limiter.chat_ready(99) == -float("inf")
+    limiter.started(99)
+    assert limiter.chat_ready(99) is None  # on the wire: the next one waits for its answer
+
+
+@given(
+    rate=st.sampled_from([1, 3, 20, 30]),
+    sends=st.lists(
+        st.tuples(
+            st.integers(0, 40),  # chat
+            st.floats(0, 1.5),  # seconds until Telegram answers (latency, stalls)
+            st.floats(0, 1),  # where between departure and answer Telegram counted it
+        ),
+        min_size=1,
+        max_size=90,
+    ),
+    workers=st.integers(1, 16),
+)
+@settings(max_examples=150, deadline=None)
+def test_cap_holds_at_telegram_whatever_the_latency(
+    rate: int, sends: list[tuple[int, float, float]], workers: int
+) -> None:
+    """A discrete-time run of the limiter's rules with `workers` sends in flight at most.
+
+    Telegram's count happens somewhere between a request's departure and its answer; with
+    latencies from 0 to 1.5 s, wherever it happens, no second holds more than the cap, and no
+    chat gets two messages within a second.
+    """
+    limiter = RateLimiter(rate)
+    now = 0.0
+    in_flight: list[tuple[float, int, float]] = []  # (answer time, chat, arrival)
+    arrivals: list[tuple[float, int]] = []
+    queue = list(sends)
+    while queue or in_flight:
+        in_flight.sort()
+        if queue and len(in_flight) < workers:
+            chat, latency, where = queue[0]
+            ready = limiter.window_ready(now)
+            start = None
+            if ready is not None:
+                previous = limiter._chat_next.get(chat)
+                slot = limiter.reserve(chat, now)
+                chat_ready = limiter.chat_ready(chat)
+                if chat_ready is not None:
+                    start = max(slot, ready, chat_ready, limiter.paused_until)
+                if start is not None and start <= now:
+                    queue.pop(0)
+                    limiter.started(chat)
+                    in_flight.append((now + latency, chat, now + latency * where))
+                    continue
+                limiter.release(slot, chat, previous)  # not yet: come back at `start`
+            next_answer = in_flight[0][0] if in_flight else float("inf")
+            if start is not None and start <= next_answer:
+                now = start
+                continue
+        answer, chat, arrival = in_flight.pop(0)
+        now = max(now, answer)
+        limiter.finished(chat, now=answer)
+        arrivals.append((arrival, chat))
+    times = sorted(t for t, _ in arrivals)
+    for i, begin in enumerate(times):
+        assert sum(1 for t in times[i:] if t < begin + 1.0 - 1e-9) <= rate
+    for chat in {c for _, c in arrivals}:
+        mine = sorted(t for t, c in arrivals if c == chat)
+        for a, b in itertools.pairwise(mine):
+            assert b - a >= 1.0 - 1e-9
+
+
 def test_limiter_pause_moves_later_sends() -> None:
     limiter = RateLimiter(100)
     limiter.reserve(1, 0.0)

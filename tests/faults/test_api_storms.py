@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.app import BotApp
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
@@ -76,23 +78,30 @@ async def test_polling_rides_out_500s_and_429s_and_loses_no_update(
     assert not app._polling_task.done()
 
 
+@pytest.mark.slow  # aiogram's request timeouts are whole seconds: the stall has to outlast 2 s
 async def test_polling_survives_a_getupdates_timeout(
     start_fast_app: Callable[..., Any], tg: BotAPIEmulator
 ) -> None:
     def short_timeouts(application: BotApp) -> None:
-        # The request timeout for getUpdates is session timeout + polling timeout (1 s here),
-        # floored to whole seconds: 1 s. A Telegram that stalls 1.6 s is then a timeout.
-        application.bot.session.timeout = 0.5
+        # getUpdates' request timeout is the session timeout plus the long poll (1 s here),
+        # floored to whole seconds: 2 s. A Telegram that stalls 2.5 s is then a timeout, while
+        # an ordinary empty long poll (1 s) is not.
+        application.bot.session.timeout = 1
+        tg.fail("getUpdates", 1, status=500, delay=2.5)  # the very first poll hangs
 
     app = await start_fast_app(configure=short_timeouts)
-    await tg.settle()
-    tg.fail("getUpdates", 1, status=500, delay=1.6)
     person = tg.user(4100, "Stalled")
     person.send("/help")
     await tg.wait_for(lambda: len(person.bot_messages()) == 1, timeout=5)
     assert "бот программы клиентоцентричности" in person.last["text"]
+
+    # The bot gave up on the stalled poll and polled again before Telegram ever answered it.
+    await tg.wait_for(lambda: bool(failed(tg.calls_of("getUpdates"))), timeout=5)
+    (stalled,) = failed(tg.calls_of("getUpdates"))
+    later = [c for c in tg.calls_of("getUpdates") if c.status == 200 and c.at > stalled.at]
+    assert min(c.at for c in later) < stalled.at + 2.5
     await tg.settle()
-    assert len(person.bot_messages()) == 1  # handled once, though it was fetched twice
+    assert len(person.bot_messages()) == 1
     assert not app._polling_task.done()  # type: ignore[union-attr]
 
 

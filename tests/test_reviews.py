@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.app import BotApp
 from bot.callbacks import AlertResolveCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
 from bot.clock import FakeClock, from_db
+from bot.customer_messages import MAX_ITEMS_SHOWN, request_message
 from bot.emulator import BotAPIEmulator, FakeUser
+from bot.emulator.spec import visible_text
+from bot.i18n import Translator, build_i18n
 from bot.reviews import COMMENT_MAX_LEN, clean_comment, expires_at
-from storage.reviews import NEGATIVE_ALERT, REVIEW_REMINDER, REVIEW_REQUEST
+from storage.reviews import NEGATIVE_ALERT, REVIEW_REMINDER, REVIEW_REQUEST, ItemLine
 from tests.factories import CUPS, TEA, Item, buy, link, one, rows, snapshot
 
 STARS = ["1⭐", "2⭐", "3⭐", "4⭐", "5⭐"]
@@ -469,3 +475,33 @@ def test_callback_data_fits_telegrams_64_bytes() -> None:
         AlertResolveCb(alert=big).pack(),
     ]
     assert max(len(data.encode()) for data in packed) <= 64
+
+
+@cache
+def translator(locale: str) -> Translator:
+    return Translator(build_i18n(), locale)
+
+
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300).filter(
+    lambda s: s.strip()
+)
+
+
+@given(
+    items=st.lists(st.tuples(names, st.integers(1, 10**6)), min_size=1, max_size=40),
+    locale=st.sampled_from(["ru", "en"]),
+)
+@settings(max_examples=100, deadline=None)
+def test_any_shop_names_make_a_valid_short_request(
+    items: list[tuple[str, int]], locale: str
+) -> None:
+    """Whatever the shop calls its products, the request is valid HTML and fits a message."""
+    tr = translator(locale)
+    text, markup = request_message(tr, 1, [ItemLine(name, qty) for name, qty in items])
+    visible = visible_text(text, "HTML")  # raises on markup a name smuggled in
+    assert len(visible) < 1200
+    assert len(markup.inline_keyboard[0]) == 5
+    shown = min(len(items), MAX_ITEMS_SHOWN)
+    for name, _ in items[:shown]:
+        first_word = " ".join(name.split())[:20]
+        assert first_word in visible

@@ -71,5 +71,10 @@ class BotProcess:
                 await asyncio.sleep(0.05)
         return self.proc.returncode
 
+    def close(self) -> None:
+        """Make sure no bot outlives its test, whatever the test's outcome."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -11,6 +11,8 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.emulator import BotAPIEmulator, FakeUser
 from tests.bot_process import BotProcess
 
@@ -43,7 +45,9 @@ async def press_and_wait(tg: BotAPIEmulator, user: FakeUser, score: int, expect:
         ) from None
 
 
-async def test_seven_employees_survive_a_sigkill(tg: BotAPIEmulator, tmp_path: Path) -> None:
+async def test_seven_employees_survive_a_sigkill(
+    tg: BotAPIEmulator, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     bot = BotProcess(
         {
             "BOT_TOKEN": tg.token,
@@ -57,6 +61,7 @@ async def test_seven_employees_survive_a_sigkill(tg: BotAPIEmulator, tmp_path: P
         },
         tmp_path / "bot.log",
     )
+    request.addfinalizer(bot.close)
     await bot.start()
     admin = tg.user(ADMIN, "Olga")
     links = {}

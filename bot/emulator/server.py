@@ -216,6 +216,7 @@ class BotAPIEmulator:
         self._callback_owner: dict[str, int] = {}
         self._new_update = asyncio.Event()
         self._polling = 0
+        self._closing = False
         self._idle = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -235,13 +236,17 @@ class BotAPIEmulator:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A short grace: long polls of a killed bot must not hold the tests' teardown.
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self._closing = True
         self._new_update.set()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -497,7 +502,7 @@ class BotAPIEmulator:
         try:
             while True:
                 ready = [u for u in self._updates if u["update_id"] >= self._confirmed_offset]
-                if ready or time.monotonic() >= deadline:
+                if ready or time.monotonic() >= deadline or self._closing:
                     batch = ready[:limit]
                     for hook in self.on_deliver:
                         hook(batch)

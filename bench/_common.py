@@ -97,6 +97,9 @@ class ChildProcess:
                     await ready.wait()
             finally:
                 loop.remove_reader(self._conn.fileno())
+        # Some loops (uvloop) leave a watched descriptor non-blocking; a long message is read
+        # in several chunks, so read it blocking.
+        os.set_blocking(self._conn.fileno(), True)
         reply = self._conn.recv()
         if isinstance(reply, tuple) and reply and reply[0] == "error":
             raise RuntimeError(f"benchmark child failed:\n{reply[1]}")
@@ -127,4 +130,5 @@ async def pipe_commands(conn: Connection) -> Any:
             await ready.wait()
     finally:
         loop.remove_reader(conn.fileno())
+    os.set_blocking(conn.fileno(), True)
     return conn.recv()

@@ -141,6 +141,12 @@ def _figures(label: str, result: dict[str, Any], bot_cpu: float) -> Figures:
     )
 
 
+def _busy(main_cpu: float, seconds: float) -> str:
+    """How busy the event loop's thread was: near 100% means CPU-bound, lower means waiting."""
+    share = main_cpu / seconds * 100 if seconds > 0 else 0.0
+    return f"event loop thread busy {share:.0f}% of the run ({main_cpu:.1f} s CPU)"
+
+
 class Profiling:
     """cProfile around the measured phase of a bot's first run (it slows the run down)."""
 
@@ -227,15 +233,22 @@ async def run_survey_bot(args: argparse.Namespace, round_no: int) -> Figures:
             began = time.monotonic()
             sent = await _wait_for_invites(app, invited)
             invite_seconds = time.monotonic() - began
-            cpu = time.process_time()
+            cpu, main_cpu = time.process_time(), time.thread_time()
             profiling = Profiling(args.profile if round_no == 0 else None, "survey")
             with profiling, GcTimer() as gct:
                 _, result = await child.ask(
                     "run", users, QUESTION_COUNT, args.seed, args.timeout, timeout=args.timeout + 60
                 )
-            cpu = time.process_time() - cpu
+            cpu, main_cpu = time.process_time() - cpu, time.thread_time() - main_cpu
             figures = _figures("survey bot", result, cpu)
+            figures.notes.append(_busy(main_cpu, result["seconds"]))
             figures.notes.append(str(gct))
+            group = app.db.group_commit(survey_service._apply_presses)
+            if group.batches:
+                figures.notes.append(
+                    f"answers: {group.batches} transactions, {group.items / group.batches:.1f} "
+                    f"presses per transaction, {group.seconds / group.batches * 1000:.1f} ms each"
+                )
             figures.notes.append(
                 f"set-up: {invited} invited, {sent} first questions sent by the outbox in "
                 f"{invite_seconds:.1f} s"
@@ -273,7 +286,12 @@ async def _check_database(app: BotApp, users: int, presses: int) -> list[str]:
     assert row is not None
     answers, respondents = int(row[0]), int(row[1])
     verdict = "OK" if answers == presses == users * QUESTION_COUNT else "MISMATCH"
-    return [f"database: {answers} answers from {respondents} respondents ({verdict})"]
+    wal = app.db.path.with_name(app.db.path.name + "-wal")
+    wal_kib = wal.stat().st_size / 1024 if wal.exists() else 0.0
+    return [
+        f"database: {answers} answers from {respondents} respondents ({verdict}); "
+        f"WAL {wal_kib:.0f} KiB at the end (SQLite checkpoints it every 1000 pages)"
+    ]
 
 
 # --- the bare bot -------------------------------------------------------------------------------
@@ -349,13 +367,13 @@ async def run_bare_bot(args: argparse.Namespace, round_no: int) -> Figures:
             )
         )
         try:
-            cpu = time.process_time()
+            cpu, main_cpu = time.process_time(), time.thread_time()
             profiling = Profiling(args.profile if round_no == 0 else None, "bare")
             with profiling, GcTimer() as gct:
                 _, result = await child.ask(
                     "run", users, QUESTION_COUNT, args.seed, args.timeout, timeout=args.timeout + 60
                 )
-            cpu = time.process_time() - cpu
+            cpu, main_cpu = time.process_time() - cpu, time.thread_time() - main_cpu
         finally:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()
@@ -363,6 +381,7 @@ async def run_bare_bot(args: argparse.Namespace, round_no: int) -> Figures:
                 await asyncio.wait_for(polling, 5)
             await bot.session.close()
     figures = _figures("bare aiogram", result, cpu)
+    figures.notes.append(_busy(main_cpu, result["seconds"]))
     figures.notes.append(str(gct))
     return figures
 

@@ -243,8 +243,10 @@ async def run_survey_bot(args: argparse.Namespace, round_no: int) -> Figures:
             figures = _figures("survey bot", result, cpu)
             figures.notes.append(_busy(main_cpu, result["seconds"]))
             figures.notes.append(str(gct))
-            group = app.db.group_commit(survey_service._apply_presses)
-            if group.batches:
+            # (Guarded so that this script also measures the code from before group commit.)
+            apply = getattr(survey_service, "_apply_presses", None)
+            group = app.db.group_commit(apply) if apply is not None else None
+            if group is not None and group.batches:
                 figures.notes.append(
                     f"answers: {group.batches} transactions, {group.items / group.batches:.1f} "
                     f"presses per transaction, {group.seconds / group.batches * 1000:.1f} ms each"

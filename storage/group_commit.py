@@ -15,14 +15,17 @@ concurrency (the tests' sequential dispatcher) every batch is a batch of one.
 
 `apply` gets the items in arrival order and returns one result per item; it must treat them
 as if they had been written one after another (a later item sees an earlier one's effect).
-If the batch's transaction fails, each item is retried in a transaction of its own, so one
-bad item fails alone and the others are written.
+If the batch's transaction fails because of an item (a constraint, a bad value), each item is
+retried in a transaction of its own, so one bad item fails alone and the others are written;
+if the database itself fails (locked, busy, disk full), every caller of the batch gets that
+error at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -135,8 +138,11 @@ class GroupCommit(Generic[T, R]):
                         f"apply returned {len(results)} results for {len(batch)} items"
                     )
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0].finish(error=exc)
+            if len(batch) == 1 or isinstance(exc, sqlite3.OperationalError):
+                # Locked, busy, disk full: the database's trouble, not one item's; everyone
+                # hears it now rather than after a busy timeout each.
+                for entry in batch:
+                    entry.finish(error=exc)
                 return
             log.warning("a batch of %d writes failed (%s); retrying one by one", len(batch), exc)
             for entry in batch:

@@ -155,3 +155,25 @@ async def test_a_writer_cancelled_mid_transaction_hands_the_others_on(db: Databa
     (await gate.wait_inside(3)).set()
     assert await asyncio.wait_for(other, 5) > 0
     assert await names_in(db) == {"Blocker", "Other"}
+
+
+async def test_a_locked_database_fails_the_batch_at_once(tmp_path: Path) -> None:
+    """Another process holds the write lock: every caller hears it after one busy timeout."""
+    db = Database(tmp_path / "bot.sqlite3", busy_timeout_ms=100)
+    await db.open(process_lock=False)
+    other = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        group = db.group_commit(add_departments)
+        started = asyncio.get_running_loop().time()
+        results = await asyncio.gather(
+            *(group.submit(f"Dept {i}") for i in range(20)), return_exceptions=True
+        )
+        elapsed = asyncio.get_running_loop().time() - started
+        other.execute("ROLLBACK")
+        assert all(isinstance(r, sqlite3.OperationalError) for r in results)
+        assert elapsed < 1.5  # two busy timeouts (two batches), not twenty
+        assert await names_in(db) == set()
+    finally:
+        other.close()
+        await db.close()

@@ -7,8 +7,9 @@ absent. Comma, semicolon (Excel in Russian) or tab separated; UTF-8 (with or wit
 Windows-1251 as Excel saves it.
 
 All or nothing: every row is checked first, and any bad row is reported as `line N: reason` on
-stderr with nothing written. Then every order goes in one transaction, through the same
-`record_purchase` as the API (so an order imported twice is skipped, not doubled).
+stderr with nothing written. Then every order goes in one transaction, by the API's rules
+(`bot.purchase_batch`, which gives what `record_purchase` would, in bulk), so an order imported
+twice is skipped, not doubled.
 
 Exit codes: 0 imported (or nothing new), 1 bad rows (nothing written), 2 the file cannot be
 read as such a CSV, 3 the database could not be written (busy or broken; nothing written).
@@ -30,8 +31,9 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from bot.clock import Clock, SystemClock
+from bot.purchase_batch import record_batch
 from bot.purchase_schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
-from bot.purchases import OrderConflict, Timing, record_purchase
+from bot.purchases import Timing
 from bot.settings import Settings
 from storage import Database
 
@@ -312,41 +314,31 @@ async def write(
     orders: list[tuple[int, PurchaseIn]],
     timing: Timing,
     now: datetime,
-    *,
-    progress: tqdm | None = None,
 ) -> tuple[Summary, list[RowError]]:
     """Every order in one transaction; any conflict rolls all of it back."""
-    summary = Summary()
-    conflicts: list[RowError] = []
+    purchases = [purchase for _, purchase in orders]
     try:
         async with db.write() as conn:
-            for line, purchase in orders:
-                try:
-                    recorded = await record_purchase(conn, purchase, timing, now)
-                except OrderConflict as exc:
-                    conflicts.append(
-                        RowError(
-                            line,
-                            f"order_id {exc.order_id!r} is already recorded for another "
-                            f"customer ({exc.customer_id!r})",
-                        )
-                    )
-                    continue
-                finally:
-                    if progress is not None:
-                        progress.update(1)
-                if recorded.created:
-                    summary.imported += 1
-                    summary.items += len(purchase.items)
-                    summary.customers.add(recorded.customer_id)
-                    summary.review_requests += int(recorded.review_queued)
-                    summary.restock_reminders += recorded.restock_queued
-                else:
-                    summary.skipped += 1
-            if conflicts:
+            result = await record_batch(conn, purchases, timing, now)
+            if result.conflicts:
                 raise _Rollback
     except _Rollback:
-        return Summary(), conflicts
+        return Summary(), [
+            RowError(
+                orders[index][0],
+                f"order_id {exc.order_id!r} is already recorded for another customer "
+                f"({exc.customer_id!r})",
+            )
+            for index, exc in result.conflicts
+        ]
+    summary = Summary(
+        imported=len(result.created),
+        items=sum(len(purchases[i].items) for i in result.created),
+        skipped=len(result.skipped),
+        customers=result.customers,
+        review_requests=result.review_requests,
+        restock_reminders=result.restock_reminders,
+    )
     return summary, []
 
 
@@ -406,9 +398,9 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
             disable=not show,
             file=sys.stderr,
         ) as bar:
-            summary, conflicts = await write(
-                db, parsed.orders, Timing.from_settings(settings), now, progress=bar
-            )
+            # One batch, one transaction: the bar moves when it commits.
+            summary, conflicts = await write(db, parsed.orders, Timing.from_settings(settings), now)
+            bar.update(len(parsed.orders))
     except sqlite3.Error as exc:
         print(
             f"the database {settings.database_path} could not be written: {exc}; "

@@ -5,10 +5,11 @@ Every function takes a connection inside the caller's transaction; none commits.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -414,3 +415,197 @@ async def restock_item_of(
     ) as cur:
         row = await cur.fetchone()
     return row["sku"] if row else None
+
+
+# --- bulk (the CSV import's batch path; every list goes in as one JSON parameter) --------------
+def _json(values: Iterable[object]) -> str:
+    return json.dumps(sorted(set(values)), ensure_ascii=False)
+
+
+async def orders_by_shop_ids(
+    conn: aiosqlite.Connection, order_ids: Iterable[str]
+) -> dict[str, StoredOrder]:
+    rows = await conn.execute_fetchall(
+        "SELECT o.order_id, o.id, o.customer_id, c.external_id, c.link_token FROM orders o "
+        "JOIN customers c ON c.id = o.customer_id "
+        "WHERE o.order_id IN (SELECT value FROM json_each(?))",
+        (_json(order_ids),),
+    )
+    return {
+        r["order_id"]: StoredOrder(r["id"], r["customer_id"], r["external_id"], r["link_token"])
+        for r in rows
+    }
+
+
+async def upsert_customers(
+    conn: aiosqlite.Connection,
+    customers: list[tuple[str, str | None, str | None]],
+    now: datetime,
+) -> dict[str, Customer]:
+    """upsert_customer for many (external_id, name, phone) at once; returns them by external id."""
+    await conn.executemany(
+        "INSERT INTO customers (external_id, name, phone, link_token, created_at) "
+        "VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(external_id) DO UPDATE SET "
+        "name = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.name, name) END, "
+        "phone = CASE WHEN forgotten_at IS NULL THEN COALESCE(excluded.phone, phone) END",
+        [(ext, name, phone, new_link_token(), to_db(now)) for ext, name, phone in customers],
+    )
+    rows = await conn.execute_fetchall(
+        _CUSTOMER_SQL + "WHERE external_id IN (SELECT value FROM json_each(?))",
+        (_json(ext for ext, _, _ in customers),),
+    )
+    return {r["external_id"]: _customer(r) for r in rows}
+
+
+async def review_states(
+    conn: aiosqlite.Connection, customer_ids: Iterable[int]
+) -> dict[int, ReviewState]:
+    """review_state for many customers in one query."""
+    rows = await conn.execute_fetchall(
+        "SELECT c.value AS customer_id, "
+        "(SELECT r.id FROM reviews r WHERE r.customer_id = c.value AND r.status = 'pending' "
+        "AND EXISTS (SELECT 1 FROM outbox x WHERE x.kind = ? AND x.ref_id = r.id "
+        "AND x.customer_id = r.customer_id AND x.status IN ('pending', 'sending')) "
+        "ORDER BY r.id DESC LIMIT 1) AS open_id, "
+        "(SELECT MAX(requested_at) FROM reviews WHERE customer_id = c.value) AS last_at "
+        "FROM json_each(?) c",
+        (REVIEW_REQUEST, _json(customer_ids)),
+    )
+    return {
+        r["customer_id"]: ReviewState(r["open_id"], from_db(r["last_at"]) if r["last_at"] else None)
+        for r in rows
+    }
+
+
+async def restock_histories(
+    conn: aiosqlite.Connection, customer_ids: Iterable[int], skus: Iterable[str]
+) -> tuple[set[tuple[int, str]], dict[tuple[int, str], datetime]]:
+    """(refused (customer, sku) pairs, latest purchase of each (customer, sku)) for many."""
+    customers = _json(customer_ids)
+    optouts = await conn.execute_fetchall(
+        "SELECT customer_id, sku FROM restock_optouts "
+        "WHERE customer_id IN (SELECT value FROM json_each(?))",
+        (customers,),
+    )
+    bought = await conn.execute_fetchall(
+        "SELECT o.customer_id, i.sku, MAX(o.purchased_at) AS at FROM orders o "
+        "CROSS JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id IN (SELECT value FROM json_each(?)) "
+        "AND i.sku IN (SELECT value FROM json_each(?)) GROUP BY o.customer_id, i.sku",
+        (customers, _json(skus)),
+    )
+    return (
+        {(r["customer_id"], r["sku"]) for r in optouts},
+        {(r["customer_id"], r["sku"]): from_db(r["at"]) for r in bought},
+    )
+
+
+async def products_restock_days(
+    conn: aiosqlite.Connection, skus: Iterable[str]
+) -> dict[str, int | None]:
+    rows = await conn.execute_fetchall(
+        "SELECT sku, restock_days FROM products WHERE sku IN (SELECT value FROM json_each(?))",
+        (_json(skus),),
+    )
+    return {r["sku"]: r["restock_days"] for r in rows}
+
+
+async def next_ids(conn: aiosqlite.Connection) -> tuple[int, int, int]:
+    """The next free ids of reviews, orders and order_items.
+
+    Valid while the caller's write transaction (BEGIN IMMEDIATE) keeps every other writer out.
+    """
+    [row] = await conn.execute_fetchall(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM reviews) + 1 AS reviews, "
+        "(SELECT COALESCE(MAX(id), 0) FROM orders) + 1 AS orders, "
+        "(SELECT COALESCE(MAX(id), 0) FROM order_items) + 1 AS items"
+    )
+    return row["reviews"], row["orders"], row["items"]
+
+
+async def insert_reviews(
+    conn: aiosqlite.Connection, rows: list[tuple[int, int]], now: datetime
+) -> None:
+    """(id, customer_id) rows of new pending reviews."""
+    await conn.executemany(
+        "INSERT INTO reviews (id, customer_id, created_at, status) VALUES (?, ?, ?, 'pending')",
+        [(review_id, customer_id, to_db(now)) for review_id, customer_id in rows],
+    )
+
+
+async def insert_orders(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[int, str, int, datetime, int | None]],
+    now: datetime,
+) -> None:
+    """(id, order_id, customer_id, purchased_at, review_id) rows."""
+    await conn.executemany(
+        "INSERT INTO orders (id, order_id, customer_id, purchased_at, created_at, review_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(i, o, c, to_db(at), to_db(now), r) for i, o, c, at, r in rows],
+    )
+
+
+async def insert_items_many(
+    conn: aiosqlite.Connection, rows: list[tuple[int, int, str, str, int, int | None]]
+) -> None:
+    """(id, order pk, sku, name, quantity, restock_days) rows."""
+    await conn.executemany(
+        "INSERT INTO order_items (id, order_id, sku, name, quantity, restock_days) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+async def cancel_pending_restock_many(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[str, int, str, datetime]],
+    *,
+    items_before: int,
+) -> int:
+    """cancel_pending_restock for many (reason, customer_id, sku, bought_up_to), in order.
+
+    Only reminders of items with ids below `items_before` (those stored before this batch):
+    the batch's own rows are settled by the caller.
+    """
+    cur = await conn.executemany(
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
+        "SELECT i.id FROM orders o CROSS JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id = ? AND i.sku = ? AND o.purchased_at <= ? AND i.id < ?)",
+        [
+            (reason, customer_id, RESTOCK, customer_id, sku, to_db(up_to), items_before)
+            for reason, customer_id, sku, up_to in rows
+        ],
+    )
+    return cur.rowcount
+
+
+async def cancel_restock_of_items(conn: aiosqlite.Connection, rows: list[tuple[str, int]]) -> int:
+    """(reason, order item id): cancel the queued restock reminders of these items."""
+    cur = await conn.executemany(
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        "WHERE kind = 'restock' AND ref_id = ? AND status = 'pending'",
+        rows,
+    )
+    return cur.rowcount
+
+
+async def mark_restock_converted_many(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[int, str, datetime]],
+    window: timedelta,
+) -> int:
+    """mark_restock_converted for many (customer_id, sku, purchased_at), in order."""
+    cur = await conn.executemany(
+        "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
+        "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
+        "AND ref_id IN (SELECT i.id FROM orders o CROSS JOIN order_items i "
+        "ON i.order_id = o.id WHERE o.customer_id = ? AND i.sku = ?)",
+        [
+            (to_db(at), cid, RESTOCK, to_db(at - window), to_db(at), cid, sku)
+            for cid, sku, at in rows
+        ],
+    )
+    return cur.rowcount

@@ -54,7 +54,7 @@ LARGE_FILE_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY_ROWS = 1000
 # Past this many orders the single transaction keeps a running bot's writers waiting for
 # seconds (bench/ingest.py measures it); the operator is told.
-LONG_TRANSACTION_ORDERS = 5000
+LONG_TRANSACTION_ORDERS = 20_000
 
 # Where a field of the model comes from in the file.
 _FIELD_COLUMN = {
@@ -381,7 +381,8 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
     if len(parsed.orders) > LONG_TRANSACTION_ORDERS:
         print(
             f"{path}: {len(parsed.orders)} orders go in one transaction (all or nothing); a "
-            "running bot's own writes wait for it (about 1 ms an order, see bench/ingest.py). "
+            "running bot's own writes wait for it (0.2-0.5 ms an order on 2 cores, see "
+            "bench/ingest.py). "
             "Import at a quiet hour, or split the file: each part is all or nothing.",
             file=sys.stderr,
         )

@@ -2,7 +2,8 @@
 
 Every function takes the database and the current time, returns a plain result, and writes
 what it changes in one transaction. The handlers in `handlers/customers.py` call these; the
-review/restock buttons call `refuse_restock` and `snooze_restock`.
+restock buttons («Больше не напоминать», «Напомнить через неделю») live in `bot.restock`, by the
+outbox engineer, next to the message they belong to.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from enum import Enum
 import aiosqlite
 
 from bot.phones import from_telegram_contact
-from scheduler.outbox import cancel_pending, enqueue, release_waiting
+from scheduler.outbox import cancel_pending, release_waiting
 from storage import Database
 from storage import customers as q
-from storage.customers import RESTOCK, Customer
+from storage.customers import Customer
 
 LINK_PREFIX = "c_"
 # What new_link_token() makes is 24 characters; accept a little range around it but nothing that
@@ -167,39 +168,3 @@ async def resubscribe(db: Database, telegram_id: int, language: str) -> Customer
         await q.set_subscribed(conn, customer.id, True)
         await q.set_language(conn, customer.id, language)
     return customer
-
-
-async def refuse_restock(db: Database, customer_id: int, sku: str, now: datetime) -> int:
-    """«Больше не напоминать» for one product: remember it and cancel its queued reminders.
-
-    Returns how many queued reminders were cancelled. Idempotent.
-    """
-    async with db.write() as conn:
-        await q.add_optout(conn, customer_id, sku, now)
-        return await q.cancel_pending_restock(
-            conn, customer_id, [sku], "the customer refused reminders for this product"
-        )
-
-
-async def snooze_restock(
-    db: Database, customer_id: int, order_item_id: int, until: datetime, now: datetime
-) -> int | None:
-    """«Напомнить через неделю»: queue the item's reminder again for `until`.
-
-    Returns the new outbox row id, or None when the item is not this customer's or the product
-    was refused meanwhile. Earlier queued reminders for the same SKU are cancelled, so two
-    presses never make two reminders.
-    """
-    async with db.write() as conn:
-        sku = await q.restock_item_of(conn, customer_id, order_item_id)
-        if sku is None or sku in await q.opted_out_skus(conn, customer_id):
-            return None
-        await q.cancel_pending_restock(conn, customer_id, [sku], "snoozed again")
-        return await enqueue(
-            conn,
-            kind=RESTOCK,
-            due_at=until,
-            now=now,
-            customer_id=customer_id,
-            ref_id=order_item_id,
-        )

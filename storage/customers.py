@@ -81,11 +81,6 @@ async def upsert_customer(
     return _customer(row)
 
 
-async def customer_by_external_id(conn: aiosqlite.Connection, external_id: str) -> Customer | None:
-    rows = await conn.execute_fetchall(_CUSTOMER_SQL + "WHERE external_id = ?", (external_id,))
-    return _customer(next(iter(rows))) if rows else None
-
-
 async def customer_by_id(conn: aiosqlite.Connection, customer_id: int) -> Customer | None:
     rows = await conn.execute_fetchall(_CUSTOMER_SQL + "WHERE id = ?", (customer_id,))
     return _customer(next(iter(rows))) if rows else None
@@ -292,21 +287,6 @@ async def cancel_unsent_reviews(conn: aiosqlite.Connection, customer_id: int) ->
 
 
 # --- restock ------------------------------------------------------------------------------------
-async def opted_out_skus(conn: aiosqlite.Connection, customer_id: int) -> set[str]:
-    rows = await conn.execute_fetchall(
-        "SELECT sku FROM restock_optouts WHERE customer_id = ?", (customer_id,)
-    )
-    return {row["sku"] for row in rows}
-
-
-async def add_optout(conn: aiosqlite.Connection, customer_id: int, sku: str, now: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO restock_optouts (customer_id, sku, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        (customer_id, sku, to_db(now)),
-    )
-
-
 @dataclass(frozen=True)
 class RestockHistory:
     optouts: set[str]
@@ -402,19 +382,6 @@ async def mark_restock_converted(
         ),
     )
     return cur.rowcount
-
-
-async def restock_item_of(
-    conn: aiosqlite.Connection, customer_id: int, order_item_id: int
-) -> str | None:
-    """The SKU of an order item, when the item belongs to this customer."""
-    async with conn.execute(
-        "SELECT i.sku FROM order_items i JOIN orders o ON o.id = i.order_id "
-        "WHERE i.id = ? AND o.customer_id = ?",
-        (order_item_id, customer_id),
-    ) as cur:
-        row = await cur.fetchone()
-    return row["sku"] if row else None
 
 
 # --- bulk (the CSV import's batch path; every list goes in as one JSON parameter) --------------

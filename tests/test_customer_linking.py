@@ -12,7 +12,6 @@ from typing import Any
 from bot import purchases
 from bot.app import BotApp
 from bot.clock import FakeClock, to_db
-from bot.customers import refuse_restock, snooze_restock
 from bot.emulator import BotAPIEmulator
 from bot.purchase_schema import PurchaseIn
 from tests.conftest import START
@@ -388,29 +387,3 @@ async def test_employee_start_is_left_to_the_survey(app: BotApp, tg: BotAPIEmula
 
     assert not any(asks_for_phone(m) for m in user.bot_messages())
     assert (await counts(app.db))["customers"] == 0
-
-
-# --- the restock buttons' use cases (called by the reviews handlers) ------------------------------
-async def test_refuse_and_snooze_restock(app: BotApp) -> None:
-    await buy(app, items=[{"sku": "TEA", "name": "Чай", "quantity": 1, "restock_days": 30}])
-    [customer] = await rows(app.db, "SELECT id FROM customers")
-    [item] = await rows(app.db, "SELECT id FROM order_items")
-    later = START + timedelta(days=34)
-
-    row_id = await snooze_restock(app.db, customer["id"], item["id"], later, START)
-    assert row_id is not None
-    again = await snooze_restock(app.db, customer["id"], item["id"], later, START)
-    assert [r["status"] for r in await outbox(app.db, "restock")] == [
-        "cancelled",
-        "cancelled",
-        "pending",
-    ]
-    assert again is not None
-    # Not this customer's item: nothing.
-    assert await snooze_restock(app.db, customer["id"] + 1, item["id"], later, START) is None
-
-    assert await refuse_restock(app.db, customer["id"], "TEA", START) == 1
-    assert await refuse_restock(app.db, customer["id"], "TEA", START) == 0  # idempotent
-    assert await snooze_restock(app.db, customer["id"], item["id"], later, START) is None
-    assert {r["status"] for r in await outbox(app.db, "restock")} == {"cancelled"}
-    assert len(await rows(app.db, "SELECT * FROM restock_optouts")) == 1

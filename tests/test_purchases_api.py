@@ -247,24 +247,26 @@ async def test_repurchase_after_a_sent_reminder_is_a_conversion(
 
 
 async def test_refused_product_gets_no_reminder(app: BotApp, api: Api) -> None:
-    from bot.customers import refuse_restock
-
     await api.purchase(purchase("A-1", items=[_item("TEA", 30), _item("CUP", 60)]))
-    [customer] = await rows(app.db, "SELECT id FROM customers")
-    cancelled = await refuse_restock(app.db, customer["id"], "TEA", START)
-    assert cancelled == 1
+    async with app.db.write() as conn:  # «Больше не напоминать» pressed for TEA
+        await conn.execute(
+            "INSERT INTO restock_optouts (customer_id, sku, created_at) "
+            "SELECT id, 'TEA', '2026-01-12T09:00:00.000000Z' FROM customers"
+        )
 
     await api.purchase(purchase("A-2", at=START + timedelta(hours=1), items=[_item("TEA", 30)]))
 
     statuses = [
-        (r["sku"], r["status"])
+        (r["sku"], r["order_id"], r["status"])
         for r in await rows(
             app.db,
-            "SELECT i.sku, x.status FROM outbox x JOIN order_items i ON i.id = x.ref_id "
+            "SELECT i.sku, o.order_id, x.status FROM outbox x JOIN order_items i "
+            "ON i.id = x.ref_id JOIN orders o ON o.id = i.order_id "
             "WHERE x.kind = 'restock' ORDER BY x.id",
         )
     ]
-    assert statuses == [("TEA", "cancelled"), ("CUP", "pending")]
+    # A-1's TEA reminder is superseded by A-2, which gets none: TEA was refused.
+    assert statuses == [("TEA", "A-1", "cancelled"), ("CUP", "A-1", "pending")]
 
 
 # --- the catalogue ----------------------------------------------------------------------------

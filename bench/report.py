@@ -299,6 +299,7 @@ async def main() -> None:
         await db.open(process_lock=False)
         try:
             median30, ratio30, report = await measure(db, 30, args.repeats, breakdown=True)
+            cpu30 = statistics.median(CPU["assembly 30"])
             await measure(db, 365, max(5, args.repeats // 3))
 
             tr = Translator(build_i18n("ru"), "ru")
@@ -315,7 +316,11 @@ async def main() -> None:
         finally:
             await db.close()
     print()
-    print(f"goal: assembly < 300 ms → {'met' if median30 < 300 else 'NOT met'} ({median30:.0f} ms)")
+    print(f"machine at the end: {machine_note()}")
+    print(
+        f"goal: assembly < 300 ms → wall clock {'met' if median30 < 300 else 'NOT met'} "
+        f"({median30:.0f} ms), CPU time {'met' if cpu30 < 300 else 'NOT met'} ({cpu30:.0f} ms)"
+    )
     print(f"goal: within 1.5× of raw SQL → {'met' if ratio30 <= 1.5 else 'NOT met'} "
           f"({ratio30:.2f}×)")  # fmt: skip
 

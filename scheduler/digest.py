@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import to_db
 from bot.i18n import Translator
 from bot.reports.assemble import build_report
-from bot.reports.delivery import RenderedReport, render, send_rendered
+from bot.reports.delivery import Interrupted, RenderedReport, render, send_rendered
 from bot.reports.periods import ReportRequest
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ class DigestJob:
     async def _deliver(self, slot: str, admin_id: int, rendered: RenderedReport) -> int:
         status, error = "sent", None
         try:
-            await send_rendered(self.bot, admin_id, rendered)
+            await send_rendered(self.bot, admin_id, rendered, lambda: self.stopping)
+        except Interrupted:
+            return 0  # still pending: sent again, whole, after the restart
         except TelegramForbiddenError as exc:
             status, error = "unreachable", exc.message
         except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError) as exc:

@@ -177,3 +177,28 @@ async def test_nothing_is_sent_once_the_app_stops(
     assert await digest.run() == 0
     assert reports_seen(tg, ADMIN_ID) == 0
     assert await rows(app) == []
+
+
+async def test_a_stop_in_the_middle_leaves_the_digest_pending(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    app = await start_with_admins(start_app, tg)
+    digest = digest_of(app)
+    clock.set(TUESDAY_10 + timedelta(minutes=1))
+    facts = Facts(app.db, START)
+    wave = await facts.wave("2026", closed=False)
+    await facts.respondents(wave, await facts.department("Sales"), [[4] * 6] * 3)
+
+    def stop_after_first_text(call: Any) -> None:
+        if call.method == "sendMessage" and "Отчёт по расписанию" in call.params.get("text", ""):
+            digest.stopping = True  # what the scheduler's shutdown does
+
+    tg.on_call.append(stop_after_first_text)
+    assert await digest.run() == 0
+    tg.on_call.remove(stop_after_first_text)
+    assert tg.calls_of("sendPhoto") == []  # nothing more went out after the stop
+    assert await rows(app) == [(ADMIN_ID, "pending", 0), (SECOND_ADMIN, "pending", 0)]
+
+    digest.stopping = False  # as after a restart
+    assert await digest.run() == 2
+    assert [status for _, status, _ in await rows(app)] == ["sent", "sent"]

@@ -6,6 +6,7 @@ Shared by /report (an admin asks) and the weekly digest (the scheduler sends).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -33,21 +34,41 @@ async def render(tr: Translator, report: Report, *, intro: str | None = None) ->
     return RenderedReport(pack_messages(sections), charts)
 
 
-async def send_text(bot: Bot, chat_id: int, rendered: RenderedReport) -> None:
+class Interrupted(Exception):
+    """The app is stopping: the rest of the report was not sent."""
+
+
+def _never() -> bool:
+    return False
+
+
+async def send_text(
+    bot: Bot, chat_id: int, rendered: RenderedReport, stop: Callable[[], bool] = _never
+) -> None:
     for text in rendered.messages:
+        if stop():
+            raise Interrupted
         await bot.send_message(chat_id, text)
 
 
-async def send_charts(bot: Bot, chat_id: int, rendered: RenderedReport) -> None:
+async def send_charts(
+    bot: Bot, chat_id: int, rendered: RenderedReport, stop: Callable[[], bool] = _never
+) -> None:
     for chart in rendered.charts:
+        if stop():
+            raise Interrupted
         await bot.send_photo(
             chat_id, BufferedInputFile(chart.png, filename=chart.filename), caption=chart.caption
         )
 
 
-async def send_rendered(bot: Bot, chat_id: int, rendered: RenderedReport) -> None:
-    await send_text(bot, chat_id, rendered)
-    await send_charts(bot, chat_id, rendered)
+async def send_rendered(
+    bot: Bot, chat_id: int, rendered: RenderedReport, stop: Callable[[], bool] = _never
+) -> None:
+    """Every message of the report; `stop()` is asked before each (a stopping app's bot session
+    is about to close, and a send after that would open a new one that nobody closes)."""
+    await send_text(bot, chat_id, rendered, stop)
+    await send_charts(bot, chat_id, rendered, stop)
 
 
 async def send_report(bot: Bot, chat_id: int, tr: Translator, report: Report) -> None:

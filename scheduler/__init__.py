@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.digest import CHECK_SECONDS, DIGEST_JOB_ID, DigestJob
-
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.settings import Settings
@@ -36,6 +34,10 @@ def setup_scheduler(
         next_run_time=datetime.now(tz=UTC),
     )
     if settings.report_cron:
+        # Imported here: the digest brings the report and matplotlib, which commands that
+        # only need the outbox (import-purchases) should not pay for at start-up.
+        from scheduler.digest import CHECK_SECONDS, DIGEST_JOB_ID, DigestJob
+
         # The digest sends through the outbox's bot and reads its database, like the outbox.
         digest = DigestJob(
             db=outbox.db,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
@@ -15,8 +16,17 @@ from aiogram.types import BufferedInputFile
 
 from bot.i18n import Translator
 from bot.reports.assemble import Report
-from bot.reports.charts import Chart, render_charts
 from bot.reports.render import pack_messages, render_report
+
+if TYPE_CHECKING:
+    from bot.reports.charts import Chart
+
+
+def render_charts(tr: Translator, report: Report) -> list[Chart]:
+    # matplotlib (about 45 MB) is loaded on the first report, not at every start of the bot.
+    from bot.reports.charts import render_charts as draw
+
+    return draw(tr, report)
 
 
 @dataclass(frozen=True)

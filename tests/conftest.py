@@ -77,13 +77,23 @@ async def start_app(
     """Start apps (all stopped at the end); start again after `app.stop()` to restart."""
     started: list[BotApp] = []
 
-    async def start(settings: Settings | None = None, **overrides: Any) -> BotApp:
+    async def start(
+        settings: Settings | None = None,
+        *,
+        configure: Callable[[BotApp], None] | None = None,
+        polling_backoff: Any = None,
+        **overrides: Any,
+    ) -> BotApp:
+        extra = {"polling_backoff": polling_backoff} if polling_backoff is not None else {}
         application = build_app(
             settings or make_settings(**overrides),
             clock=clock,
             handle_as_tasks=False,
             polling_timeout=1,
+            **extra,
         )
+        if configure is not None:
+            configure(application)  # between build and start, e.g. to swap a part
         await application.start()
         started.append(application)
         return application

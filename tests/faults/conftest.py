@@ -7,47 +7,23 @@ polling, back off, recover) is the same with 50 ms steps.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram.utils.backoff import BackoffConfig
 
-from bot.app import BotApp, build_app
-from bot.clock import FakeClock
-from bot.settings import Settings
 from tests.faults.forked_bot import ForkedBot
 
 FAST_BACKOFF = BackoffConfig(min_delay=0.05, max_delay=0.2, factor=1.5, jitter=0.01)
 
 
 @pytest.fixture
-async def start_fast_app(
-    make_settings: Callable[..., Settings], clock: FakeClock
-) -> AsyncIterator[Callable[..., Any]]:
-    """Like `start_app`, with FAST_BACKOFF; `configure(app)` runs between build and start."""
-    started: list[BotApp] = []
-
-    async def start(
-        *, configure: Callable[[BotApp], None] | None = None, **overrides: Any
-    ) -> BotApp:
-        application = build_app(
-            make_settings(**overrides),
-            clock=clock,
-            handle_as_tasks=False,
-            polling_timeout=1,
-            polling_backoff=FAST_BACKOFF,
-        )
-        if configure is not None:
-            configure(application)
-        await application.start()
-        started.append(application)
-        return application
-
-    yield start
-    for application in reversed(started):
-        await application.stop()
+def start_fast_app(start_app: Callable[..., Any]) -> Callable[..., Any]:
+    """Like `start_app`, with FAST_BACKOFF."""
+    return functools.partial(start_app, polling_backoff=FAST_BACKOFF)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ def get_routers() -> list[Router]:
     """Fresh routers for one Dispatcher: admins first, then features, then the catch-alls."""
     routers = [
         get_admin_router(),
+        survey.button_routes.build(),  # the busiest updates first (see handlers/survey.py)
         customers.routes.build(),
         reviews.routes.build(),
         privacy.routes.build(),

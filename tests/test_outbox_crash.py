@@ -29,14 +29,14 @@ SEND_RATE = 100
 FIRST_CHAT = 30000
 
 
-async def prepare(path: Path) -> None:
+async def prepare(path: Path, customers: int = CUSTOMERS) -> None:
     """The schema (by the bot's own migrations) and N customers with a due review request."""
     db = Database(path)
     await db.open()
     now = datetime.now(tz=UTC)
     created, due = to_db(now - timedelta(days=8)), to_db(now - timedelta(minutes=1))
     async with db.write() as conn:
-        for n in range(CUSTOMERS):
+        for n in range(customers):
             cur = await conn.execute(
                 "INSERT INTO customers (external_id, name, link_token, telegram_id, language, "
                 "created_at, linked_at) VALUES (?, ?, ?, ?, 'ru', ?, ?)",
@@ -65,6 +65,7 @@ async def prepare(path: Path) -> None:
 
 
 def delivered(tg: BotAPIEmulator) -> Counter[int]:
+    """How many times each customer's chat got a message (review requests only go there)."""
     return Counter(
         int(c.params["chat_id"])
         for c in tg.calls_of("sendMessage")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,15 +55,12 @@ async def _seed(path: Path) -> None:
         await db.close()
 
 
-_TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="survey-template-"))
-_TEMPLATE = _TEMPLATE_DIR / "seeded.sqlite3"
-
-
-def _template() -> Path:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One seeded database for every example (copying a file beats migrating a new one)."""
-    if not _TEMPLATE.exists():
-        asyncio.run(_seed(_TEMPLATE))
-    return _TEMPLATE
+    path = tmp_path_factory.mktemp("survey-template") / "seeded.sqlite3"
+    asyncio.run(_seed(path))
+    return path
 
 
 Press = tuple[int, int, int, int, bool]  # telegram id, wave, question, score, change
@@ -114,9 +112,12 @@ async def _answer_all(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(crowd=st.lists(presses, min_size=1, max_size=30))
-def test_answers_together_equal_answers_one_by_one(crowd: list[Press], tmp_path: Path) -> None:
-    template = _template()
-    one_by_one, together = tmp_path / "one_by_one.sqlite3", tmp_path / "together.sqlite3"
+def test_answers_together_equal_answers_one_by_one(
+    crowd: list[Press], tmp_path: Path, template: Path
+) -> None:
+    # tmp_path is shared by every example: each gets its own folder (no WAL left over).
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    one_by_one, together = folder / "one_by_one.sqlite3", folder / "together.sqlite3"
     shutil.copy(template, one_by_one)
     shutil.copy(template, together)
 
@@ -129,10 +130,10 @@ def test_answers_together_equal_answers_one_by_one(crowd: list[Press], tmp_path:
     assert batches <= 2
 
 
-def test_a_crowd_of_first_answers_in_one_batch(tmp_path: Path) -> None:
+def test_a_crowd_of_first_answers_in_one_batch(tmp_path: Path, template: Path) -> None:
     """Six people answer question 1 and two press twice: five stored, the doubles refused."""
     path = tmp_path / "crowd.sqlite3"
-    shutil.copy(_template(), path)
+    shutil.copy(template, path)
     crowd: list[Press] = [
         (11, OPEN_WAVE, 1, 4, False),
         (12, OPEN_WAVE, 1, 5, False),

@@ -126,15 +126,7 @@ async def rate(
         if is_negative(rating, settings):
             alert_id = await q.insert_alert(conn, review.id, now)
             if alert_id is not None:
-                for admin_id in sorted(settings.admin_ids):
-                    await enqueue(
-                        conn,
-                        kind=NEGATIVE_ALERT,
-                        due_at=now,
-                        now=now,
-                        chat_id=admin_id,
-                        ref_id=alert_id,
-                    )
+                await _alert_admins(conn, NEGATIVE_ALERT, alert_id, settings, now)
         return await _state(conn, review.id, settings)
 
 
@@ -213,16 +205,16 @@ async def add_comment(
         alert_id = await q.alert_id_of_review(conn, review.id)
         if alert_id is not None:
             # The admins saw the stars already; now they get the words.
-            for admin_id in sorted(settings.admin_ids):
-                await enqueue(
-                    conn,
-                    kind=NEGATIVE_ALERT_COMMENT,
-                    due_at=now,
-                    now=now,
-                    chat_id=admin_id,
-                    ref_id=alert_id,
-                )
+            await _alert_admins(conn, NEGATIVE_ALERT_COMMENT, alert_id, settings, now)
         return await _state(conn, review.id, settings)
+
+
+async def _alert_admins(
+    conn: aiosqlite.Connection, kind: str, alert_id: int, settings: Settings, now: datetime
+) -> None:
+    """One outbox row per admin, in the caller's transaction: a crash cannot lose the alert."""
+    for admin_id in sorted(settings.admin_ids):
+        await enqueue(conn, kind=kind, due_at=now, now=now, chat_id=admin_id, ref_id=alert_id)
 
 
 async def _complete(

@@ -64,6 +64,21 @@ async def prepare(path: Path, customers: int = CUSTOMERS) -> None:
     await db.close()
 
 
+def outbox_bot(tg: BotAPIEmulator, path: Path, send_rate: int) -> BotProcess:
+    """`python -m bot run` on the prepared database, ticking fast, sending at any hour."""
+    env = {
+        "BOT_TOKEN": tg.token,
+        "TELEGRAM_API_URL": tg.base_url,
+        "DATABASE_PATH": str(path),
+        "PSEUDONYM_SECRET": "crash-test",
+        "SCHEDULER_TICK_SECONDS": "0.2",
+        "SEND_HOURS": "0-24",
+        "SEND_RATE": str(send_rate),
+        "REPORT_CRON": "",
+    }
+    return BotProcess(env, path.with_name("bot.log"))
+
+
 def delivered(tg: BotAPIEmulator) -> Counter[int]:
     """How many times each customer's chat got a message (review requests only go there)."""
     return Counter(
@@ -96,19 +111,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_repeats_only_in_flight(
     await prepare(path)
     for n in range(CUSTOMERS):
         tg.user(FIRST_CHAT + n, f"Клиент {n}")
-    bot = BotProcess(
-        {
-            "BOT_TOKEN": tg.token,
-            "TELEGRAM_API_URL": tg.base_url,
-            "DATABASE_PATH": str(path),
-            "PSEUDONYM_SECRET": "crash-test",
-            "SCHEDULER_TICK_SECONDS": "0.2",
-            "SEND_HOURS": "0-24",
-            "SEND_RATE": str(SEND_RATE),
-            "REPORT_CRON": "",
-        },
-        tmp_path / "bot.log",
-    )
+    bot = outbox_bot(tg, path, SEND_RATE)
     await bot.start()
     try:
         await tg.wait_for(lambda: sum(delivered(tg).values()) >= CUSTOMERS // 3, timeout=20)

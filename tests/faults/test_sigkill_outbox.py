@@ -15,8 +15,14 @@ import pytest
 
 from bot.emulator import BotAPIEmulator
 from scheduler.sender import in_flight_limit
-from tests.bot_process import BotProcess
-from tests.test_outbox_crash import FIRST_CHAT, db_rows, delivered, prepare, settled
+from tests.test_outbox_crash import (
+    FIRST_CHAT,
+    db_rows,
+    delivered,
+    outbox_bot,
+    prepare,
+    settled,
+)
 
 MESSAGES = 1000
 SEND_RATE = 400
@@ -32,19 +38,7 @@ async def test_kills_during_1000_sends_lose_nothing(
     await prepare(path, MESSAGES)
     for n in range(MESSAGES):
         tg.user(FIRST_CHAT + n, f"Клиент {n}")
-    bot = BotProcess(
-        {
-            "BOT_TOKEN": tg.token,
-            "TELEGRAM_API_URL": tg.base_url,
-            "DATABASE_PATH": str(path),
-            "PSEUDONYM_SECRET": "crash-test",
-            "SCHEDULER_TICK_SECONDS": "0.2",
-            "SEND_HOURS": "0-24",
-            "SEND_RATE": str(SEND_RATE),
-            "REPORT_CRON": "",
-        },
-        tmp_path / "bot.log",
-    )
+    bot = outbox_bot(tg, path, SEND_RATE)
     request.addfinalizer(bot.close)
     # Kill points: seeded, spread over the batch, each after at least some progress.
     points = sorted(random.Random(SEED).sample(range(100, MESSAGES - 100), KILLS))

@@ -132,3 +132,22 @@ async def snapshot(app: BotApp) -> dict[str, list[tuple[Any, ...]]]:
             async with conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2") as cur:
                 out[table] = [tuple(row) for row in await cur.fetchall()]
     return out
+
+
+async def press(tg: BotAPIEmulator, user: FakeUser, button: str, **kw: Any) -> dict[str, Any]:
+    """Press a button on the newest message having it; the callback answer the user saw."""
+    return await _answer_of(tg, user.click(button, **kw))
+
+
+async def press_data(tg: BotAPIEmulator, user: FakeUser, data: str) -> dict[str, Any]:
+    """Send raw (possibly forged) callback data; the callback answer the user saw."""
+    return await _answer_of(tg, user.press_data(data))
+
+
+async def _answer_of(tg: BotAPIEmulator, query_id: str) -> dict[str, Any]:
+    await tg.settle()
+    return next(
+        c.params
+        for c in tg.calls_of("answerCallbackQuery")
+        if str(c.params["callback_query_id"]) == query_id
+    )

@@ -13,7 +13,7 @@ from bot.callbacks import RestockAction, RestockCb
 from bot.clock import FakeClock, from_db
 from bot.emulator import BotAPIEmulator, FakeUser
 from storage.reviews import RESTOCK
-from tests.factories import TEA, buy, link, one, product, queue, rows, snapshot
+from tests.factories import TEA, buy, link, one, press, press_data, product, queue, rows, snapshot
 
 INACTIVE = "Эта кнопка больше не действует."
 SNOOZE = "Напомнить через неделю"
@@ -26,24 +26,6 @@ def restock_messages(user: FakeUser) -> list[dict[str, Any]]:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
-
-
-async def press(tg: BotAPIEmulator, user: FakeUser, button: str, **kw: Any) -> dict[str, Any]:
-    query_id = user.click(button, **kw)
-    await tg.settle()
-    return next(
-        c.params for c in tg.calls_of("answerCallbackQuery")
-        if str(c.params["callback_query_id"]) == query_id
-    )  # fmt: skip
-
-
-async def press_data(tg: BotAPIEmulator, user: FakeUser, data: str) -> dict[str, Any]:
-    query_id = user.press_data(data)
-    await tg.settle()
-    return next(
-        c.params for c in tg.calls_of("answerCallbackQuery")
-        if str(c.params["callback_query_id"]) == query_id
-    )  # fmt: skip
 
 
 async def reminded(app: BotApp, tg: BotAPIEmulator, clock: FakeClock, user: FakeUser) -> Any:

@@ -24,7 +24,7 @@ from bot.emulator.spec import visible_text
 from bot.i18n import Translator, build_i18n
 from bot.reviews import COMMENT_MAX_LEN, clean_comment, expires_at
 from storage.reviews import NEGATIVE_ALERT, REVIEW_REMINDER, REVIEW_REQUEST, ItemLine
-from tests.factories import CUPS, TEA, Item, buy, link, one, rows, snapshot
+from tests.factories import CUPS, TEA, Item, buy, link, one, press, press_data, rows, snapshot
 
 STARS = ["1⭐", "2⭐", "3⭐", "4⭐", "5⭐"]
 INACTIVE = "Эта кнопка больше не действует."
@@ -42,25 +42,6 @@ async def asked(app: BotApp, tg: BotAPIEmulator, clock: FakeClock, user: FakeUse
     await app.outbox.tick()
     assert recorded.review_id is not None
     return recorded
-
-
-async def press(tg: BotAPIEmulator, user: FakeUser, button: str) -> dict[str, Any]:
-    """Press a button on the newest message having it; the callback answer the user saw."""
-    query_id = user.click(button)
-    await tg.settle()
-    return next(
-        c.params for c in tg.calls_of("answerCallbackQuery")
-        if str(c.params["callback_query_id"]) == query_id
-    )  # fmt: skip
-
-
-async def press_data(tg: BotAPIEmulator, user: FakeUser, data: str) -> dict[str, Any]:
-    query_id = user.press_data(data)
-    await tg.settle()
-    return next(
-        c.params for c in tg.calls_of("answerCallbackQuery")
-        if str(c.params["callback_query_id"]) == query_id
-    )  # fmt: skip
 
 
 async def settle_outbox(tg: BotAPIEmulator, app: BotApp) -> None:

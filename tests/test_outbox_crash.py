@@ -96,6 +96,38 @@ async def settled(tg: BotAPIEmulator) -> None:
         await asyncio.sleep(0.2)
 
 
+UNSENT_REQUESTS = (
+    "SELECT COUNT(*) FROM outbox WHERE kind = 'review_request' AND status IN ('pending', 'sending')"
+)
+
+
+async def all_sent(tg: BotAPIEmulator, path: Path, customers: int, timeout: float) -> None:
+    """Until every customer got the request and no request row is left to send."""
+    async with asyncio.timeout(timeout):
+        while len(delivered(tg)) < customers or db_rows(path, UNSENT_REQUESTS)[0][0]:
+            await asyncio.sleep(0.05)
+
+
+def check_delivery(
+    tg: BotAPIEmulator, path: Path, customers: int, in_flight: set[int], most_twice: int
+) -> set[int]:
+    """Nobody lost, twice only for rows on the wire at a kill, one reminder per review."""
+    counts = delivered(tg)
+    twice = {chat for chat, n in counts.items() if n > 1}
+    assert set(counts) == {FIRST_CHAT + n for n in range(customers)}  # nobody lost
+    assert max(counts.values()) <= 2
+    assert twice <= in_flight  # only rows on the wire at a kill went twice
+    assert len(twice) <= most_twice
+    statuses = dict(db_rows(path, "SELECT status, COUNT(*) FROM outbox "
+                                  "WHERE kind = 'review_request' GROUP BY status"))  # fmt: skip
+    assert statuses == {"sent": customers}
+    reminders = db_rows(
+        path, "SELECT COUNT(*), COUNT(DISTINCT ref_id) FROM outbox WHERE kind = 'review_reminder'"
+    )
+    assert reminders == [(customers, customers)]  # one reminder per review, duplicates or not
+    return twice
+
+
 def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         return conn.execute(sql).fetchall()
@@ -134,34 +166,13 @@ async def test_sigkill_mid_batch_loses_nothing_and_repeats_only_in_flight(
 
     await bot.start()
     try:
-        async with asyncio.timeout(30):
-            while True:
-                left = db_rows(
-                    path,
-                    "SELECT COUNT(*) FROM outbox WHERE kind = 'review_request' "
-                    "AND status IN ('pending', 'sending')",
-                )[0][0]
-                if left == 0 and len(delivered(tg)) == CUSTOMERS:
-                    break
-                await asyncio.sleep(0.05)
+        await all_sent(tg, path, CUSTOMERS, timeout=30)
     finally:
         assert await bot.terminate() == 0, bot.log()
 
-    counts = delivered(tg)
-    twice = {chat for chat, n in counts.items() if n > 1}
+    twice = check_delivery(tg, path, CUSTOMERS, in_flight, in_flight_limit(SEND_RATE))
     print(
         f"\nkilled after {sum(before_restart.values())} of {CUSTOMERS} sends; "
         f"{len(sending)} rows were 'sending', {len(in_flight)} of them already at Telegram; "
         f"delivered twice: {len(twice)}"
     )
-    assert set(counts) == {FIRST_CHAT + n for n in range(CUSTOMERS)}  # nobody lost
-    assert max(counts.values()) <= 2
-    assert twice <= in_flight  # only rows on the wire at the kill went twice
-    assert len(twice) <= in_flight_limit(SEND_RATE)
-    statuses = dict(db_rows(path, "SELECT status, COUNT(*) FROM outbox "
-                                  "WHERE kind = 'review_request' GROUP BY status"))  # fmt: skip
-    assert statuses == {"sent": CUSTOMERS}
-    reminders = db_rows(
-        path, "SELECT COUNT(*), COUNT(DISTINCT ref_id) FROM outbox WHERE kind = 'review_reminder'"
-    )
-    assert reminders == [(CUSTOMERS, CUSTOMERS)]  # one reminder per review, duplicates or not

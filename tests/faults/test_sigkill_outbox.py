@@ -7,7 +7,6 @@ are counted and printed.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from bot.emulator import BotAPIEmulator
 from scheduler.sender import in_flight_limit
 from tests.test_outbox_crash import (
     FIRST_CHAT,
+    all_sent,
+    check_delivery,
     db_rows,
     delivered,
     outbox_bot,
@@ -60,34 +61,12 @@ async def test_kills_during_1000_sends_lose_nothing(
         in_flight |= {chat for chat in sending if sent_so_far[chat]}
 
     await bot.start()
-    unsent = (
-        "SELECT COUNT(*) FROM outbox WHERE kind = 'review_request' "
-        "AND status IN ('pending', 'sending')"
-    )
-    async with asyncio.timeout(60):
-        while len(delivered(tg)) < MESSAGES or db_rows(path, unsent)[0][0]:
-            await asyncio.sleep(0.05)
+    await all_sent(tg, path, MESSAGES, timeout=60)
     assert await bot.terminate() == 0, bot.log()
 
-    counts = delivered(tg)
-    twice = {chat for chat, n in counts.items() if n > 1}
+    twice = check_delivery(tg, path, MESSAGES, in_flight, KILLS * in_flight_limit(SEND_RATE))
     print(
         f"\n{KILLS} kills at {points} of {MESSAGES} sends (SEND_RATE={SEND_RATE}); "
         f"in flight at the kills and already at Telegram: {len(in_flight)}; "
         f"delivered twice: {len(twice)}"
     )
-    assert set(counts) == {FIRST_CHAT + n for n in range(MESSAGES)}  # nobody lost
-    assert max(counts.values()) <= 2
-    assert twice <= in_flight  # only rows on the wire at a kill went twice
-    assert len(twice) <= KILLS * in_flight_limit(SEND_RATE)
-    requests = dict(
-        db_rows(
-            path,
-            "SELECT status, COUNT(*) FROM outbox WHERE kind = 'review_request' GROUP BY status",
-        )
-    )
-    assert requests == {"sent": MESSAGES}
-    reminders = db_rows(
-        path, "SELECT COUNT(*), COUNT(DISTINCT ref_id) FROM outbox WHERE kind = 'review_reminder'"
-    )
-    assert reminders == [(MESSAGES, MESSAGES)]  # one reminder per review, duplicates or not

@@ -160,8 +160,8 @@ async def start_wave(
 
 
 async def _enqueue_reminder(
-    conn, wave: Wave, employee: Employee, now: datetime, days: float
-) -> None:  # type: ignore[no-untyped-def]
+    conn: aiosqlite.Connection, wave: Wave, employee: Employee, now: datetime, days: float
+) -> None:
     due = wave.opened_at + timedelta(days=days)
     if due > now:
         await enqueue(
@@ -350,10 +350,7 @@ async def progress_in_wave(
 
 
 async def employee_wave_state(
-    conn,
-    pseudonyms: Pseudonymizer,
-    employee_id: int,
-    wave_id: int,  # type: ignore[no-untyped-def]
+    conn: aiosqlite.Connection, pseudonyms: Pseudonymizer, employee_id: int, wave_id: int
 ) -> tuple[Employee, Progress] | None:
     """For the outbox: the employee and their progress, or None when nothing should be sent."""
     employee = await q.get_employee(conn, employee_id)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from po import catalogue_msgids, code_msgids
+from babel.messages.pofile import read_po
+from po import RU, catalogue_msgids, code_msgids
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
@@ -22,3 +23,15 @@ def test_translations_keep_placeholders_and_markup() -> None:
     for msgid, msgstr in catalogue_msgids().items():
         assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
         assert msgid.count("<b>") == msgstr.count("<b>"), msgid
+
+
+def test_catalogues_hold_no_dead_or_doubled_texts() -> None:
+    counts: dict[str, int] = {}
+    for po in sorted(RU.glob("*.po")):
+        with po.open("rb") as fh:
+            for message in read_po(fh, locale="ru"):
+                if message.id:
+                    msgid = message.id if isinstance(message.id, str) else message.id[0]
+                    counts[msgid] = counts.get(msgid, 0) + 1
+    assert sorted(m for m, n in counts.items() if n > 1) == []
+    assert sorted(set(counts) - code_msgids()) == []

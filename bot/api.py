@@ -4,8 +4,8 @@
     PUT  /api/v1/products/{sku}   the catalogue entry for a SKU → 201 created / 200 replaced
 
 Every call needs `Authorization: Bearer <API_TOKEN>`. Every answer under /api/ is JSON, errors
-included: {"error": "..."} and, for a body that does not validate, "errors": [{"field",
-"message", "type"}] naming each bad field.
+included: {"error": "..."}, except a body that does not validate: 422 with a JSON list
+[{"field", "message", "type"}, ...] naming each bad field.
 """
 
 from __future__ import annotations
@@ -260,7 +260,8 @@ def _validation_error(exc: ValidationError, what: str) -> web.Response:
     errors = error_list(exc)
     if any(e["type"] == "json_invalid" for e in errors):
         return _error(400, "the body is not valid JSON", detail=errors[0]["message"])
-    return _error(422, f"invalid {what}; nothing was stored", errors=errors)
+    log.info("purchases API: invalid %s refused (%d errors); nothing was stored", what, len(errors))
+    return web.json_response(errors, status=422)
 
 
 @web.middleware

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -35,6 +35,9 @@ from scheduler import setup_scheduler
 from scheduler.outbox import OutboxDispatcher
 from storage import Database
 
+if TYPE_CHECKING:
+    from scheduler.digest import DigestJob  # imported lazily: it brings the report and charts
+
 log = logging.getLogger(__name__)
 
 WEBAPP_KEY: web.AppKey[BotApp] = web.AppKey("bot_app")
@@ -52,6 +55,7 @@ class BotApp:
     outbox: OutboxDispatcher
     i18n: I18n
     web_app: web.Application
+    digest: DigestJob | None = None  # the scheduled report, when REPORT_CRON is set
     handle_as_tasks: bool = True
     polling_timeout: int = 10
     # How long polling waits after a failed getUpdates (500, 429, a timeout) before trying
@@ -108,7 +112,8 @@ class BotApp:
         log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
 
     async def stop(self) -> None:
-        """Stop within STOP_TIMEOUT: no new updates, the running tick finishes or is cancelled."""
+        """Stop within STOP_TIMEOUT: no new updates; the running outbox tick and digest run
+        finish or are cancelled before the bot session and the database close."""
         if not self._started:
             return
         self._started = False
@@ -119,8 +124,12 @@ class BotApp:
                 await asyncio.wait_for(self._polling_task, STOP_TIMEOUT / 2)
             self._polling_task = None
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        await self.outbox.aclose(timeout=STOP_TIMEOUT / 4)
+            self.scheduler.shutdown(wait=False)  # no new runs; the ones under way are below
+        # Both are given the same grace time at once, so a stop stays within STOP_TIMEOUT.
+        closing = [self.outbox.aclose(timeout=STOP_TIMEOUT / 4)]
+        if self.digest is not None:
+            closing.append(self.digest.aclose(timeout=STOP_TIMEOUT / 4))
+        await asyncio.gather(*closing)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -165,7 +174,7 @@ def build_app(
     LocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(*get_routers())
 
-    scheduler = setup_scheduler(settings=settings, outbox=outbox, clock=clock)
+    scheduler, digest = setup_scheduler(settings=settings, outbox=outbox, clock=clock)
 
     web_app = web.Application(client_max_size=1024 * 1024)
     app = BotApp(
@@ -178,6 +187,7 @@ def build_app(
         outbox=outbox,
         i18n=i18n,
         web_app=web_app,
+        digest=digest,
         handle_as_tasks=handle_as_tasks,
         polling_timeout=polling_timeout,
         polling_backoff=polling_backoff,

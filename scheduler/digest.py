@@ -11,6 +11,7 @@ failed send is tried again on the next run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -71,33 +72,58 @@ class DigestJob:
         self.clock = clock
         self.i18n = i18n
         self._lock = asyncio.Lock()
+        self._current: asyncio.Task[object] | None = None
         self.stopping = False
+        self.completed_runs = 0  # since start: lets the tests wait out the run at start
 
-    def stop(self) -> None:
-        """No more runs: the app is stopping (a run waiting for the lock must not start sending
-        on a closed bot session and database)."""
+    async def aclose(self, timeout: float) -> None:
+        """No more runs, and wait for one under way, cutting it after `timeout`.
+
+        The app closes the bot session and the database next: a run left going would fail on
+        them, or (a bot call opens a new session) leave a session open.
+        """
         self.stopping = True
+        task = self._current
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            # The rows of admins not yet served stay pending: sent after the restart.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        except Exception:
+            log.exception("digest run failed while stopping")
 
     async def run(self) -> int:
         """Send the due digest to every admin who has not got it; returns how many got it."""
         async with self._lock:
             if self.stopping:
                 return 0
-            now = self.clock.now()
-            slot = latest_slot(self.settings.report_cron, self.settings.tz, now)
-            pending = await self._plan(slot, now)
-            if not pending:
-                return 0
-            tr = Translator(self.i18n, self.settings.default_language)
-            report = await build_report(self.db, self.settings, ReportRequest(), now)
-            intro = "<b>" + DIGEST_INTRO.format(title=tr("Scheduled report")) + "</b>"
-            rendered = await render(tr, report, intro=intro)
-            sent = 0
-            for slot_text, admin_id in pending:
-                if self.stopping:
-                    break  # the rest stay pending: sent after the restart
-                sent += await self._deliver(slot_text, admin_id, rendered)
-            return sent
+            self._current = asyncio.current_task()
+            try:
+                return await self._run()
+            finally:
+                self._current = None
+                self.completed_runs += 1
+
+    async def _run(self) -> int:
+        now = self.clock.now()
+        slot = latest_slot(self.settings.report_cron, self.settings.tz, now)
+        pending = await self._plan(slot, now)
+        if not pending:
+            return 0
+        tr = Translator(self.i18n, self.settings.default_language)
+        report = await build_report(self.db, self.settings, ReportRequest(), now)
+        intro = "<b>" + DIGEST_INTRO.format(title=tr("Scheduled report")) + "</b>"
+        rendered = await render(tr, report, intro=intro)
+        sent = 0
+        for slot_text, admin_id in pending:
+            if self.stopping:
+                break  # the rest stay pending: sent after the restart
+            sent += await self._deliver(slot_text, admin_id, rendered)
+        return sent
 
     async def _plan(self, slot: datetime | None, now: datetime) -> list[tuple[str, int]]:
         """Rows for the new slot, expiry of stale ones; the (slot, admin) pairs still to send."""

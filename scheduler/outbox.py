@@ -82,6 +82,9 @@ class OutboxDispatcher:
         self._current: asyncio.Task[object] | None = None
         self._kick_task: asyncio.Task[None] | None = None
         self.stats: Counter[str] = Counter()  # outcomes since start, for logs and benchmarks
+        # Ticks finished since start: lets a caller (the tests) wait out the tick that the
+        # scheduler runs at start instead of racing it.
+        self.completed_ticks = 0
 
     @property
     def stopping(self) -> bool:
@@ -138,6 +141,7 @@ class OutboxDispatcher:
                 return handled
             finally:
                 self._current = None
+                self.completed_ticks += 1
 
     async def claim(self, now: datetime, limit: int) -> list[OutboxRow]:
         async with self.db.write() as conn:

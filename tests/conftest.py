@@ -18,6 +18,7 @@ from bot.app import BotApp, build_app
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
+from tests.app_start import first_tick
 
 ADMIN_ID = 1
 TOKEN = "123456:TEST-token"
@@ -94,8 +95,12 @@ async def start_app(
         )
         if configure is not None:
             configure(application)  # between build and start, e.g. to swap a part
-        await application.start()
-        started.append(application)
+        try:
+            await application.start()
+        finally:
+            # Stopped at the end even if start failed half-way (its HTTP session is open).
+            started.append(application)
+        await first_tick(application)
         return application
 
     yield start

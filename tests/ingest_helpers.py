@@ -13,6 +13,7 @@ from bot.app import BotApp, build_app
 from bot.clock import Clock
 from bot.settings import Settings
 from storage import Database
+from tests.app_start import first_tick
 
 API_TOKEN = "test-api-token"
 TABLES = ("customers", "products", "orders", "order_items", "reviews", "restock_optouts", "outbox")
@@ -91,6 +92,7 @@ async def started_without_polling(settings: Settings, clock: Clock) -> BotApp:
     once instead of waiting out a long poll)."""
     app = build_app(settings, clock=clock, handle_as_tasks=False)
     await app.start(polling=False)
+    await first_tick(app)
     return app
 
 

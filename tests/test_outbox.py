@@ -118,7 +118,7 @@ async def test_kick_sends_without_waiting_for_the_timer(app: BotApp, tg: BotAPIE
     tg.user(1, "Olga")
     await queue(app, "hello", chat_id=1)
     app.outbox.kick()
-    await tg.wait_for(lambda: len(tg.user(1).texts()) == 1, timeout=5)
+    await tg.wait_for(lambda: len(tg.user(1).texts()) == 1, timeout=15)
 
 
 # --- customers who cannot or do not want to receive ----------------------------------------------
@@ -212,7 +212,7 @@ async def test_a_normal_stop_mid_batch_sends_nothing_twice(
         tg.user(100 + n, f"U{n}")
         await queue(app, "hello", chat_id=100 + n)
     tick = asyncio.create_task(app.outbox.tick())
-    await tg.wait_for(lambda: len(tg.calls_of("sendMessage")) >= 3, timeout=5)
+    await tg.wait_for(lambda: len(tg.calls_of("sendMessage")) >= 3, timeout=15)
     await app.stop()
     await tick
     first_round = {c.params["chat_id"] for c in tg.calls_of("sendMessage")}

@@ -7,8 +7,11 @@ Now (the fake clock) is Monday 12 Jan 2026 12:00 in Moscow. The schedule used he
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -29,7 +32,9 @@ TUESDAY_10 = datetime(2026, 1, 13, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
 def digest_of(app: BotApp) -> DigestJob:
     job = app.scheduler.get_job(DIGEST_JOB_ID)
     assert job is not None
-    return job.func.__self__  # type: ignore[no-any-return]
+    assert app.digest is not None
+    assert job.func == app.digest.run  # the scheduler runs the job the app stops
+    return app.digest
 
 
 async def rows(app: BotApp) -> list[tuple[Any, ...]]:
@@ -123,7 +128,7 @@ async def test_down_through_the_slot(
     await app.stop()
     clock.set(TUESDAY_10 + timedelta(hours=3))  # the bot was down at 10:00
     again = await start_with_admins(start_app, tg)
-    await digest_of(again).run()  # the job's own first run, at start, may have sent it already
+    assert await digest_of(again).run() == 0  # its first run, at start, sent it
     assert reports_seen(tg, ADMIN_ID) == 1
     assert reports_seen(tg, SECOND_ADMIN) == 1
 
@@ -166,17 +171,49 @@ async def test_an_admin_who_never_opened_the_bot(
 
 
 async def test_nothing_is_sent_once_the_app_stops(
-    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock, db_path: Path
 ) -> None:
     app = await start_with_admins(start_app, tg)
     digest = digest_of(app)
     clock.set(TUESDAY_10 + timedelta(minutes=1))
-    app.scheduler.shutdown(wait=False)  # what BotApp.stop() does first
-    await asyncio.sleep(0)  # the scheduler announces its shutdown from the loop
-    assert digest.stopping
-    assert await digest.run() == 0
+    await app.stop()
+    assert await digest.run() == 0  # a run the scheduler had already started, say
     assert reports_seen(tg, ADMIN_ID) == 0
-    assert await rows(app) == []
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM report_digests").fetchone() == (0,)
+
+
+async def test_a_stop_waits_for_the_run_under_way_and_loses_nothing(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock, db_path: Path
+) -> None:
+    app = await start_with_admins(start_app, tg)
+    clock.set(TUESDAY_10 + timedelta(minutes=1))
+    tg.fail("sendMessage", 1, status=200, delay=0.5, chat_id=ADMIN_ID)  # a slow Telegram
+    run = asyncio.create_task(digest_of(app).run())
+    await tg.wait_for(lambda: digest_rows(db_path) != [], timeout=15)  # the run is under way
+
+    await app.stop()
+
+    # The stop waited for the run: nothing of it is left going to call Telegram on a closed
+    # session (which would open a new HTTP session and leak it) or write to a closed database.
+    assert run.done()
+    assert app.bot.session._session is None or app.bot.session._session.closed
+    statuses = dict(digest_rows(db_path))
+    assert set(statuses.values()) <= {"sent", "pending"}
+    assert all(reports_seen(tg, admin) == 1 for admin, st in statuses.items() if st == "sent")
+
+    again = await start_with_admins(start_app, tg)  # whatever was pending goes out now
+    assert dict(digest_rows(db_path)) == {ADMIN_ID: "sent", SECOND_ADMIN: "sent"}
+    assert reports_seen(tg, SECOND_ADMIN) == 1
+    assert reports_seen(tg, ADMIN_ID) >= 1  # twice if the stop cut its digest half-way
+    assert await digest_of(again).run() == 0
+
+
+def digest_rows(db_path: Path) -> list[tuple[int, str]]:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        return conn.execute(
+            "SELECT admin_id, status FROM report_digests ORDER BY admin_id"
+        ).fetchall()
 
 
 async def test_a_stop_in_the_middle_leaves_the_digest_pending(

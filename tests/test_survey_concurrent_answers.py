@@ -27,6 +27,7 @@ from bot.pseudonym import Pseudonymizer
 from bot.survey_service import Answered, Refusal, record_answer
 from storage import Database
 from storage import survey as q
+from tests.app_start import first_tick
 
 NOW = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 PSEUDONYMS = Pseudonymizer(b"test-pseudonym-secret")
@@ -187,6 +188,7 @@ async def test_many_people_pressing_at_once_through_the_wire(
     app = build_app(settings, clock=clock, handle_as_tasks=True, polling_timeout=1)
     await app.start()
     try:
+        await first_tick(app)
         users = [tg.user(telegram_id, f"Person {telegram_id}") for telegram_id in people]
         await app.outbox.tick()  # everyone gets question 1
         for user in users:

@@ -92,11 +92,11 @@ async def test_polling_survives_a_getupdates_timeout(
     app = await start_fast_app(configure=short_timeouts)
     person = tg.user(4100, "Stalled")
     person.send("/help")
-    await tg.wait_for(lambda: len(person.bot_messages()) == 1, timeout=5)
+    await tg.wait_for(lambda: len(person.bot_messages()) == 1, timeout=15)
     assert "бот программы клиентоцентричности" in person.last["text"]
 
     # The bot gave up on the stalled poll and polled again before Telegram ever answered it.
-    await tg.wait_for(lambda: bool(failed(tg.calls_of("getUpdates"))), timeout=5)
+    await tg.wait_for(lambda: bool(failed(tg.calls_of("getUpdates"))), timeout=15)
     (stalled,) = failed(tg.calls_of("getUpdates"))
     later = [c for c in tg.calls_of("getUpdates") if c.status == 200 and c.at > stalled.at]
     assert min(c.at for c in later) < stalled.at + 2.5

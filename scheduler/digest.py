@@ -11,7 +11,6 @@ failed send is tried again on the next run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from bot.i18n import Translator
 from bot.reports.assemble import build_report
 from bot.reports.delivery import Interrupted, RenderedReport, render, send_rendered
 from bot.reports.periods import ReportRequest
+from scheduler.tasks import finish_or_cancel
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -83,18 +83,8 @@ class DigestJob:
         them, or (a bot call opens a new session) leave a session open.
         """
         self.stopping = True
-        task = self._current
-        if task is None or task.done() or task is asyncio.current_task():
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout)
-        except (TimeoutError, asyncio.CancelledError):
-            # The rows of admins not yet served stay pending: sent after the restart.
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        except Exception:
-            log.exception("digest run failed while stopping")
+        # A run cut after the grace time leaves its admins' rows pending: sent after the restart.
+        await finish_or_cancel(self._current, timeout, "digest run")
 
     async def run(self) -> int:
         """Send the due digest to every admin who has not got it; returns how many got it."""

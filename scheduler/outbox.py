@@ -35,6 +35,7 @@ from scheduler.kinds import (
     build_registry,
 )
 from scheduler.sender import Delivery, Sender
+from scheduler.tasks import finish_or_cancel
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -332,19 +333,9 @@ class OutboxDispatcher:
     async def aclose(self, timeout: float = 2.0) -> None:
         """Stop: no new sends; those on the wire finish (and are marked) within `timeout`."""
         self.sender.stopping.set()
+        # A tick cut after the grace time leaves its rows `sending`: the next start sends them.
         for task in (self._current, self._kick_task):
-            if task is None or task.done() or task is asyncio.current_task():
-                continue
-            try:
-                await asyncio.wait_for(asyncio.shield(task), timeout)
-            except (TimeoutError, asyncio.CancelledError):
-                # Still on the wire after the grace time: cut it; the rows stay `sending` and
-                # the next start sends them again.
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            except Exception:
-                log.exception("outbox tick failed while stopping")
+            await finish_or_cancel(task, timeout, "outbox tick")
 
 
 async def cancel_pending(

@@ -7,18 +7,32 @@ Bot API server, database file and clock differ. The dispatcher runs updates one 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import BotApp, build_app
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
 from tests.app_start import first_tick
+
+# Property tests must not fail because a machine is slow (CI's timing is not ours): no per-example
+# deadline, no "too slow" health check. On CI the examples are derived from each test, not drawn
+# at random, so a red run repeats exactly; locally every run explores new ones.
+hypothesis_settings.register_profile(
+    "project", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("project"), derandomize=True, database=None
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "project")
 
 ADMIN_ID = 1
 TOKEN = "123456:TEST-token"

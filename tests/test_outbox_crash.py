@@ -133,6 +133,17 @@ def db_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
+def sending_chats(path: Path) -> set[int]:
+    """Chats whose row a killed process left `sending`; those Telegram had already taken are the
+    only messages allowed to arrive twice."""
+    rows = db_rows(
+        path,
+        "SELECT c.telegram_id FROM outbox o JOIN customers c ON c.id = o.customer_id "
+        "WHERE o.status = 'sending'",
+    )
+    return {int(str(chat)) for (chat,) in rows}
+
+
 # Two fresh interpreters importing aiogram: 2-7 s each on a busy 2-core machine. The part from
 # the kill to the last message takes about 2 s.
 @pytest.mark.slow
@@ -153,14 +164,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_repeats_only_in_flight(
     # in this event loop, which kill() blocked: let them land before counting.
     await settled(tg)
     before_restart = delivered(tg)
-    sending = {
-        int(chat)
-        for (chat,) in db_rows(
-            path,
-            "SELECT c.telegram_id FROM outbox o JOIN customers c ON c.id = o.customer_id "
-            "WHERE o.status = 'sending'",
-        )
-    }
+    sending = sending_chats(path)
     in_flight = {chat for chat in sending if before_restart[chat]}  # Telegram had taken them
     assert sum(before_restart.values()) < CUSTOMERS, "killed too late to be mid-batch"
 

@@ -18,10 +18,10 @@ from tests.test_outbox_crash import (
     FIRST_CHAT,
     all_sent,
     check_delivery,
-    db_rows,
     delivered,
     outbox_bot,
     prepare,
+    sending_chats,
     settled,
 )
 
@@ -50,15 +50,7 @@ async def test_kills_during_1000_sends_lose_nothing(
         bot.kill()
         await settled(tg)  # requests the dead process had sent are answered, then counted
         sent_so_far = delivered(tg)
-        sending = {
-            int(chat)
-            for (chat,) in db_rows(
-                path,
-                "SELECT c.telegram_id FROM outbox o JOIN customers c ON c.id = o.customer_id "
-                "WHERE o.status = 'sending'",
-            )
-        }
-        in_flight |= {chat for chat in sending if sent_so_far[chat]}
+        in_flight |= {chat for chat in sending_chats(path) if sent_so_far[chat]}
 
     await bot.start()
     await all_sent(tg, path, MESSAGES, timeout=60)

@@ -24,11 +24,11 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.api import setup_api
+from handlers.web.purchases import setup_api
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
-from bot.pseudonym import Pseudonymizer
+from bot.survey.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from handlers import get_routers
 from scheduler import setup_scheduler

@@ -112,7 +112,7 @@ def _import_purchases(args: argparse.Namespace) -> int:
     if isinstance(settings, int):
         return settings
     configure_logging(settings, level=logging.WARNING)
-    from bot.csv_import import run_import
+    from bot.customers.csv_import import run_import
 
     return asyncio.run(run_import(settings, Path(args.file)))
 

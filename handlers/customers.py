@@ -19,9 +19,9 @@ from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot import customers
+from bot.customers import linking as customers
 from bot.clock import Clock
-from bot.customers import LinkOutcome, LinkResult
+from bot.customers.linking import LinkOutcome, LinkResult
 from bot.i18n import I18n, _
 from bot.settings import Settings
 from handlers.fallback import about_text

@@ -1,4 +1,4 @@
-"""/forget (customers) and /leave (employees): a confirmation button, then bot.privacy does it."""
+"""/forget (customers) and /leave (employees): a confirmation button, then bot.privacy.service does it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot import privacy
+from bot.privacy import service as privacy
 from bot.callbacks import PrivacyAction, PrivacyCb
 from bot.clock import Clock
 from bot.i18n import _

@@ -1,6 +1,6 @@
 """Customers answer review requests (stars, NPS, comment) and restock reminders.
 
-Thin: every press goes to `bot.reviews` / `bot.restock`, which check it against the database;
+Thin: every press goes to `bot.reviews.service` / `bot.restock.service`, which check it against the database;
 these handlers only show the outcome. A «Resolved» press that reaches this router came from
 someone who is not an admin (the admin router, earlier, takes admins' presses).
 """
@@ -15,7 +15,9 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 
-from bot import restock, reviews
+from bot.restock import service as restock
+
+from bot.reviews import service as reviews
 from bot.callbacks import (
     AlertResolveCb,
     RestockAction,
@@ -25,7 +27,7 @@ from bot.callbacks import (
     ReviewSkipCb,
 )
 from bot.clock import Clock
-from bot.customer_messages import (
+from bot.reviews.messages import (
     comment_message,
     nps_message,
     restock_keyboard,
@@ -35,7 +37,7 @@ from bot.customer_messages import (
     thanks_text,
 )
 from bot.i18n import I18n, Translator, _
-from bot.scheduler_port import OutboxPort
+from bot.outbox import OutboxPort
 from bot.settings import Settings
 from handlers.routes import Routes
 from storage import Database

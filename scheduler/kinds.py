@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.i18n import I18n
-    from bot.pseudonym import Pseudonymizer
+    from bot.survey.pseudonym import Pseudonymizer
     from bot.settings import Settings
 
 
@@ -101,7 +101,8 @@ class Kind:
 
 def build_registry() -> dict[str, Kind]:
     """Every kind the outbox knows, collected from the features that own them."""
-    from bot import customer_messages, survey_messages
+    from bot.reviews import messages as customer_messages
+    from bot.survey import messages as survey_messages
 
     registry: dict[str, Kind] = {}
     for kind in (*survey_messages.KINDS, *customer_messages.KINDS):

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.i18n import I18n
-    from bot.pseudonym import Pseudonymizer
+    from bot.survey.pseudonym import Pseudonymizer
     from bot.settings import Settings
     from storage import Database
 

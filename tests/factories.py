@@ -1,6 +1,6 @@
 """Purchases, customers and outbox rows for the outbox, review and restock tests.
 
-Purchases go through the purchases feature's own `bot.purchases.record` (what the API and the
+Purchases go through the purchases feature's own `bot.customers.purchases.record` (what the API and the
 CSV import call), so the rows these tests send are the rows production queues. Customers link
 their Telegram through the real `/start c_<token>` deep link.
 """
@@ -14,8 +14,8 @@ from typing import Any
 from bot.app import BotApp
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator, FakeUser
-from bot.purchase_schema import PurchaseIn
-from bot.purchases import Recorded, Timing, record
+from bot.customers.schema import PurchaseIn
+from bot.customers.purchases import Recorded, Timing, record
 from scheduler.outbox import enqueue
 
 

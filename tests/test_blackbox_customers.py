@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.customer_messages import STAR
+from bot.reviews.messages import STAR
 from bot.emulator import BotAPIEmulator, FakeUser
 from tests.bot_process import BotProcess
 

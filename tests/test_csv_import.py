@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import csv_import
+from bot.customers import csv_import
 from bot.app import BotApp
 from bot.clock import FakeClock, from_db
-from bot.csv_import import run_import
+from bot.customers.csv_import import run_import
 from bot.settings import Settings
 from storage import Database
 from tests.conftest import START, TOKEN

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot import export
+from bot.reports import export
 from bot.app import BotApp
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from bot.app import BotApp
 from bot.commands import ADMIN_COMMAND_NAMES, ADMIN_COMMANDS, USER_COMMANDS
 from bot.emulator import BotAPIEmulator, FakeUser
-from bot.survey_service import close_wave
+from bot.survey.service import close_wave
 from tests.db_snapshot import diff, snapshot
 from tests.survey_helpers import admin
 

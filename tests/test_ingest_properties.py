@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.app import BotApp
 from bot.clock import FakeClock
-from bot.csv_import import run_import
+from bot.customers.csv_import import run_import
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
 from tests.ingest_helpers import Api, counts, purchase, rows, started_without_polling

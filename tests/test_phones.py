@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.phones import InvalidPhone, from_telegram_contact, normalize, to_e164
+from bot.customers.phones import InvalidPhone, from_telegram_contact, normalize, to_e164
 
 
 @pytest.mark.parametrize(

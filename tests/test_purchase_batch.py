@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.clock import to_db
-from bot.purchase_batch import record_batch
-from bot.purchase_schema import PurchaseIn
-from bot.purchases import OrderConflict, Timing, record_purchase
+from bot.customers.batch import record_batch
+from bot.customers.schema import PurchaseIn
+from bot.customers.purchases import OrderConflict, Timing, record_purchase
 from storage import Database
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)

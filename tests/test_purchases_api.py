@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import purchases
+from bot.customers import purchases
 from bot.app import BotApp
 from bot.clock import FakeClock, from_db
 from bot.emulator import BotAPIEmulator

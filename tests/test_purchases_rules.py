@@ -1,4 +1,4 @@
-"""The timing rules of bot/purchases.py: unit tests and hypothesis properties.
+"""The timing rules of bot/customers/purchases.py: unit tests and hypothesis properties.
 
 The last property runs `record_purchase` on a real SQLite file for random purchase histories.
 """
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.clock import from_db
-from bot.purchase_schema import PurchaseIn
-from bot.purchases import (
+from bot.customers.schema import PurchaseIn
+from bot.customers.purchases import (
     CONVERSION_WINDOW,
     STALE_AFTER,
     Timing,

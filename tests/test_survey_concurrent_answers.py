@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import survey_service
+from bot.survey import service as survey_service
 from bot.app import build_app
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
-from bot.pseudonym import Pseudonymizer
-from bot.survey_service import Answered, Refusal, record_answer
+from bot.survey.pseudonym import Pseudonymizer
+from bot.survey.service import Answered, Refusal, record_answer
 from storage import Database
 from storage import survey as q
 from tests.app_start import first_tick

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.survey import (
+from bot.survey.scoring import (
     LEVELS,
     QUESTION_COUNT,
     TOTAL_MAX,

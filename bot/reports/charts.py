@@ -25,13 +25,13 @@ from bot.reports.assemble import Report
 from bot.reports.customers import CustomerReport
 from bot.reports.render import CAPTION_LIMIT, OTHERS, rounded
 from bot.reports.survey import QUESTION_SHORT, DepartmentTable, SurveyReport
-from bot.survey import LEVELS, QUESTION_COUNT, SCORE_MAX, SCORE_MIN, TOTAL_MAX, TOTAL_MIN
+from bot.survey.scoring import LEVELS, QUESTION_COUNT, SCORE_MAX, SCORE_MIN, TOTAL_MAX, TOTAL_MIN
 
 SIZE = (8.0, 10.0)  # inches; at DPI 135 → 1080×1350 px
 DPI = 135
 FONT = 13
 # Level bands on the mean-total axis: a mean of exactly x.5 belongs to the lower band
-# (bot.survey.band_value), so the edges sit at 12.5, 20.5 and 25.5.
+# (bot.survey.scoring.band_value), so the edges sit at 12.5, 20.5 and 25.5.
 BAND_COLOURS = ("#f4cccc", "#fce5cd", "#fff2cc", "#d9ead3")
 CURRENT = "#1f77b4"
 PREVIOUS = "#b0b0b0"

@@ -16,7 +16,7 @@ from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
 from bot.reports.metrics import change
 from bot.reports.survey import QUESTION_SHORT, DepartmentTable, SurveyReport, TargetStatus
-from bot.survey import QUESTION_COUNT, TOTAL_MAX, level_for
+from bot.survey.scoring import QUESTION_COUNT, TOTAL_MAX, level_for
 from bot.texts import N_
 
 MESSAGE_LIMIT = 4096

@@ -2,7 +2,7 @@
 
 Only complete responses (all six answers) count towards scores, so the mean total equals the sum
 of the six per-question means. Means are computed from integer sums (sum ÷ count), so a company
-at exactly 20.5 is 20.5 and lands in the level `bot.survey.level_for` gives it.
+at exactly 20.5 is 20.5 and lands in the level `bot.survey.scoring.level_for` gives it.
 
 Departments with fewer than SURVEY_MIN_GROUP respondents are never shown on their own: they are
 pooled as «Others» when the pool reaches the minimum, and left out otherwise.
@@ -17,11 +17,11 @@ from datetime import datetime
 import aiosqlite
 
 from bot.clock import from_db
-from bot.survey import DEVELOPMENT_STEPS, QUESTION_COUNT, Level, level_for
+from bot.survey.scoring import DEVELOPMENT_STEPS, QUESTION_COUNT, Level, level_for
 from bot.texts import N_
 from storage.survey import Wave, all_waves
 
-# Short names of the six questions, for tables and chart axes (the full texts are in bot.survey).
+# Short names of the six questions, for tables and chart axes (the full texts are in bot.survey.scoring).
 QUESTION_SHORT = (
     N_("Customer in decisions"),
     N_("Internal service"),

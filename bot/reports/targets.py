@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.clock import to_db
 from bot.reports.survey import Target, WaveFigures, invited_by_wave, survey_groups, wave_figures
-from bot.survey import TOTAL_MAX, TOTAL_MIN
+from bot.survey.scoring import TOTAL_MAX, TOTAL_MIN
 from storage import Database
 from storage.survey import latest_waves
 

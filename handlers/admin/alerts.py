@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiogram.types import CallbackQuery
 
-from bot import reviews
-from bot.alert_messages import alert_text
+from bot.reviews import service as reviews
+from bot.reviews.alerts import alert_text
 from bot.callbacks import AlertResolveCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _

@@ -7,7 +7,7 @@ from html import escape
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot import privacy
+from bot.privacy import service as privacy
 from bot.callbacks import ForgetCustomerCb
 from bot.clock import Clock
 from bot.i18n import _

@@ -1,4 +1,4 @@
-"""/report and /export for admins: thin wrappers over bot.reports and bot.export."""
+"""/report and /export for admins: thin wrappers over bot.reports and bot.reports.export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
 from bot.clock import Clock
-from bot.export import build_exports
+from bot.reports.export import build_exports
 from bot.i18n import I18n, Translator, _
 from bot.reports.assemble import build_report
 from bot.reports.delivery import send_report

@@ -8,12 +8,12 @@ from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot import survey_service
+from bot.survey import service as survey_service
 from bot.clock import Clock
 from bot.i18n import _
-from bot.scheduler_port import OutboxPort
+from bot.outbox import OutboxPort
 from bot.settings import Settings
-from bot.survey_service import SurveyError
+from bot.survey.service import SurveyError
 from handlers.routes import Routes
 from storage import Database
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import survey_service
+from bot.survey import service as survey_service
 from storage import Database
 
 ADMIN_ID = 1

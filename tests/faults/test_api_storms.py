@@ -15,7 +15,7 @@ from bot.app import BotApp
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
 from bot.emulator.server import Call
-from bot.survey_service import SURVEY_INVITE
+from bot.survey.service import SURVEY_INVITE
 from tests.faults.conftest import FAST_BACKOFF
 from tests.faults.survey_setup import open_wave_with_employees
 from tests.survey_helpers import db_count

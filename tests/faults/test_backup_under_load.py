@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from bot import survey_service
+from bot.survey import service as survey_service
 from bot.app import BotApp
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
-from bot.pseudonym import Pseudonymizer
-from bot.survey import QUESTION_COUNT
+from bot.survey.pseudonym import Pseudonymizer
+from bot.survey.scoring import QUESTION_COUNT
 from storage.backup import BackupError, backup, restore
 from tests.conftest import TOKEN
 from tests.faults.survey_setup import open_wave_with_employees, score_for

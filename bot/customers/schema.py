@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.phones import InvalidPhone, to_e164
+from bot.customers.phones import InvalidPhone, to_e164
 
 MAX_ITEMS = 500
 MAX_QUANTITY = 1_000_000

@@ -2,7 +2,7 @@
 
 Every function takes the database and the current time, returns a plain result, and writes
 what it changes in one transaction. The handlers in `handlers/customers.py` call these; the
-restock buttons («Больше не напоминать», «Напомнить через неделю») live in `bot.restock`, by the
+restock buttons («Больше не напоминать», «Напомнить через неделю») live in `bot.restock.service`, by the
 outbox engineer, next to the message they belong to.
 """
 
@@ -15,7 +15,7 @@ from enum import Enum
 
 import aiosqlite
 
-from bot.phones import from_telegram_contact
+from bot.customers.phones import from_telegram_contact
 from scheduler.outbox import cancel_pending, release_waiting
 from storage import Database
 from storage import customers as q

@@ -15,7 +15,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import AlertResolveCb
 from bot.i18n import Translator
-from bot.reviews import AlertView, alert_view
+from bot.reviews.service import AlertView, alert_view
 from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
 from storage.reviews import NEGATIVE_ALERT, NEGATIVE_ALERT_COMMENT
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot import purchases
-from bot.purchase_schema import ProductIn, PurchaseIn, check_sku, error_list
-from bot.purchases import OrderConflict, Timing
+from bot.customers import purchases
+from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list
+from bot.customers.purchases import OrderConflict, Timing
 from storage import customers as q
 
 if TYPE_CHECKING:

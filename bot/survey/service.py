@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from bot.pseudonym import Pseudonymizer
-from bot.survey import QUESTION_COUNT, is_valid_question, is_valid_score, total_score
+from bot.survey.pseudonym import Pseudonymizer
+from bot.survey.scoring import QUESTION_COUNT, is_valid_question, is_valid_score, total_score
 from scheduler.outbox import enqueue
 from storage import Database
 from storage import survey as q

@@ -1,6 +1,6 @@
 """Restock reminder use cases: «Remind me in a week» and «Don't remind me again».
 
-The reminder itself is rendered by `bot.customer_messages` when its row is due; it is not sent
+The reminder itself is rendered by `bot.reviews.messages` when its row is due; it is not sent
 when the customer has bought the SKU again since, or said «Don't remind me again» for it.
 Snoozing queues a new `restock` row a week on (the sent one stays in the history as sent).
 """

@@ -8,7 +8,7 @@ Windows-1251 as Excel saves it.
 
 All or nothing: every row is checked first, and any bad row is reported as `line N: reason` on
 stderr with nothing written. Then every order goes in one transaction, by the API's rules
-(`bot.purchase_batch`, which gives what `record_purchase` would, in bulk), so an order imported
+(`bot.customers.batch`, which gives what `record_purchase` would, in bulk), so an order imported
 twice is skipped, not doubled.
 
 Exit codes: 0 imported (or nothing new), 1 bad rows (nothing written), 2 the file cannot be
@@ -31,9 +31,9 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from bot.clock import Clock, SystemClock
-from bot.purchase_batch import record_batch
-from bot.purchase_schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
-from bot.purchases import Timing
+from bot.customers.batch import record_batch
+from bot.customers.schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
+from bot.customers.purchases import Timing
 from bot.settings import Settings
 from storage import Database
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.purchase_schema import PurchaseIn
+from bot.customers.schema import PurchaseIn
 from bot.settings import Settings
 from scheduler.outbox import enqueue
 from storage import Database

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from babel.dates import format_date
 
-from bot import alert_messages, reviews
+from bot.reviews import alerts as alert_messages
+
+from bot.reviews import service as reviews
 from bot.callbacks import RestockAction, RestockCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
 from bot.i18n import Translator
 from bot.texts import N_
@@ -35,7 +37,7 @@ from storage.reviews import (
 if TYPE_CHECKING:
     import aiosqlite
 
-    from bot.reviews import ReviewState
+    from bot.reviews.service import ReviewState
 
 MAX_ITEMS_SHOWN = 5
 ITEM_NAME_MAX = 80

@@ -10,8 +10,15 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.i18n import Translator
-from bot.survey import QUESTION_COUNT, QUESTIONS, SCALE_HINT, SCORE_MAX, SCORE_MIN, level_for
-from bot.survey_service import SURVEY_INVITE, SURVEY_REMINDER, Progress, employee_wave_state
+from bot.survey.scoring import (
+    QUESTION_COUNT,
+    QUESTIONS,
+    SCALE_HINT,
+    SCORE_MAX,
+    SCORE_MIN,
+    level_for,
+)
+from bot.survey.service import SURVEY_INVITE, SURVEY_REMINDER, Progress, employee_wave_state
 from bot.texts import N_
 from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
 

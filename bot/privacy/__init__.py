@@ -1,0 +1,1 @@
+"""Privacy: /forget for customers, /leave for employees, and what admins may erase."""

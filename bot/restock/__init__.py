@@ -1,0 +1,1 @@
+"""Restock reminders: when a consumable runs out, and the customer's answers to them."""

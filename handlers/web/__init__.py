@@ -1,0 +1,1 @@
+"""Web entry points on the bot's aiohttp app: health, the purchases API, the Telegram webhook."""

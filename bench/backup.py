@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine_note
-from bot.survey import service as survey_service
 from bot.clock import SystemClock, to_db
+from bot.survey import service as survey_service
 from bot.survey.pseudonym import Pseudonymizer
 from storage import Database
 from storage.backup import backup

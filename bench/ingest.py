@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 from bot import csv_import, purchases  # noqa: E402
 from bot.app import BotApp, build_app  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
-from bot.emulator import BotAPIEmulator  # noqa: E402
 from bot.customers.schema import PurchaseIn  # noqa: E402
+from bot.emulator import BotAPIEmulator  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import Database  # noqa: E402
 

@@ -51,7 +51,6 @@ from aiogram.types import CallbackQuery, Message
 
 from bench._common import ChildProcess, GcTimer, machine_note, percentile
 from bench._crowd import emulator_main
-from bot.survey import service as survey_service
 from bot.app import BotApp, build_app
 from bot.callbacks import SurveyAnswerCb
 from bot.cli import configure_logging
@@ -59,8 +58,9 @@ from bot.clock import SystemClock, to_db
 from bot.gc_tuning import tune_gc_for_serving
 from bot.i18n import Translator, build_i18n
 from bot.settings import Settings
-from bot.survey.scoring import QUESTION_COUNT
+from bot.survey import service as survey_service
 from bot.survey.messages import INVITE_INTRO, next_step_message
+from bot.survey.scoring import QUESTION_COUNT
 from bot.survey.service import Progress
 from storage import Database
 from storage.survey import Wave

@@ -24,13 +24,13 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers.web.purchases import setup_api
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
-from bot.survey.pseudonym import Pseudonymizer
 from bot.settings import Settings
+from bot.survey.pseudonym import Pseudonymizer
 from handlers import get_routers
+from handlers.web.purchases import setup_api
 from scheduler import setup_scheduler
 from scheduler.outbox import OutboxDispatcher
 from storage import Database

@@ -19,8 +19,8 @@ from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.customers import linking as customers
 from bot.clock import Clock
+from bot.customers import linking as customers
 from bot.customers.linking import LinkOutcome, LinkResult
 from bot.i18n import I18n, _
 from bot.settings import Settings

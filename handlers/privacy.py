@@ -14,10 +14,10 @@ from aiogram.types import (
     Message,
 )
 
-from bot.privacy import service as privacy
 from bot.callbacks import PrivacyAction, PrivacyCb
 from bot.clock import Clock
 from bot.i18n import _
+from bot.privacy import service as privacy
 from handlers.routes import Routes
 from storage import Database
 

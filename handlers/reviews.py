@@ -15,9 +15,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 
-from bot.restock import service as restock
-
-from bot.reviews import service as reviews
 from bot.callbacks import (
     AlertResolveCb,
     RestockAction,
@@ -27,6 +24,10 @@ from bot.callbacks import (
     ReviewSkipCb,
 )
 from bot.clock import Clock
+from bot.i18n import I18n, Translator, _
+from bot.outbox import OutboxPort
+from bot.restock import service as restock
+from bot.reviews import service as reviews
 from bot.reviews.messages import (
     comment_message,
     nps_message,
@@ -36,8 +37,6 @@ from bot.reviews.messages import (
     thanks_message,
     thanks_text,
 )
-from bot.i18n import I18n, Translator, _
-from bot.outbox import OutboxPort
 from bot.settings import Settings
 from handlers.routes import Routes
 from storage import Database

@@ -8,12 +8,12 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
-from bot.survey import service as survey_service
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
-from bot.survey.pseudonym import Pseudonymizer
+from bot.survey import service as survey_service
 from bot.survey.messages import next_step_message, question_message
+from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.service import Refusal
 from handlers.routes import Routes
 from storage import Database

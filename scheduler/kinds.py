@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.i18n import I18n
-    from bot.survey.pseudonym import Pseudonymizer
     from bot.settings import Settings
+    from bot.survey.pseudonym import Pseudonymizer
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.i18n import I18n
-    from bot.survey.pseudonym import Pseudonymizer
     from bot.settings import Settings
+    from bot.survey.pseudonym import Pseudonymizer
     from storage import Database
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.clock import to_db
-from bot.emulator import BotAPIEmulator, FakeUser
-from bot.customers.schema import PurchaseIn
 from bot.customers.purchases import Recorded, Timing, record
+from bot.customers.schema import PurchaseIn
+from bot.emulator import BotAPIEmulator, FakeUser
 from scheduler.outbox import enqueue
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.customers import csv_import
 from bot.app import BotApp
 from bot.clock import FakeClock, from_db
+from bot.customers import csv_import
 from bot.customers.csv_import import run_import
 from bot.settings import Settings
 from storage import Database

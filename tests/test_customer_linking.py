@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.customers import purchases
 from bot.app import BotApp
 from bot.clock import FakeClock, to_db
-from bot.emulator import BotAPIEmulator
+from bot.customers import purchases
 from bot.customers.schema import PurchaseIn
+from bot.emulator import BotAPIEmulator
 from tests.conftest import START
 from tests.ingest_helpers import counts, outbox, purchase, rows
 

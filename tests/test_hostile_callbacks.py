@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import bot.callbacks
-from bot.customers import purchases
 from bot.app import BotApp
 from bot.callbacks import ForgetCustomerCb, PrivacyAction, PrivacyCb, SurveyAnswerCb, SurveyBackCb
-from bot.emulator import BotAPIEmulator, FakeUser
+from bot.customers import purchases
 from bot.customers.schema import PurchaseIn
+from bot.emulator import BotAPIEmulator, FakeUser
 from tests.db_snapshot import diff, snapshot
 from tests.faults.survey_setup import open_wave_with_employees
 from tests.ingest_helpers import purchase

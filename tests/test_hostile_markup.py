@@ -17,15 +17,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot.privacy import service as privacy
-
-from bot.survey import service as survey_service
-from bot.reviews.alerts import alert_text
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
 from bot.emulator.spec import visible_text
 from bot.i18n import Translator, build_i18n
+from bot.privacy import service as privacy
+from bot.reviews.alerts import alert_text
 from bot.reviews.service import AlertView
+from bot.survey import service as survey_service
 from storage.reviews import Alert, ItemLine, Review
 from tests.factories import Item, buy, link, one
 from tests.survey_helpers import admin

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from bot.clock import to_db
 from bot.customers.batch import record_batch
-from bot.customers.schema import PurchaseIn
 from bot.customers.purchases import OrderConflict, Timing, record_purchase
+from bot.customers.schema import PurchaseIn
 from storage import Database
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)

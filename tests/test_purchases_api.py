@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.customers import purchases
 from bot.app import BotApp
 from bot.clock import FakeClock, from_db
+from bot.customers import purchases
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
 from tests.conftest import START

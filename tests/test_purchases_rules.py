@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.clock import from_db
-from bot.customers.schema import PurchaseIn
 from bot.customers.purchases import (
     CONVERSION_WINDOW,
     STALE_AFTER,
@@ -26,6 +25,7 @@ from bot.customers.purchases import (
     restock_due,
     review_due,
 )
+from bot.customers.schema import PurchaseIn
 from storage import Database
 
 T0 = datetime(2026, 1, 12, 9, tzinfo=UTC)

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.survey import service as survey_service
 from bot.app import build_app
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
+from bot.survey import service as survey_service
 from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.service import Answered, Refusal, record_answer
 from storage import Database

@@ -18,7 +18,6 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.customers.schema import PurchaseIn
 from bot.customers.purchases import (
     CONVERSION_WINDOW,
     OrderConflict,
@@ -28,6 +27,7 @@ from bot.customers.purchases import (
     restock_due,
     review_due,
 )
+from bot.customers.schema import PurchaseIn
 from scheduler.outbox import enqueue_many
 from storage import customers as q
 from storage.customers import RESTOCK, REVIEW_REQUEST, ReviewState

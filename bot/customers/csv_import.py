@@ -32,8 +32,8 @@ from tqdm import tqdm
 
 from bot.clock import Clock, SystemClock
 from bot.customers.batch import record_batch
-from bot.customers.schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
 from bot.customers.purchases import Timing
+from bot.customers.schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
 from bot.settings import Settings
 from storage import Database
 

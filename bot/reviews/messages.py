@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from babel.dates import format_date
 
-from bot.reviews import alerts as alert_messages
-
-from bot.reviews import service as reviews
 from bot.callbacks import RestockAction, RestockCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
 from bot.i18n import Translator
+from bot.reviews import alerts as alert_messages
+from bot.reviews import service as reviews
 from bot.texts import N_
 from scheduler.kinds import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
 from scheduler.outbox import WAITING_FOR_LINK

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiogram.types import CallbackQuery
 
-from bot.reviews import service as reviews
-from bot.reviews.alerts import alert_text
 from bot.callbacks import AlertResolveCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.reviews import service as reviews
+from bot.reviews.alerts import alert_text
 from bot.settings import Settings
 from handlers.reviews import show
 from handlers.routes import Routes

@@ -7,10 +7,10 @@ from html import escape
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.privacy import service as privacy
 from bot.callbacks import ForgetCustomerCb
 from bot.clock import Clock
 from bot.i18n import _
+from bot.privacy import service as privacy
 from bot.settings import Settings
 from handlers.privacy import replace_message
 from handlers.routes import Routes

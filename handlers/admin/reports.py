@@ -8,10 +8,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
 from bot.clock import Clock
-from bot.reports.export import build_exports
 from bot.i18n import I18n, Translator, _
 from bot.reports.assemble import build_report
 from bot.reports.delivery import send_report
+from bot.reports.export import build_exports
 from bot.reports.periods import parse_report_args
 from bot.settings import Settings
 from handlers.routes import Routes

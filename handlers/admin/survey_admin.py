@@ -8,11 +8,11 @@ from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.survey import service as survey_service
 from bot.clock import Clock
 from bot.i18n import _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
+from bot.survey import service as survey_service
 from bot.survey.service import SurveyError
 from handlers.routes import Routes
 from storage import Database

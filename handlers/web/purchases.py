@@ -25,8 +25,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.customers import purchases
-from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list
 from bot.customers.purchases import OrderConflict, Timing
+from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list
 from storage import customers as q
 
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from bot.survey import service as survey_service
 from bot.app import BotApp
 from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
+from bot.survey import service as survey_service
 from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.scoring import QUESTION_COUNT
 from storage.backup import BackupError, backup, restore

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.survey import service as survey_service
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
+from bot.survey import service as survey_service
 from bot.survey.service import SURVEY_INVITE
 from tests.db_snapshot import diff, snapshot
 from tests.faults.survey_setup import ADMIN_ID, open_wave_with_employees

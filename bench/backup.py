@@ -21,11 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine_note
-from bot.clock import SystemClock, to_db
+from bot.clock import SystemClock
 from bot.survey import service as survey_service
 from bot.survey.pseudonym import Pseudonymizer
 from storage import Database
 from storage.backup import backup
+from storage.timestamps import to_db
 
 EMPLOYEES = 2_000
 PHASE_SECONDS = 2.0

@@ -35,12 +35,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench._common import machine_note, percentile
-from bot.clock import to_db
 from bot.i18n import Translator, build_i18n
 from bot.reports.assemble import Report, assemble_report
 from bot.reports.charts import render_charts
 from bot.reports.periods import ReportRequest
 from storage import Database
+from storage.timestamps import to_db
 
 NOW = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 SPAN = timedelta(days=730)

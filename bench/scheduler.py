@@ -298,7 +298,7 @@ async def child_apscheduler(db: Path, jobs: int) -> None:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     import bot.app  # noqa: F401  (the same interpreter baseline as the bot)
-    from bot.clock import from_db
+    from storage.timestamps import from_db
 
     imported = time.perf_counter()
     gc.collect()

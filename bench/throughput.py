@@ -54,7 +54,7 @@ from bench._crowd import emulator_main
 from bot.app import BotApp, build_app
 from bot.callbacks import SurveyAnswerCb
 from bot.cli import configure_logging
-from bot.clock import SystemClock, to_db
+from bot.clock import SystemClock
 from bot.gc_tuning import tune_gc_for_serving
 from bot.i18n import Translator, build_i18n
 from bot.settings import Settings
@@ -64,6 +64,7 @@ from bot.survey.scoring import QUESTION_COUNT
 from bot.survey.service import Progress
 from storage import Database
 from storage.survey import Wave
+from storage.timestamps import to_db
 
 TOKEN = "123456:BENCH-token"
 ADMIN_ID = 1

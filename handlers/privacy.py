@@ -1,4 +1,4 @@
-"""/forget (customers) and /leave (employees): a confirmation button, then bot.privacy.service does it."""
+"""/forget (customers) and /leave (employees): a confirmation button, then bot.privacy does it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Customers answer review requests (stars, NPS, comment) and restock reminders.
 
-Thin: every press goes to `bot.reviews.service` / `bot.restock.service`, which check it against the database;
-these handlers only show the outcome. A «Resolved» press that reaches this router came from
-someone who is not an admin (the admin router, earlier, takes admins' presses).
+Thin: every press goes to `bot.reviews.service` / `bot.restock.service`, which check it against
+the database; these handlers only show the outcome. A «Resolved» press that reaches this router
+came from someone who is not an admin (the admin router, earlier, takes admins' presses).
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from aiogram.exceptions import (
 )
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.clock import to_db
 from bot.i18n import Translator
 from bot.reports.assemble import build_report
 from bot.reports.delivery import Interrupted, RenderedReport, render, send_rendered
 from bot.reports.periods import ReportRequest
 from scheduler.tasks import finish_or_cancel
+from storage.timestamps import to_db
 
 if TYPE_CHECKING:
     from aiogram import Bot

@@ -23,7 +23,6 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.clock import from_db, to_db
 from scheduler.kinds import (
     Kind,
     OutboxRow,
@@ -36,6 +35,7 @@ from scheduler.kinds import (
 )
 from scheduler.sender import Delivery, Sender
 from scheduler.tasks import finish_or_cancel
+from storage.timestamps import from_db, to_db
 
 if TYPE_CHECKING:
     import aiosqlite

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.clock import from_db, to_db
+from storage.timestamps import from_db, to_db
 
 # Outbox kinds of the customers feature (ref_id: reviews.id, alerts.id or order_items.id).
 REVIEW_REQUEST = "review_request"

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import aiosqlite
 
-from bot.clock import from_db, to_db
+from storage.timestamps import from_db, to_db
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Purchases, customers and outbox rows for the outbox, review and restock tests.
 
-Purchases go through the purchases feature's own `bot.customers.purchases.record` (what the API and the
-CSV import call), so the rows these tests send are the rows production queues. Customers link
-their Telegram through the real `/start c_<token>` deep link.
+Purchases go through the purchases feature's own `bot.customers.purchases.record` (what the API
+and the CSV import call), so the rows these tests send are the rows production queues. Customers
+link their Telegram through the real `/start c_<token>` deep link.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app import BotApp
-from bot.clock import to_db
 from bot.customers.purchases import Recorded, Timing, record
 from bot.customers.schema import PurchaseIn
 from bot.emulator import BotAPIEmulator, FakeUser
 from scheduler.outbox import enqueue
+from storage.timestamps import to_db
 
 
 @dataclass(frozen=True)

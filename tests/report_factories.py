@@ -10,8 +10,8 @@ import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.clock import to_db
 from storage import Database
+from storage.timestamps import to_db
 
 _ids = itertools.count(1)
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApp
-from bot.clock import FakeClock, from_db
+from bot.clock import FakeClock
 from bot.customers import csv_import
 from bot.customers.csv_import import run_import
 from bot.settings import Settings
 from storage import Database
+from storage.timestamps import from_db
 from tests.conftest import START, TOKEN
 from tests.ingest_helpers import TABLES
 

@@ -10,10 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import BotApp
-from bot.clock import FakeClock, to_db
+from bot.clock import FakeClock
 from bot.customers import purchases
 from bot.customers.schema import PurchaseIn
 from bot.emulator import BotAPIEmulator
+from storage.timestamps import to_db
 from tests.conftest import START
 from tests.ingest_helpers import counts, outbox, purchase, rows
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from bot.app import BotApp
-from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
 from bot.reports import export
+from storage.timestamps import to_db
 from tests.conftest import ADMIN_ID, START
 from tests.report_factories import Facts
 from tests.test_report_survey import boss

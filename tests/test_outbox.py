@@ -18,12 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.app import BotApp
-from bot.clock import FakeClock, from_db, to_db
+from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
 from scheduler import outbox as outbox_module
 from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, build_registry
 from scheduler.outbox import WAITING_FOR_LINK, release_waiting
 from storage.reviews import RESTOCK, REVIEW_REQUEST
+from storage.timestamps import from_db, to_db
 from tests.factories import TEA, Item, buy, link, one, queue, rows
 
 BOOK = Item("BOOK-1", "Книга")  # no restock reminder

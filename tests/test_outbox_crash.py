@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
 from scheduler.sender import in_flight_limit
 from storage import Database
+from storage.timestamps import to_db
 from tests.bot_process import BotProcess
 
 CUSTOMERS = 150

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from bot.app import BotApp
 from bot.callbacks import ForgetCustomerCb, PrivacyAction, PrivacyCb
-from bot.clock import to_db
 from bot.customers import purchases
 from bot.customers.schema import PurchaseIn
 from bot.emulator import BotAPIEmulator, FakeUser
 from bot.privacy.service import clean_external_id, mask_phone
 from bot.survey.service import SURVEY_REMINDER
+from storage.timestamps import to_db
 from tests.db_snapshot import diff, snapshot
 from tests.ingest_helpers import purchase
 from tests.survey_helpers import admin, answer, db_count, invite_link, join, start_wave

@@ -20,11 +20,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.clock import to_db
 from bot.customers.batch import record_batch
 from bot.customers.purchases import OrderConflict, Timing, record_purchase
 from bot.customers.schema import PurchaseIn
 from storage import Database
+from storage.timestamps import to_db
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 TIMING = Timing(timedelta(days=7), timedelta(days=7), timedelta(days=3))

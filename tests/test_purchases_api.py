@@ -12,10 +12,11 @@ import aiohttp
 import pytest
 
 from bot.app import BotApp
-from bot.clock import FakeClock, from_db
+from bot.clock import FakeClock
 from bot.customers import purchases
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
+from storage.timestamps import from_db
 from tests.conftest import START
 from tests.ingest_helpers import Api, counts, outbox, purchase, rows, started_without_polling
 

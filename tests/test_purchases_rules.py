@@ -13,7 +13,6 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clock import from_db
 from bot.customers.purchases import (
     CONVERSION_WINDOW,
     STALE_AFTER,
@@ -27,6 +26,7 @@ from bot.customers.purchases import (
 )
 from bot.customers.schema import PurchaseIn
 from storage import Database
+from storage.timestamps import from_db
 
 T0 = datetime(2026, 1, 12, 9, tzinfo=UTC)
 DEFAULT = Timing(timedelta(days=7), timedelta(days=7), timedelta(days=3))

@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 
 from bot.app import BotApp
 from bot.callbacks import AlertResolveCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
-from bot.clock import FakeClock, from_db
+from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, FakeUser
 from bot.emulator.spec import visible_text
 from bot.i18n import Translator, build_i18n
 from bot.reviews.messages import MAX_ITEMS_SHOWN, request_message
 from bot.reviews.service import COMMENT_MAX_LEN, clean_comment, expires_at
 from storage.reviews import NEGATIVE_ALERT, REVIEW_REMINDER, REVIEW_REQUEST, ItemLine
+from storage.timestamps import from_db
 from tests.factories import CUPS, TEA, Item, buy, link, one, press, press_data, rows, snapshot
 
 STARS = ["1⭐", "2⭐", "3⭐", "4⭐", "5⭐"]

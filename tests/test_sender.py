@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.app import BotApp
-from bot.clock import FakeClock, from_db
+from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, Timeline
 from scheduler.kinds import Outgoing
 from scheduler.sender import (
@@ -37,6 +37,7 @@ from scheduler.sender import (
     next_window_start,
 )
 from storage.reviews import RESTOCK
+from storage.timestamps import from_db
 from tests.factories import TEA, buy, one, queue, rows
 
 MOSCOW = ZoneInfo("Europe/Moscow")

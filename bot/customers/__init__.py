@@ -1,1 +1,1 @@
-"""Customers and their purchases: the purchases schema, recording (API, CSV, batch), linking Telegram, phones."""
+"""Customers and their purchases: schema, recording (API, CSV, batch), Telegram links, phones."""

@@ -1,6 +1,7 @@
 """Many purchases in one transaction, for the CSV import: the rules of `record_purchase`, in bulk.
 
-`bot.customers.purchases.record_purchase` is the reference: one order, about ten statements, easy to read.
+`bot.customers.purchases.record_purchase` is the reference: one order, about ten statements,
+easy to read.
 An all-or-nothing import of 10,000 orders through it keeps SQLite's only writer for 100,000
 statements, and a running bot's own writes wait that long (bench/ingest.py). Here the state the
 rules need is read once for the whole batch, the rules run in memory in the given order, and

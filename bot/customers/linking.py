@@ -2,8 +2,8 @@
 
 Every function takes the database and the current time, returns a plain result, and writes
 what it changes in one transaction. The handlers in `handlers/customers.py` call these; the
-restock buttons («Больше не напоминать», «Напомнить через неделю») live in `bot.restock.service`, by the
-outbox engineer, next to the message they belong to.
+restock buttons («Больше не напоминать», «Напомнить через неделю») live in
+`bot.restock.service`, next to the message they belong to.
 """
 
 from __future__ import annotations

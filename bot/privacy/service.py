@@ -23,9 +23,9 @@ from enum import Enum
 
 import aiosqlite
 
-from bot.clock import from_db, to_db
 from scheduler.outbox import cancel_pending
 from storage import Database
+from storage.timestamps import from_db, to_db
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.clock import to_db
 from bot.reports.metrics import NpsCounts, RatingCounts, RetentionCounts, ratio, retention_counts
 from bot.reports.periods import Periods, chart_weeks, periods, week_starts
+from storage.timestamps import to_db
 
 
 @dataclass(frozen=True)

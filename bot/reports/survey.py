@@ -16,12 +16,12 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.clock import from_db
 from bot.survey.scoring import DEVELOPMENT_STEPS, QUESTION_COUNT, Level, level_for
 from bot.texts import N_
 from storage.survey import Wave, all_waves
+from storage.timestamps import from_db
 
-# Short names of the six questions, for tables and chart axes (the full texts are in bot.survey.scoring).
+# Short names of the six questions, for tables and chart axes (full texts: bot.survey.scoring).
 QUESTION_SHORT = (
     N_("Customer in decisions"),
     N_("Internal service"),

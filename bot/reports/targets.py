@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import to_db
 from bot.reports.survey import Target, WaveFigures, invited_by_wave, survey_groups, wave_figures
 from bot.survey.scoring import TOTAL_MAX, TOTAL_MIN
 from storage import Database
 from storage.survey import latest_waves
+from storage.timestamps import to_db
 
 TARGET_MIN = TOTAL_MIN  # 6
 TARGET_MAX = TOTAL_MAX  # 30

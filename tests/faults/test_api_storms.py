@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from bot.app import BotApp
-from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
 from bot.emulator.server import Call
 from bot.survey.service import SURVEY_INVITE
+from storage.timestamps import to_db
 from tests.faults.conftest import FAST_BACKOFF
 from tests.faults.survey_setup import open_wave_with_employees
 from tests.survey_helpers import db_count

@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 
 from bot.app import BotApp
-from bot.clock import to_db
 from bot.emulator import BotAPIEmulator
 from bot.survey import service as survey_service
 from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.scoring import QUESTION_COUNT
 from storage.backup import BackupError, backup, restore
+from storage.timestamps import to_db
 from tests.conftest import TOKEN
 from tests.faults.survey_setup import open_wave_with_employees, score_for
 

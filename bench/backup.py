@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine_note
 from bot.clock import SystemClock
+from bot.pseudonym import Pseudonymizer
 from bot.survey import service as survey_service
-from bot.survey.pseudonym import Pseudonymizer
 from storage import Database
 from storage.backup import backup
 from storage.timestamps import to_db

@@ -20,17 +20,20 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.dispatcher import DEFAULT_BACKOFF_CONFIG
 from aiogram.enums import ParseMode
 from aiogram.utils.backoff import BackoffConfig
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
+from bot.outbox import Kind, build_registry
+from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
-from bot.survey.pseudonym import Pseudonymizer
 from handlers import get_routers
+from handlers.web.context import WebContext
+from handlers.web.health import setup_health
 from handlers.web.purchases import setup_api
+from handlers.web.telegram import setup_webhook
 from scheduler import setup_scheduler
 from scheduler.outbox import OutboxDispatcher
 from storage import Database
@@ -40,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WEBAPP_KEY: web.AppKey[BotApp] = web.AppKey("bot_app")
 STOP_TIMEOUT = 8.0
 
 
@@ -138,6 +140,18 @@ class BotApp:
         log.info("bot stopped")
 
 
+def outbox_kinds() -> dict[str, Kind]:
+    """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
+    from bot.restock import messages as restock_messages
+    from bot.reviews import alerts
+    from bot.reviews import messages as review_messages
+    from bot.survey import messages as survey_messages
+
+    return build_registry(
+        survey_messages.KINDS, review_messages.KINDS, alerts.KINDS, restock_messages.KINDS
+    )
+
+
 def build_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
@@ -161,7 +175,13 @@ def build_app(
     i18n = build_i18n(settings.default_language)
     pseudonyms = Pseudonymizer(settings.resolve_pseudonym_secret())
     outbox = OutboxDispatcher(
-        db=db, bot=bot, settings=settings, clock=clock, i18n=i18n, pseudonyms=pseudonyms
+        db=db,
+        bot=bot,
+        settings=settings,
+        clock=clock,
+        i18n=i18n,
+        pseudonyms=pseudonyms,
+        kinds=outbox_kinds(),
     )
 
     dispatcher = Dispatcher(
@@ -192,11 +212,8 @@ def build_app(
         polling_timeout=polling_timeout,
         polling_backoff=polling_backoff,
     )
-    dispatcher["bot_app"] = app
-    web_app[WEBAPP_KEY] = app
-    web_app.router.add_get("/healthz", _healthz)
+    setup_health(web_app)
     if settings.webhook_mode:
-        path = _webhook_path(settings.webhook_url or "")
         if settings.webhook_secret and settings.webhook_secret.get_secret_value():
             app.webhook_secret = settings.webhook_secret.get_secret_value()
         else:
@@ -205,21 +222,13 @@ def build_app(
             # that; setting WEBHOOK_SECRET keeps it stable across restarts.
             log.warning("WEBHOOK_SECRET is not set: using a random secret for this run")
             app.webhook_secret = secrets.token_urlsafe(32)
-        SimpleRequestHandler(
+        setup_webhook(
+            web_app,
             dispatcher,
             bot,
-            secret_token=app.webhook_secret,
+            url=settings.webhook_url or "",
+            secret=app.webhook_secret,
             handle_in_background=handle_as_tasks,
-        ).register(web_app, path=path)
-    setup_api(web_app, app)
+        )
+    setup_api(web_app, WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox))
     return app
-
-
-def _webhook_path(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).path or "/webhook"
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from handlers import customers, errors, fallback, privacy, refusals, reviews, start, survey
+from handlers import (
+    customers,
+    errors,
+    fallback,
+    privacy,
+    refusals,
+    restock,
+    reviews,
+    start,
+    survey,
+)
 from handlers.admin import get_admin_router
 
 
@@ -15,6 +25,7 @@ def get_routers() -> list[Router]:
         survey.button_routes.build(),  # the busiest updates first (see handlers/survey.py)
         customers.routes.build(),
         reviews.routes.build(),
+        restock.routes.build(),
         privacy.routes.build(),
         start.routes.build(),
         survey.routes.build(),

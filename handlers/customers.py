@@ -13,7 +13,7 @@ What this router takes, and only that (everything else goes on to the survey and
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
@@ -23,13 +23,11 @@ from bot.clock import Clock
 from bot.customers import linking as customers
 from bot.customers.linking import LinkOutcome, LinkResult
 from bot.i18n import I18n, _
+from bot.outbox import OutboxPort
 from bot.settings import Settings
 from handlers.fallback import about_text
 from handlers.routes import Routes
 from storage import Database
-
-if TYPE_CHECKING:
-    from scheduler.outbox import OutboxDispatcher
 
 routes = Routes(__name__)
 
@@ -78,7 +76,7 @@ async def link_by_receipt(
     db: Database,
     clock: Clock,
     i18n: I18n,
-    outbox: OutboxDispatcher,
+    outbox: OutboxPort,
 ) -> None:
     assert message.from_user is not None
     result = await customers.link_by_payload(
@@ -101,7 +99,7 @@ async def link_by_receipt(
 
 @routes.message(F.contact)
 async def link_by_phone(
-    message: Message, db: Database, clock: Clock, i18n: I18n, outbox: OutboxDispatcher
+    message: Message, db: Database, clock: Clock, i18n: I18n, outbox: OutboxPort
 ) -> None:
     assert message.from_user is not None
     assert message.contact is not None

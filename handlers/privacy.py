@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import (
     CallbackQuery,
-    InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -18,6 +16,7 @@ from bot.callbacks import PrivacyAction, PrivacyCb
 from bot.clock import Clock
 from bot.i18n import _
 from bot.privacy import service as privacy
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 
@@ -109,7 +108,7 @@ async def confirmed(
     if not callback_data.confirm:
         text = _("Nothing was deleted.") if forget else _("You stay in the survey.")
         await callback.answer(text)
-        await replace_message(callback, text)
+        await show(callback, text)
         return
     user_id = callback.from_user.id
     if forget:
@@ -124,7 +123,7 @@ async def confirmed(
         )
         return
     await callback.answer()
-    await replace_message(
+    await show(
         callback,
         _(
             "Done: your phone number, name and Telegram link are deleted. If you open a "
@@ -136,18 +135,3 @@ async def confirmed(
             "your manager or HR."
         ),
     )
-
-
-async def replace_message(callback: CallbackQuery, text: str) -> None:
-    """Put the outcome in place of the question, so the buttons cannot be pressed again."""
-    message = callback.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        await callback.bot.send_message(callback.from_user.id, text)  # type: ignore[union-attr]
-        return
-    try:
-        await message.edit_text(text, reply_markup=None)
-    except TelegramBadRequest as exc:
-        if "not modified" in exc.message:
-            return  # a double press: the message already says this
-        log.info("could not edit the confirmation (%s); sending a new message", exc.message)
-        await message.answer(text)

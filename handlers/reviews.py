@@ -1,7 +1,7 @@
-"""Customers answer review requests (stars, NPS, comment) and restock reminders.
+"""Customers answer review requests (stars, NPS, comment).
 
-Thin: every press goes to `bot.reviews.service` / `bot.restock.service`, which check it against
-the database; these handlers only show the outcome. A «Resolved» press that reaches this router
+Thin: every press goes to `bot.reviews.service`, which checks it against the database; these
+handlers only show the outcome. A «Resolved» press that reaches this router
 came from someone who is not an admin (the admin router, earlier, takes admins' presses).
 """
 
@@ -11,33 +11,22 @@ import logging
 
 from aiogram import F
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import (
-    AlertResolveCb,
-    RestockAction,
-    RestockCb,
-    ReviewNpsCb,
-    ReviewRatingCb,
-    ReviewSkipCb,
-)
+from bot.callbacks import AlertResolveCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
-from bot.restock import service as restock
 from bot.reviews import service as reviews
 from bot.reviews.messages import (
     comment_message,
     nps_message,
-    restock_keyboard,
-    snoozed_text,
-    stopped_text,
     thanks_message,
     thanks_text,
 )
 from bot.settings import Settings
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 
@@ -46,34 +35,17 @@ log = logging.getLogger(__name__)
 routes = Routes(__name__)
 
 
-def refusal_text(refusal: reviews.Refusal | restock.Refusal) -> str:
+def refusal_text(refusal: reviews.Refusal) -> str:
     return {
         reviews.Refusal.INVALID: _("This button is no longer active."),
         reviews.Refusal.STALE: _("This button is no longer active."),
         reviews.Refusal.ALREADY: _("Your answer is already saved. Thank you!"),
         reviews.Refusal.EXPIRED: _("The time to answer this request has passed. Thank you!"),
-        restock.Refusal.INVALID: _("This button is no longer active."),
-        restock.Refusal.OPTED_OUT: _("You will not get reminders about this product."),
     }[refusal]
 
 
 def _tr(i18n: I18n) -> Translator:
     return Translator(i18n, i18n.current_locale)
-
-
-async def show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the pressed message in place; send a new one when it can no longer be edited."""
-    message = callback.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
-        return
-    try:
-        await message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest as exc:
-        if "not modified" in exc.message:
-            return  # two presses raced to show the same thing: the message is right already
-        log.info("could not edit the message (%s); sending a new one", exc.message)
-        await message.answer(text, reply_markup=markup)
 
 
 # --- the review --------------------------------------------------------------------------------
@@ -183,47 +155,6 @@ async def comment(
         raise SkipHandler  # completed meanwhile (e.g. «Skip» pressed): not a comment after all
     outbox.kick()  # the bonus and the admins' follow-up, when there are any
     await message.answer(thanks_text(_tr(i18n)))
-
-
-# --- restock reminders -------------------------------------------------------------------------
-@routes.callback_query(RestockCb.filter())
-async def restock_action(
-    callback: CallbackQuery,
-    callback_data: RestockCb,
-    db: Database,
-    clock: Clock,
-    settings: Settings,
-    i18n: I18n,
-) -> None:
-    tr = _tr(i18n)
-    tz = settings.tz
-    if callback_data.action is RestockAction.SNOOZE:
-        snoozed = await restock.snooze(
-            db, telegram_id=callback.from_user.id, item_id=callback_data.item, now=clock.now()
-        )
-        if isinstance(snoozed, restock.Refusal):
-            await callback.answer(refusal_text(snoozed))
-            return
-        if snoozed.already:
-            await callback.answer(_("A reminder is already set. Thank you!"))
-        else:
-            await callback.answer(_("I will remind you in a week."))
-        text = snoozed_text(tr, snoozed.item, snoozed.until, tz)
-        # «Don't remind me again» stays: snoozing does not rule it out.
-        await show(callback, text, restock_keyboard(tr, snoozed.item, snooze=False))
-        return
-    stopped = await restock.stop_reminders(
-        db, telegram_id=callback.from_user.id, item_id=callback_data.item, now=clock.now()
-    )
-    if isinstance(stopped, restock.Refusal):
-        await callback.answer(refusal_text(stopped))
-        return
-    if stopped.already:
-        await callback.answer(refusal_text(restock.Refusal.OPTED_OUT))
-    else:
-        await callback.answer(_("Done: no more reminders about this product."))
-    text = stopped_text(tr, stopped.item, tz)
-    await show(callback, text, restock_keyboard(tr, stopped.item, snooze=False, stop=False))
 
 
 # --- not for customers -------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from aiogram.types import Message
 
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from bot.survey import service as survey_service
 from bot.survey.messages import next_step_message
-from bot.survey.pseudonym import Pseudonymizer
 from handlers.fallback import about_text
 from handlers.routes import Routes
 from storage import Database

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.pseudonym import Pseudonymizer
 from bot.survey import service as survey_service
 from bot.survey.messages import next_step_message, question_message
-from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.service import Refusal
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 
@@ -89,11 +89,11 @@ async def answer(
             )
             if isinstance(progress, survey_service.Progress):
                 text, markup = next_step_message(Translator(i18n, i18n.current_locale), progress)
-                await _show(callback, text, markup)
+                await show(callback, text, markup)
         return
     await callback.answer(_("Saved: {score}").format(score=callback_data.score))
     text, markup = next_step_message(Translator(i18n, i18n.current_locale), result.progress)
-    await _show(callback, text, markup)
+    await show(callback, text, markup)
 
 
 @button_routes.callback_query(SurveyBackCb.filter())
@@ -118,19 +118,4 @@ async def back(
     text, markup = question_message(
         Translator(i18n, i18n.current_locale), progress, question, change=True
     )
-    await _show(callback, text, markup)
-
-
-async def _show(callback: CallbackQuery, text: str, markup: object) -> None:
-    """Edit the pressed message in place; send a new one when it can no longer be edited."""
-    message = callback.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr,arg-type]
-        return
-    try:
-        await message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
-    except TelegramBadRequest as exc:
-        if "not modified" in exc.message:
-            return  # two presses raced to show the same thing: the message is right already
-        log.info("could not edit survey message (%s); sending a new one", exc.message)
-        await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
+    await show(callback, text, markup)

@@ -11,7 +11,10 @@ A normal stop lets the in-flight sends finish and puts the rest back at once: no
 
 Rows of customers who have not linked Telegram yet are not re-claimed on every tick: the
 renderer postpones them to their expiry with `last_error = WAITING_FOR_LINK`, and linking
-calls `release_waiting()` to make them due again.
+calls `storage.outbox.release_waiting()` to make them due again.
+
+The dispatcher knows no feature: the composition root hands it the kinds (`bot.outbox.Kind`),
+and every statement it runs on the table is in storage/outbox.py.
 """
 
 from __future__ import annotations
@@ -23,36 +26,25 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from scheduler.kinds import (
-    Kind,
-    OutboxRow,
-    Outgoing,
-    Postpone,
-    RenderContext,
-    Skip,
-    Sweep,
-    build_registry,
-)
+from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Skip, Sweep
 from scheduler.sender import Delivery, Sender
 from scheduler.tasks import finish_or_cancel
-from storage.timestamps import from_db, to_db
+from storage import customers as customers_q
+from storage import outbox as q
+from storage import survey as survey_q
 
 if TYPE_CHECKING:
-    import aiosqlite
     from aiogram import Bot
 
     from bot.clock import Clock
     from bot.i18n import I18n
+    from bot.pseudonym import Pseudonymizer
     from bot.settings import Settings
-    from bot.survey.pseudonym import Pseudonymizer
     from storage import Database
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-# The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
-# finds the rows by it.
-WAITING_FOR_LINK = "waiting for the customer to link Telegram"
 
 
 class OutboxDispatcher:
@@ -65,12 +57,12 @@ class OutboxDispatcher:
         clock: Clock,
         i18n: I18n,
         pseudonyms: Pseudonymizer,
-        kinds: dict[str, Kind] | None = None,
+        kinds: dict[str, Kind],
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.kinds = kinds if kinds is not None else build_registry()
+        self.kinds = kinds
         self.context = RenderContext(
             settings=settings, clock=clock, i18n=i18n, pseudonyms=pseudonyms
         )
@@ -94,10 +86,7 @@ class OutboxDispatcher:
     async def recover(self) -> int:
         """Rows left `sending` (a crash mid-send) go back to `pending`; they may go twice."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
-            )
-            count = cur.rowcount
+            count = await q.recover_sending(conn)
         if count:
             log.warning(
                 "%d outbox rows were left mid-send (a crash?); they will be sent again, and "
@@ -146,33 +135,7 @@ class OutboxDispatcher:
 
     async def claim(self, now: datetime, limit: int) -> list[OutboxRow]:
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                """
-                UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1
-                WHERE id IN (
-                    SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?
-                    ORDER BY due_at LIMIT ?
-                )
-                RETURNING id, kind, customer_id, employee_id, chat_id, ref_id, due_at, attempts
-                """,
-                (to_db(now), to_db(now), limit),
-            )
-            fetched = await cur.fetchall()
-        rows = [
-            OutboxRow(
-                id=r["id"],
-                kind=r["kind"],
-                customer_id=r["customer_id"],
-                employee_id=r["employee_id"],
-                chat_id=r["chat_id"],
-                ref_id=r["ref_id"],
-                due_at=from_db(r["due_at"]),
-                attempts=r["attempts"],
-            )
-            for r in fetched
-        ]
-        rows.sort(key=lambda r: (r.due_at, r.id))
-        return rows
+            return await q.claim_due(conn, now, limit)
 
     async def _run_sweeps(self) -> None:
         now = self.clock.now()
@@ -258,77 +221,56 @@ class OutboxDispatcher:
 
     async def _mark_sent(self, row: OutboxRow, kind: Kind, delivery: Delivery) -> None:
         now = self.clock.now()
-        sql = (
-            "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = ? "
-            "WHERE id = ?"
-        )
         try:
             async with self.db.write() as conn:
-                await conn.execute(sql, (to_db(now), delivery.message_id, None, row.id))
+                await q.mark_sent(conn, row.id, now=now, message_id=delivery.message_id)
                 if kind.on_sent is not None:
                     await kind.on_sent(self.context, conn, row, delivery.message_id or 0, now)
         except Exception:
             # The message is out: record that at least, or the next tick would send it again.
             log.exception("on_sent of outbox row %s (%s) failed", row.id, row.kind)
             async with self.db.write() as conn:
-                await conn.execute(
-                    sql, (to_db(now), delivery.message_id, "sent; on_sent failed", row.id)
+                await q.mark_sent(
+                    conn,
+                    row.id,
+                    now=now,
+                    message_id=delivery.message_id,
+                    note="sent; on_sent failed",
                 )
 
     async def _skip(self, row: OutboxRow, kind: Kind, skip: Skip) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?",
-                (skip.status, skip.reason, row.id),
-            )
+            await q.finish(conn, row.id, skip.status, skip.reason)
             if kind.on_skipped is not None:
                 await kind.on_skipped(self.context, conn, row, skip, self.clock.now())
 
     async def _finish(self, row: OutboxRow, status: str, *, error: str | None) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row.id)
-            )
+            await q.finish(conn, row.id, status, error)
 
     async def _reschedule(
         self, row: OutboxRow, until: datetime, reason: str, *, undo_attempt: bool
     ) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?, "
-                "claimed_at = NULL, attempts = attempts - ? WHERE id = ?",
-                (to_db(until), reason or None, 1 if undo_attempt else 0, row.id),
-            )
+            await q.reschedule(conn, row.id, until, reason, undo_attempt=undo_attempt)
 
     async def _release(self, rows: list[OutboxRow]) -> None:
         """Claimed rows that were not sent go back to the queue as they were."""
-        ids = [row.id for row in rows]
         async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = 'pending', claimed_at = NULL, "
-                "attempts = attempts - 1 "
-                f"WHERE status = 'sending' AND id IN ({','.join('?' * len(ids))})",
-                ids,
-            )
+            await q.release_claimed(conn, [row.id for row in rows])
 
     async def _mark_unreachable(self, row: OutboxRow, error: str) -> None:
         """403: the person blocked the bot or is gone. Stop everything queued for them."""
-        now = to_db(self.clock.now())
+        now = self.clock.now()
         log.info("outbox row %s: recipient unreachable (%s)", row.id, error)
         async with self.db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", (error, row.id)
-            )
+            await q.finish(conn, row.id, "failed", error)
             if row.customer_id is not None:
-                await conn.execute(
-                    "UPDATE customers SET unreachable_at = ? WHERE id = ?", (now, row.customer_id)
-                )
-                await cancel_pending(conn, customer_id=row.customer_id, reason=error)
+                await customers_q.mark_unreachable(conn, row.customer_id, now)
+                await q.cancel_pending(conn, customer_id=row.customer_id, reason=error)
             if row.employee_id is not None:
-                await conn.execute(
-                    "UPDATE employees SET unreachable_at = ? WHERE id = ?", (now, row.employee_id)
-                )
-                await cancel_pending(conn, employee_id=row.employee_id, reason=error)
+                await survey_q.mark_employee_unreachable(conn, row.employee_id, now)
+                await q.cancel_pending(conn, employee_id=row.employee_id, reason=error)
 
     async def aclose(self, timeout: float = 2.0) -> None:
         """Stop: no new sends; those on the wire finish (and are marked) within `timeout`."""
@@ -336,82 +278,3 @@ class OutboxDispatcher:
         # A tick cut after the grace time leaves its rows `sending`: the next start sends them.
         for task in (self._current, self._kick_task):
             await finish_or_cancel(task, timeout, "outbox tick")
-
-
-async def cancel_pending(
-    conn: aiosqlite.Connection,
-    *,
-    customer_id: int | None = None,
-    employee_id: int | None = None,
-    kinds: tuple[str, ...] | None = None,
-    reason: str = "cancelled",
-) -> int:
-    """Cancel a recipient's queued rows in one statement (opt-out, 403, repurchase)."""
-    if (customer_id is None) == (employee_id is None):
-        raise ValueError("name exactly one recipient")
-    column, value = (
-        ("customer_id", customer_id) if customer_id is not None else ("employee_id", employee_id)
-    )
-    sql = (
-        "UPDATE outbox SET status = 'cancelled', last_error = ? "
-        f"WHERE {column} = ? AND status = 'pending'"
-    )
-    params: list[object] = [reason, value]
-    if kinds:
-        sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-        params.extend(kinds)
-    cur = await conn.execute(sql, params)
-    return cur.rowcount
-
-
-async def release_waiting(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
-    """The customer has just linked Telegram: their rows waiting for that are due now.
-
-    Call it in the transaction that links the customer (then `outbox.kick()` after it).
-    """
-    cur = await conn.execute(
-        "UPDATE outbox SET due_at = ?, last_error = NULL "
-        "WHERE customer_id = ? AND status = 'pending' AND last_error = ?",
-        (to_db(now), customer_id, WAITING_FOR_LINK),
-    )
-    return cur.rowcount
-
-
-async def enqueue(
-    conn: aiosqlite.Connection,
-    *,
-    kind: str,
-    due_at: datetime,
-    now: datetime,
-    customer_id: int | None = None,
-    employee_id: int | None = None,
-    chat_id: int | None = None,
-    ref_id: int | None = None,
-) -> int:
-    """Queue one message; call inside the transaction that causes it."""
-    cur = await conn.execute(
-        "INSERT INTO outbox (kind, customer_id, employee_id, chat_id, ref_id, due_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (kind, customer_id, employee_id, chat_id, ref_id, to_db(due_at), to_db(now)),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
-
-
-async def enqueue_many(
-    conn: aiosqlite.Connection,
-    rows: list[tuple[str, datetime, int, int | None]],
-    *,
-    now: datetime,
-) -> None:
-    """Queue many customer messages, (kind, due_at, customer_id, ref_id), in one statement.
-
-    For bulk writers (the CSV import): one aiosqlite round trip instead of one per row.
-    """
-    await conn.executemany(
-        "INSERT INTO outbox (kind, customer_id, ref_id, due_at, created_at) VALUES (?, ?, ?, ?, ?)",
-        [
-            (kind, customer_id, ref_id, to_db(due), to_db(now))
-            for kind, due, customer_id, ref_id in rows
-        ],
-    )

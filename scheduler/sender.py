@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from aiogram.types import Message
 
     from bot.clock import Clock
+    from bot.outbox import Outgoing
     from bot.settings import Settings
-    from scheduler.kinds import Outgoing
 
 log = logging.getLogger(__name__)
 

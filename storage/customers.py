@@ -9,14 +9,12 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import aiosqlite
 
+from storage.outbox import REVIEW_REQUEST
 from storage.timestamps import from_db, to_db
-
-REVIEW_REQUEST = "review_request"
-RESTOCK = "restock"
 
 
 @dataclass(frozen=True)
@@ -297,7 +295,7 @@ async def restock_history(
     conn: aiosqlite.Connection, customer_id: int, skus: Iterable[str], *, excluding_order: int
 ) -> RestockHistory:
     """The customer's refused SKUs and previous purchases of these SKUs, in one query."""
-    wanted = _sku_list(skus)
+    wanted = sorted(set(skus))
     marks = ",".join("?" * len(wanted))
     # CROSS JOIN keeps the customer's orders as the outer loop: the SKU index alone would
     # walk every customer's purchases of a popular product.
@@ -314,77 +312,6 @@ async def restock_history(
     return RestockHistory(optouts, bought)
 
 
-def _sku_list(skus: Iterable[str]) -> list[str]:
-    if isinstance(skus, str):  # a lone SKU would be read letter by letter
-        raise TypeError("pass a collection of SKUs, not one string")
-    return sorted(set(skus))
-
-
-def _customer_items(skus: list[str]) -> str:
-    return (
-        "SELECT i.id FROM orders o CROSS JOIN order_items i ON i.order_id = o.id "
-        f"WHERE o.customer_id = ? AND i.sku IN ({','.join('?' * len(skus))})"
-    )
-
-
-async def cancel_pending_restock(
-    conn: aiosqlite.Connection,
-    customer_id: int,
-    skus: Iterable[str],
-    reason: str,
-    *,
-    bought_up_to: datetime | None = None,
-) -> int:
-    """Cancel the customer's queued restock rows for SKUs (those bought up to a time, if given).
-
-    `scheduler.outbox.cancel_pending` filters by kind only; a SKU needs the join to the item.
-    """
-    wanted = _sku_list(skus)
-    if not wanted:
-        return 0
-    sql = (
-        "UPDATE outbox SET status = 'cancelled', last_error = ? "
-        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
-        + _customer_items(wanted)
-    )
-    params: list[object] = [reason, customer_id, RESTOCK, customer_id, *wanted]
-    if bought_up_to is not None:
-        sql += " AND o.purchased_at <= ?"
-        params.append(to_db(bought_up_to))
-    cur = await conn.execute(sql + ")", params)
-    return cur.rowcount
-
-
-async def mark_restock_converted(
-    conn: aiosqlite.Connection,
-    customer_id: int,
-    skus: Iterable[str],
-    sent_from: datetime,
-    sent_to: datetime,
-    converted_at: datetime,
-) -> int:
-    """Reminders for these SKUs sent in [sent_from, sent_to] were followed by this purchase."""
-    wanted = _sku_list(skus)
-    if not wanted:
-        return 0
-    cur = await conn.execute(
-        "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
-        "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
-        "AND ref_id IN (" + _customer_items(wanted) + ")",
-        (
-            to_db(converted_at),
-            customer_id,
-            RESTOCK,
-            to_db(sent_from),
-            to_db(sent_to),
-            customer_id,
-            *wanted,
-        ),
-    )
-    return cur.rowcount
-
-
-# --- bulk (the CSV import's batch path; every list goes in as one JSON parameter) --------------
 def _json(values: Iterable[object]) -> str:
     return json.dumps(sorted(set(values)), ensure_ascii=False)
 
@@ -525,54 +452,16 @@ async def insert_items_many(
     )
 
 
-async def cancel_pending_restock_many(
-    conn: aiosqlite.Connection,
-    rows: list[tuple[str, int, str, datetime]],
-    *,
-    items_before: int,
-) -> int:
-    """cancel_pending_restock for many (reason, customer_id, sku, bought_up_to), in order.
-
-    Only reminders of items with ids below `items_before` (those stored before this batch):
-    the batch's own rows are settled by the caller.
-    """
-    cur = await conn.executemany(
-        "UPDATE outbox SET status = 'cancelled', last_error = ? "
-        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
-        "SELECT i.id FROM orders o CROSS JOIN order_items i ON i.order_id = o.id "
-        "WHERE o.customer_id = ? AND i.sku = ? AND o.purchased_at <= ? AND i.id < ?)",
-        [
-            (reason, customer_id, RESTOCK, customer_id, sku, to_db(up_to), items_before)
-            for reason, customer_id, sku, up_to in rows
-        ],
+async def mark_unreachable(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> None:
+    """Telegram answered 403: the customer blocked the bot or is gone."""
+    await conn.execute(
+        "UPDATE customers SET unreachable_at = ? WHERE id = ?", (to_db(now), customer_id)
     )
-    return cur.rowcount
 
 
-async def cancel_restock_of_items(conn: aiosqlite.Connection, rows: list[tuple[str, int]]) -> int:
-    """(reason, order item id): cancel the queued restock reminders of these items."""
-    cur = await conn.executemany(
-        "UPDATE outbox SET status = 'cancelled', last_error = ? "
-        "WHERE kind = 'restock' AND ref_id = ? AND status = 'pending'",
-        rows,
-    )
-    return cur.rowcount
-
-
-async def mark_restock_converted_many(
-    conn: aiosqlite.Connection,
-    rows: list[tuple[int, str, datetime]],
-    window: timedelta,
-) -> int:
-    """mark_restock_converted for many (customer_id, sku, purchased_at), in order."""
-    cur = await conn.executemany(
-        "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
-        "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
-        "AND ref_id IN (SELECT i.id FROM orders o CROSS JOIN order_items i "
-        "ON i.order_id = o.id WHERE o.customer_id = ? AND i.sku = ?)",
-        [
-            (to_db(at), cid, RESTOCK, to_db(at - window), to_db(at), cid, sku)
-            for cid, sku, at in rows
-        ],
-    )
-    return cur.rowcount
+async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | None:
+    async with conn.execute(
+        "SELECT id FROM customers WHERE telegram_id = ? AND forgotten_at IS NULL", (telegram_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return row["id"] if row else None

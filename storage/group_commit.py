@@ -29,12 +29,11 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import aiosqlite
-
-    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +66,14 @@ class _Entry(Generic[T, R]):
         return self.result  # type: ignore[return-value]
 
 
+class Writer(Protocol):
+    """What a group commit needs of the database (storage.db.Database): one write transaction."""
+
+    def write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+
+
 class GroupCommit(Generic[T, R]):
-    def __init__(
-        self, db: Database, apply: BatchApply[T, R], *, max_batch: int = MAX_BATCH
-    ) -> None:
+    def __init__(self, db: Writer, apply: BatchApply[T, R], *, max_batch: int = MAX_BATCH) -> None:
         self._db = db
         self._apply = apply
         self.max_batch = max_batch

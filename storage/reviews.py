@@ -11,15 +11,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.outbox import REVIEW_REMINDER, REVIEW_REQUEST
 from storage.timestamps import from_db, to_db
-
-# Outbox kinds of the customers feature (ref_id: reviews.id, alerts.id or order_items.id).
-REVIEW_REQUEST = "review_request"
-REVIEW_REMINDER = "review_reminder"
-REVIEW_BONUS = "review_bonus"
-RESTOCK = "restock"
-NEGATIVE_ALERT = "negative_alert"
-NEGATIVE_ALERT_COMMENT = "negative_alert_comment"
 
 
 def _at(value: str | None) -> datetime | None:
@@ -59,14 +52,6 @@ async def recipient_of_row(conn: aiosqlite.Connection, outbox_id: int) -> Recipi
         forgotten=row["forgotten_at"] is not None,
         row_created_at=from_db(row["created_at"]),
     )
-
-
-async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | None:
-    async with conn.execute(
-        "SELECT id FROM customers WHERE telegram_id = ? AND forgotten_at IS NULL", (telegram_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return row["id"] if row else None
 
 
 # --- reviews -----------------------------------------------------------------------------------
@@ -292,90 +277,3 @@ async def resolve_alert(
         (admin_id, admin_name, to_db(now), alert_id),
     )
     return cur.rowcount > 0
-
-
-# --- restock -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RestockItem:
-    id: int
-    customer_id: int
-    sku: str
-    name: str
-    quantity: int
-    purchased_at: datetime
-    reorder_url: str | None
-
-
-async def restock_item(conn: aiosqlite.Connection, item_id: int) -> RestockItem | None:
-    async with conn.execute(
-        "SELECT i.id, o.customer_id, i.sku, i.name, i.quantity, o.purchased_at, p.reorder_url "
-        "FROM order_items i JOIN orders o ON o.id = i.order_id "
-        "LEFT JOIN products p ON p.sku = i.sku WHERE i.id = ?",
-        (item_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        return None
-    return RestockItem(
-        id=row["id"],
-        customer_id=row["customer_id"],
-        sku=row["sku"],
-        name=row["name"],
-        quantity=row["quantity"],
-        purchased_at=from_db(row["purchased_at"]),
-        reorder_url=row["reorder_url"],
-    )
-
-
-async def bought_again_after(
-    conn: aiosqlite.Connection, customer_id: int, sku: str, after: datetime
-) -> bool:
-    # Driven from the customer's orders (few) rather than the SKU's items (maybe very many):
-    # the unary + keeps SQLite off the order_items_sku index.
-    async with conn.execute(
-        "SELECT 1 FROM orders o JOIN order_items i ON i.order_id = o.id "
-        "WHERE o.customer_id = ? AND o.purchased_at > ? AND +i.sku = ? LIMIT 1",
-        (customer_id, to_db(after), sku),
-    ) as cur:
-        return await cur.fetchone() is not None
-
-
-async def is_opted_out(conn: aiosqlite.Connection, customer_id: int, sku: str) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM restock_optouts WHERE customer_id = ? AND sku = ?", (customer_id, sku)
-    ) as cur:
-        return await cur.fetchone() is not None
-
-
-async def restock_rows(
-    conn: aiosqlite.Connection, customer_id: int, item_id: int, status: str
-) -> list[datetime]:
-    """Due times of the customer's restock rows for an item in a status."""
-    async with conn.execute(
-        "SELECT due_at FROM outbox WHERE customer_id = ? AND status = ? AND kind = ? "
-        "AND ref_id = ? ORDER BY due_at",
-        (customer_id, status, RESTOCK, item_id),
-    ) as cur:
-        return [from_db(row["due_at"]) for row in await cur.fetchall()]
-
-
-async def add_optout(conn: aiosqlite.Connection, customer_id: int, sku: str, now: datetime) -> bool:
-    cur = await conn.execute(
-        "INSERT INTO restock_optouts (customer_id, sku, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        (customer_id, sku, to_db(now)),
-    )
-    return cur.rowcount > 0
-
-
-async def cancel_restock_of_sku(
-    conn: aiosqlite.Connection, customer_id: int, sku: str, reason: str
-) -> int:
-    cur = await conn.execute(
-        "UPDATE outbox SET status = 'cancelled', last_error = ? "
-        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
-        "SELECT i.id FROM orders o JOIN order_items i ON i.order_id = o.id "
-        "WHERE o.customer_id = ? AND +i.sku = ?)",
-        (reason, customer_id, RESTOCK, customer_id, sku),
-    )
-    return cur.rowcount

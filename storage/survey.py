@@ -340,3 +340,12 @@ async def write_answers(conn: aiosqlite.Connection, writes: Sequence[AnswerWrite
             for w in writes
         ],
     )
+
+
+async def mark_employee_unreachable(
+    conn: aiosqlite.Connection, employee_id: int, now: datetime
+) -> None:
+    """Telegram answered 403: the employee blocked the bot or is gone."""
+    await conn.execute(
+        "UPDATE employees SET unreachable_at = ? WHERE id = ?", (to_db(now), employee_id)
+    )

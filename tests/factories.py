@@ -15,7 +15,7 @@ from bot.app import BotApp
 from bot.customers.purchases import Recorded, Timing, record
 from bot.customers.schema import PurchaseIn
 from bot.emulator import BotAPIEmulator, FakeUser
-from scheduler.outbox import enqueue
+from storage.outbox import enqueue
 from storage.timestamps import to_db
 
 

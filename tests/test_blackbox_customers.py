@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.customers.messages import STAR
 from bot.emulator import BotAPIEmulator, FakeUser
-from bot.reviews.messages import STAR
 from tests.bot_process import BotProcess
 
 pytestmark = pytest.mark.slow

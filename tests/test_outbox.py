@@ -17,13 +17,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import app as app_module
 from bot.app import BotApp
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
-from scheduler import outbox as outbox_module
-from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, build_registry
-from scheduler.outbox import WAITING_FOR_LINK, release_waiting
-from storage.reviews import RESTOCK, REVIEW_REQUEST
+from bot.outbox import Kind, OutboxRow, Outgoing, RenderContext, Rendered
+from storage.outbox import RESTOCK, REVIEW_REQUEST, WAITING_FOR_LINK, release_waiting
 from storage.timestamps import from_db, to_db
 from tests.factories import TEA, Item, buy, link, one, queue, rows
 
@@ -57,10 +56,12 @@ TEST_KINDS = (
 def test_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every app built in these tests also knows a few kinds made for them."""
 
-    def registry() -> dict[str, Kind]:
-        return {**build_registry(), **{kind.name: kind for kind in TEST_KINDS}}
+    features = app_module.outbox_kinds
 
-    monkeypatch.setattr(outbox_module, "build_registry", registry)
+    def registry() -> dict[str, Kind]:
+        return {**features(), **{kind.name: kind for kind in TEST_KINDS}}
+
+    monkeypatch.setattr(app_module, "outbox_kinds", registry)
 
 
 # --- claiming ------------------------------------------------------------------------------------

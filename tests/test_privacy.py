@@ -8,7 +8,7 @@ from bot.customers import purchases
 from bot.customers.schema import PurchaseIn
 from bot.emulator import BotAPIEmulator, FakeUser
 from bot.privacy.service import clean_external_id, mask_phone
-from bot.survey.service import SURVEY_REMINDER
+from storage.outbox import SURVEY_REMINDER
 from storage.timestamps import to_db
 from tests.db_snapshot import diff, snapshot
 from tests.ingest_helpers import purchase

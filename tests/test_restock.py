@@ -12,7 +12,7 @@ from bot.app import BotApp
 from bot.callbacks import RestockAction, RestockCb
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, FakeUser
-from storage.reviews import RESTOCK
+from storage.outbox import RESTOCK
 from storage.timestamps import from_db
 from tests.factories import TEA, buy, link, one, press, press_data, product, queue, rows, snapshot
 

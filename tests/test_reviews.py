@@ -18,12 +18,14 @@ from hypothesis import strategies as st
 from bot.app import BotApp
 from bot.callbacks import AlertResolveCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
 from bot.clock import FakeClock
+from bot.customers.messages import MAX_ITEMS_SHOWN
 from bot.emulator import BotAPIEmulator, FakeUser
 from bot.emulator.spec import visible_text
 from bot.i18n import Translator, build_i18n
-from bot.reviews.messages import MAX_ITEMS_SHOWN, request_message
+from bot.reviews.messages import request_message
 from bot.reviews.service import COMMENT_MAX_LEN, clean_comment, expires_at
-from storage.reviews import NEGATIVE_ALERT, REVIEW_REMINDER, REVIEW_REQUEST, ItemLine
+from storage.outbox import NEGATIVE_ALERT, REVIEW_REMINDER, REVIEW_REQUEST
+from storage.reviews import ItemLine
 from storage.timestamps import from_db
 from tests.factories import CUPS, TEA, Item, buy, link, one, press, press_data, rows, snapshot
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from bot.app import BotApp
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, Timeline
-from scheduler.kinds import Outgoing
+from bot.outbox import Outgoing
 from scheduler.sender import (
     BACKOFF_CAP,
     HEADROOM,
@@ -36,7 +36,7 @@ from scheduler.sender import (
     in_flight_limit,
     next_window_start,
 )
-from storage.reviews import RESTOCK
+from storage.outbox import RESTOCK
 from storage.timestamps import from_db
 from tests.factories import TEA, buy, one, queue, rows
 

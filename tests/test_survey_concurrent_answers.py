@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from bot.app import build_app
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
+from bot.pseudonym import Pseudonymizer
 from bot.survey import service as survey_service
-from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.service import Answered, Refusal, record_answer
 from storage import Database
 from storage import survey as q

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
-from bot.survey.service import SURVEY_REMINDER
+from storage.outbox import SURVEY_REMINDER
 from tests.survey_helpers import admin, answer, db_count, invite_link, join, start_wave
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

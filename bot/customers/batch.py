@@ -29,9 +29,10 @@ from bot.customers.purchases import (
     review_due,
 )
 from bot.customers.schema import PurchaseIn
-from scheduler.outbox import enqueue_many
 from storage import customers as q
-from storage.customers import RESTOCK, REVIEW_REQUEST, ReviewState
+from storage import outbox
+from storage.customers import ReviewState
+from storage.outbox import RESTOCK, REVIEW_REQUEST, enqueue_many
 
 
 @dataclass
@@ -171,15 +172,17 @@ async def record_batch(
     await q.insert_reviews(conn, review_rows, now)
     await q.insert_orders(conn, order_rows, now)
     await q.insert_items_many(conn, item_rows)
-    result.converted = await q.mark_restock_converted_many(conn, conversions, CONVERSION_WINDOW)
-    result.restock_cancelled += await q.cancel_pending_restock_many(
+    result.converted = await outbox.mark_restock_converted_many(
+        conn, conversions, CONVERSION_WINDOW
+    )
+    result.restock_cancelled += await outbox.cancel_pending_restock_many(
         conn, db_cancels, items_before=first_batch_item
     )
     await enqueue_many(
         conn, [(r.kind, r.due_at, r.customer_id, r.ref_id) for r in planned], now=now
     )
     # A reminder superseded within the batch is written and cancelled, as one by one would.
-    result.restock_reminders -= await q.cancel_restock_of_items(
+    result.restock_reminders -= await outbox.cancel_restock_of_items(
         conn, [(r.cancel_reason, r.ref_id) for r in planned if r.cancel_reason is not None]
     )
     return result

@@ -16,10 +16,10 @@ from enum import Enum
 import aiosqlite
 
 from bot.customers.phones import from_telegram_contact
-from scheduler.outbox import cancel_pending, release_waiting
 from storage import Database
 from storage import customers as q
 from storage.customers import Customer
+from storage.outbox import cancel_pending, release_waiting
 
 LINK_PREFIX = "c_"
 # What new_link_token() makes is 24 characters; accept a little range around it but nothing that

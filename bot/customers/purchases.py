@@ -14,10 +14,9 @@ import aiosqlite
 
 from bot.customers.schema import PurchaseIn
 from bot.settings import Settings
-from scheduler.outbox import enqueue
-from storage import Database
+from storage import Database, outbox
 from storage import customers as q
-from storage.customers import RESTOCK, REVIEW_REQUEST
+from storage.outbox import RESTOCK, REVIEW_REQUEST, enqueue
 
 # A repurchase this soon after a reminder was sent counts as the reminder's conversion.
 CONVERSION_WINDOW = timedelta(days=14)
@@ -166,7 +165,7 @@ async def record_purchase(
 
     converted = cancelled = queued = 0
     if history.last_bought:
-        converted = await q.mark_restock_converted(
+        converted = await outbox.mark_restock_converted(
             conn,
             customer.id,
             history.last_bought,
@@ -177,7 +176,7 @@ async def record_purchase(
         # An order reaching us late (bought before the newest purchase of a SKU) leaves the
         # newer purchase's reminder alone and gets none of its own.
         superseding = [sku for sku, at in history.last_bought.items() if at <= purchased_at]
-        cancelled = await q.cancel_pending_restock(
+        cancelled = await outbox.cancel_pending_restock(
             conn,
             customer.id,
             superseding,

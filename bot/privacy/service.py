@@ -7,7 +7,7 @@ What goes and what stays:
   message still queued for them. Their reviews, orders and ratings stay, pointing at the same
   row, which now says nothing about who the person was; reports keep counting them.
 - Leaving clears the employee's Telegram id and cancels their queued questions. Answers stand
-  against an HMAC pseudonym (bot/survey/pseudonym.py), not against the employee row, so they stay.
+  against an HMAC pseudonym (bot/pseudonym.py), not against the employee row, so they stay.
 
 Each use case is one transaction: a crash or a locked database leaves the row either fully
 as it was or fully forgotten.
@@ -23,8 +23,8 @@ from enum import Enum
 
 import aiosqlite
 
-from scheduler.outbox import cancel_pending
 from storage import Database
+from storage.outbox import cancel_pending
 from storage.timestamps import from_db, to_db
 
 log = logging.getLogger(__name__)

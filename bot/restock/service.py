@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from scheduler.outbox import enqueue
-from storage import reviews as q
-from storage.reviews import RESTOCK, RestockItem
+from storage import customers as customers_q
+from storage import restock as q
+from storage.outbox import RESTOCK, cancel_restock_of_sku, enqueue
+from storage.restock import RestockItem
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -46,7 +47,7 @@ class StoppedReminders:
 async def _own_reminded_item(
     conn: aiosqlite.Connection, telegram_id: int, item_id: int
 ) -> RestockItem | Refusal:
-    customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+    customer_id = await customers_q.customer_id_for_telegram(conn, telegram_id)
     item = await q.restock_item(conn, item_id) if customer_id is not None else None
     if item is None or item.customer_id != customer_id:
         return Refusal.INVALID
@@ -84,7 +85,7 @@ async def stop_reminders(
         if isinstance(item, Refusal):
             return item
         added = await q.add_optout(conn, item.customer_id, item.sku, now)
-        cancelled = await q.cancel_restock_of_sku(
+        cancelled = await cancel_restock_of_sku(
             conn, item.customer_id, item.sku, "customer opted out of this product"
         )
     return StoppedReminders(item, already=not added, cancelled=cancelled)

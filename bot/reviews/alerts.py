@@ -15,9 +15,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import AlertResolveCb
 from bot.i18n import Translator
+from bot.outbox import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
 from bot.reviews.service import AlertView, alert_view
-from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
-from storage.reviews import NEGATIVE_ALERT, NEGATIVE_ALERT_COMMENT
+from storage.outbox import NEGATIVE_ALERT, NEGATIVE_ALERT_COMMENT
 
 if TYPE_CHECKING:
     from datetime import tzinfo

@@ -1,78 +1,35 @@
-"""What customers see: review requests and reminders, the review's steps, restock reminders.
+"""What customers see of a review: the request and its reminder, the steps, the bonus.
 
 Each outbox kind renders its row when it is due, not when it was queued, so the message reflects
 the database then: a rated purchase needs no reminder, a product bought again no restock
 reminder, and a customer who said /stop, blocked the bot or asked to be forgotten gets nothing.
-A customer who has not linked Telegram yet waits (the row is postponed to its expiry and
-`scheduler.outbox.release_waiting` makes it due when they link).
+Where a row goes (and why it may not go yet) is `bot.customers.messages.customer_chat`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from babel.dates import format_date
 
-from bot.callbacks import RestockAction, RestockCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
+from bot.callbacks import ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
+from bot.customers.messages import STAR, customer_chat, format_items, stars
 from bot.i18n import Translator
-from bot.reviews import alerts as alert_messages
+from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
 from bot.reviews import service as reviews
 from bot.texts import N_
-from scheduler.kinds import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
-from scheduler.outbox import WAITING_FOR_LINK
 from storage import reviews as q
-from storage.reviews import (
-    RESTOCK,
-    REVIEW_BONUS,
-    REVIEW_REMINDER,
-    REVIEW_REQUEST,
-    ItemLine,
-    RestockItem,
-)
+from storage.outbox import REVIEW_BONUS, REVIEW_REMINDER, REVIEW_REQUEST
+from storage.reviews import ItemLine
 
 if TYPE_CHECKING:
     import aiosqlite
 
     from bot.reviews.service import ReviewState
 
-MAX_ITEMS_SHOWN = 5
-ITEM_NAME_MAX = 80
-STAR = "⭐"
-
 
 # --- pieces ------------------------------------------------------------------------------------
-def _short(name: str, limit: int = ITEM_NAME_MAX) -> str:
-    name = " ".join(name.split())
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
-
-
-def format_items(tr: Translator, items: list[ItemLine]) -> str:
-    """«Coffee ×2, Filters and 3 more», HTML-escaped (names come from the shop)."""
-    shown = [
-        escape(_short(item.name)) + (f" ×{item.quantity}" if item.quantity > 1 else "")
-        for item in items[:MAX_ITEMS_SHOWN]
-    ]
-    text = ", ".join(shown)
-    if len(items) > MAX_ITEMS_SHOWN:
-        text = tr("{items} and {count} more", items=text, count=len(items) - MAX_ITEMS_SHOWN)
-    return text
-
-
-def stars(rating: int) -> str:
-    return STAR * rating
-
-
-def local_date(tr: Translator, moment: datetime, tz: object) -> str:
-    """«12 January 2026» / «12 января 2026» in the customer's language and the shop's zone."""
-    # A fixed pattern rather than "long": that one ends Russian dates with «г.», which reads
-    # badly before a full stop.
-    day = moment.astimezone(tz).date()  # type: ignore[arg-type]
-    return format_date(day, "d MMMM y", locale=tr.locale)
-
-
 def rating_keyboard(review_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -168,94 +125,7 @@ def bonus_message(tr: Translator, bonus: str) -> str:
     return tr("🎁 A thank-you for your review: {bonus}", bonus=escape(bonus))
 
 
-# --- restock -----------------------------------------------------------------------------------
-def _reorder_url(url: str | None) -> str | None:
-    # A malformed URL would make Telegram refuse the whole message; better no button.
-    if url and url.startswith(("https://", "http://")) and len(url) <= 2048 and " " not in url:
-        return url
-    return None
-
-
-def restock_text(tr: Translator, item: RestockItem, tz: object) -> str:
-    return tr(
-        "🛒 On {date} you bought {item}. Time to restock?",
-        date=local_date(tr, item.purchased_at, tz),
-        item="<b>" + escape(_short(item.name)) + "</b>",
-    )
-
-
-def restock_keyboard(
-    tr: Translator, item: RestockItem, *, snooze: bool = True, stop: bool = True
-) -> InlineKeyboardMarkup | None:
-    """«Buy again» (a link, when the product has one), «Remind me in a week», «Don't remind»."""
-    rows: list[list[InlineKeyboardButton]] = []
-    url = _reorder_url(item.reorder_url)
-    if url is not None:
-        rows.append([InlineKeyboardButton(text=tr("Buy again"), url=url)])
-    if snooze:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=tr("Remind me in a week"),
-                    callback_data=RestockCb(item=item.id, action=RestockAction.SNOOZE).pack(),
-                )
-            ]
-        )
-    if stop:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=tr("Don't remind me again"),
-                    callback_data=RestockCb(item=item.id, action=RestockAction.STOP).pack(),
-                )
-            ]
-        )
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-
-
-def snoozed_text(tr: Translator, item: RestockItem, until: datetime, tz: object) -> str:
-    return (
-        restock_text(tr, item, tz)
-        + "\n\n"
-        + tr("⏰ I will remind you on {date}.", date=local_date(tr, until, tz))
-    )
-
-
-def stopped_text(tr: Translator, item: RestockItem, tz: object) -> str:
-    return (
-        restock_text(tr, item, tz)
-        + "\n\n"
-        + tr(
-            "🔕 Done: no more reminders about {item}.",
-            item="<b>" + escape(_short(item.name)) + "</b>",
-        )
-    )
-
-
 # --- the outbox --------------------------------------------------------------------------------
-async def customer_chat(
-    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow
-) -> tuple[int, Translator] | Skip | Postpone:
-    """Where a customer's row goes and in which language, or why it does not go (now)."""
-    recipient = await q.recipient_of_row(conn, row.id) if row.customer_id is not None else None
-    if recipient is None:
-        return Skip("failed", "customer row without a customer")
-    if recipient.forgotten:
-        return Skip("cancelled", "the customer asked to be forgotten")
-    if not recipient.subscribed:
-        return Skip("cancelled", "the customer unsubscribed (/stop)")
-    if recipient.unreachable:
-        return Skip("cancelled", "the customer blocked the bot")
-    if recipient.telegram_id is None:
-        deadline = recipient.row_created_at + timedelta(days=ctx.settings.link_wait_days)
-        if ctx.clock.now() >= deadline:
-            return Skip("expired", "the customer did not link Telegram within LINK_WAIT_DAYS")
-        # Not re-claimed on every tick: it waits until its expiry, or `release_waiting`.
-        return Postpone(deadline, WAITING_FOR_LINK)
-    language = recipient.language or ctx.settings.default_language
-    return recipient.telegram_id, Translator(ctx.i18n, language)
-
-
 async def _review_request(
     ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, *, reminder: bool
 ) -> Rendered:
@@ -307,26 +177,6 @@ async def render_review_bonus(
     return Outgoing(chat_id=chat_id, text=bonus_message(tr, bonus))
 
 
-async def render_restock(
-    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow
-) -> Rendered:
-    target = await customer_chat(ctx, conn, row)
-    if isinstance(target, Skip | Postpone):
-        return target
-    chat_id, tr = target
-    item = await q.restock_item(conn, row.ref_id) if row.ref_id is not None else None
-    if item is None or item.customer_id != row.customer_id:
-        return Skip("failed", "no such order item for this customer")
-    if await q.is_opted_out(conn, item.customer_id, item.sku):
-        return Skip("cancelled", "the customer opted out of this product")
-    if await q.bought_again_after(conn, item.customer_id, item.sku, item.purchased_at):
-        return Skip("cancelled", "bought again since")
-    tz = ctx.settings.tz
-    return Outgoing(
-        chat_id=chat_id, text=restock_text(tr, item, tz), reply_markup=restock_keyboard(tr, item)
-    )
-
-
 KINDS: tuple[Kind, ...] = (
     Kind(
         REVIEW_REQUEST,
@@ -338,6 +188,4 @@ KINDS: tuple[Kind, ...] = (
     Kind(REVIEW_REMINDER, render_review_reminder),
     # The bonus answers the customer's last step: it goes at once, whatever the hour.
     Kind(REVIEW_BONUS, render_review_bonus, respects_send_window=False),
-    Kind(RESTOCK, render_restock),
-    *alert_messages.KINDS,
 )

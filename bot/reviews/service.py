@@ -23,23 +23,23 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from scheduler.outbox import enqueue
+from storage import customers as customers_q
 from storage import reviews as q
-from storage.reviews import (
+from storage.outbox import (
     NEGATIVE_ALERT,
     NEGATIVE_ALERT_COMMENT,
     REVIEW_BONUS,
     REVIEW_REMINDER,
-    Alert,
-    ItemLine,
-    Review,
+    cancel_for_ref,
+    enqueue,
 )
+from storage.reviews import Alert, ItemLine, Review
 
 if TYPE_CHECKING:
     import aiosqlite
 
+    from bot.outbox import OutboxRow, RenderContext, Skip
     from bot.settings import Settings
-    from scheduler.kinds import OutboxRow, RenderContext, Skip
     from storage import Database
 
 RATING_MIN, RATING_MAX = 1, 5
@@ -75,7 +75,7 @@ def is_negative(rating: int | None, settings: Settings) -> bool:
 async def _own_review(
     conn: aiosqlite.Connection, telegram_id: int, review_id: int
 ) -> Review | Refusal:
-    customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+    customer_id = await customers_q.customer_id_for_telegram(conn, telegram_id)
     review = await q.get_review(conn, review_id) if customer_id is not None else None
     if review is None or review.customer_id != customer_id:
         # Someone else's review and a review that does not exist look the same from outside.
@@ -118,11 +118,7 @@ async def rate(
             await q.set_status_if(conn, review.id, "expired", was=("pending", "requested"))
             return Refusal.EXPIRED
         await q.set_rating(conn, review.id, rating, now)
-        await conn.execute(
-            "UPDATE outbox SET status = 'cancelled', last_error = 'answered' "
-            "WHERE kind = ? AND ref_id = ? AND status = 'pending'",
-            (REVIEW_REMINDER, review.id),
-        )
+        await cancel_for_ref(conn, kinds=(REVIEW_REMINDER,), ref_id=review.id, reason="answered")
         if is_negative(rating, settings):
             alert_id = await q.insert_alert(conn, review.id, now)
             if alert_id is not None:
@@ -171,7 +167,7 @@ async def skip_comment(
 async def awaiting_comment(db: Database, telegram_id: int, now: datetime) -> bool:
     """Is this person's next text message the comment of a review?"""
     async with db.read() as conn:
-        customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+        customer_id = await customers_q.customer_id_for_telegram(conn, telegram_id)
         if customer_id is None:
             return False
         return await q.review_awaiting_comment(conn, customer_id, now - COMMENT_WAIT) is not None
@@ -195,7 +191,7 @@ async def add_comment(
     if comment is None:
         return None
     async with db.write() as conn:
-        customer_id = await q.customer_id_for_telegram(conn, telegram_id)
+        customer_id = await customers_q.customer_id_for_telegram(conn, telegram_id)
         if customer_id is None:
             return None
         review = await q.review_awaiting_comment(conn, customer_id, now - COMMENT_WAIT)

@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.i18n import Translator
+from bot.outbox import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
 from bot.survey.scoring import (
     QUESTION_COUNT,
     QUESTIONS,
@@ -18,9 +19,9 @@ from bot.survey.scoring import (
     SCORE_MIN,
     level_for,
 )
-from bot.survey.service import SURVEY_INVITE, SURVEY_REMINDER, Progress, employee_wave_state
+from bot.survey.service import Progress, employee_wave_state
 from bot.texts import N_
-from scheduler.kinds import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
+from storage.outbox import SURVEY_INVITE, SURVEY_REMINDER
 
 if TYPE_CHECKING:
     import aiosqlite

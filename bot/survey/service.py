@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from bot.survey.pseudonym import Pseudonymizer
+from bot.pseudonym import Pseudonymizer
 from bot.survey.scoring import QUESTION_COUNT, is_valid_question, is_valid_score, total_score
-from scheduler.outbox import enqueue
 from storage import Database
 from storage import survey as q
+from storage.outbox import SURVEY_INVITE, SURVEY_REMINDER, cancel_for_ref, enqueue
 from storage.survey import Employee, Wave
 
 if TYPE_CHECKING:
@@ -28,9 +28,6 @@ INVITE_PREFIX = "j_"
 DEPARTMENT_MAX_LEN = 64
 WAVE_TITLE_MAX_LEN = 100
 _INVITE_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,62}$")
-
-SURVEY_INVITE = "survey_invite"
-SURVEY_REMINDER = "survey_reminder"
 
 
 class SurveyError(Exception):
@@ -175,10 +172,8 @@ async def close_wave(db: Database, now: datetime) -> Wave:
         if wave is None:
             raise SurveyError("no_open_wave")
         await q.close_wave(conn, wave.id, now)
-        await conn.execute(
-            "UPDATE outbox SET status = 'cancelled', last_error = 'wave closed' "
-            "WHERE status = 'pending' AND kind IN (?, ?) AND ref_id = ?",
-            (SURVEY_INVITE, SURVEY_REMINDER, wave.id),
+        await cancel_for_ref(
+            conn, kinds=(SURVEY_INVITE, SURVEY_REMINDER), ref_id=wave.id, reason="wave closed"
         )
     return Wave(wave.id, wave.title, wave.opened_at, now)
 
@@ -364,8 +359,6 @@ async def employee_wave_state(
 
 
 __all__ = [
-    "SURVEY_INVITE",
-    "SURVEY_REMINDER",
     "Answered",
     "Joined",
     "Opened",

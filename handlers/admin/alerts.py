@@ -10,7 +10,7 @@ from bot.i18n import I18n, Translator, _
 from bot.reviews import service as reviews
 from bot.reviews.alerts import alert_text
 from bot.settings import Settings
-from handlers.reviews import show
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 

@@ -12,7 +12,7 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.privacy import service as privacy
 from bot.settings import Settings
-from handlers.privacy import replace_message
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 
@@ -90,7 +90,7 @@ async def forget_customer_confirmed(
 ) -> None:
     if not callback_data.confirm:
         await callback.answer(_("Nothing was deleted."))
-        await replace_message(callback, _("Nothing was deleted."))
+        await show(callback, _("Nothing was deleted."))
         return
     outcome = await privacy.forget_customer(db, callback_data.customer, clock.now())
     if outcome is privacy.Outcome.NOT_FOUND:
@@ -99,10 +99,10 @@ async def forget_customer_confirmed(
         return
     if outcome is privacy.Outcome.ALREADY:
         await callback.answer(_("This customer was already forgotten."))
-        await replace_message(callback, _("This customer was already forgotten."))
+        await show(callback, _("This customer was already forgotten."))
         return
     await callback.answer()
-    await replace_message(
+    await show(
         callback,
         _(
             "Done: the customer's phone number, name and Telegram link are deleted, and "

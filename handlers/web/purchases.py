@@ -30,8 +30,8 @@ from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list
 from storage import customers as q
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
     from bot.clock import Clock
+    from handlers.web.context import WebContext
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _digest(text: str) -> bytes:
 
 
 class PurchasesApi:
-    def __init__(self, app: BotApp) -> None:
+    def __init__(self, app: WebContext) -> None:
         self.app = app
         self.limiter = FailedAuthLimiter(app.clock)
         token = app.settings.api_token.get_secret_value() if app.settings.api_token else ""
@@ -281,7 +281,7 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _error(500, "internal error; nothing was stored")
 
 
-def setup_api(web_app: web.Application, app: BotApp) -> None:
+def setup_api(web_app: web.Application, app: WebContext) -> None:
     """Add the /api/v1 routes (and JSON error answers under /api/) to the bot's web app."""
     api = PurchasesApi(app)
     web_app.middlewares.append(_json_errors)

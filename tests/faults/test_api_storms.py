@@ -14,7 +14,7 @@ import pytest
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
 from bot.emulator.server import Call
-from bot.survey.service import SURVEY_INVITE
+from storage.outbox import SURVEY_INVITE
 from storage.timestamps import to_db
 from tests.faults.conftest import FAST_BACKOFF
 from tests.faults.survey_setup import open_wave_with_employees

@@ -24,8 +24,8 @@ import pytest
 
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
+from bot.pseudonym import Pseudonymizer
 from bot.survey import service as survey_service
-from bot.survey.pseudonym import Pseudonymizer
 from bot.survey.scoring import QUESTION_COUNT
 from storage.backup import BackupError, backup, restore
 from storage.timestamps import to_db

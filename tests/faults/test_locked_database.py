@@ -15,7 +15,7 @@ from typing import Any
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
 from bot.survey import service as survey_service
-from bot.survey.service import SURVEY_INVITE
+from storage.outbox import SURVEY_INVITE
 from tests.db_snapshot import diff, snapshot
 from tests.faults.survey_setup import ADMIN_ID, open_wave_with_employees
 from tests.survey_helpers import admin, db_count

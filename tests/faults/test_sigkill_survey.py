@@ -23,7 +23,7 @@ import pytest
 from bot.callbacks import SurveyAnswerCb
 from bot.clock import SystemClock
 from bot.emulator import BotAPIEmulator, FakeUser
-from bot.survey.pseudonym import Pseudonymizer
+from bot.pseudonym import Pseudonymizer
 from storage import Database
 from tests.faults.forked_bot import ForkedBot
 from tests.faults.survey_setup import ADMIN_ID, open_wave_with_employees, score_for

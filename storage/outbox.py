@@ -1,0 +1,354 @@
+"""The outbox table: every statement that writes it, and the names of its kinds.
+
+Row life: pending → sending → sent | failed | cancelled | expired (or back to pending with a
+later due time: a retry, a postponement). Features queue and cancel rows here inside the
+transaction that causes them; the dispatcher (scheduler/outbox.py) claims and marks them here.
+The kind names are the vocabulary of the `kind` column, so they are defined once, with the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.timestamps import from_db, to_db
+
+# --- kinds ---------------------------------------------------------------------------------------
+SURVEY_INVITE = "survey_invite"
+SURVEY_REMINDER = "survey_reminder"
+REVIEW_REQUEST = "review_request"
+REVIEW_REMINDER = "review_reminder"
+REVIEW_BONUS = "review_bonus"
+RESTOCK = "restock"
+NEGATIVE_ALERT = "negative_alert"
+NEGATIVE_ALERT_COMMENT = "negative_alert_comment"
+
+# The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
+# finds the rows by it.
+WAITING_FOR_LINK = "waiting for the customer to link Telegram"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    kind: str
+    customer_id: int | None
+    employee_id: int | None
+    chat_id: int | None
+    ref_id: int | None
+    due_at: datetime
+    attempts: int
+
+
+# --- queueing and cancelling (features, inside the transaction that causes it) ----------------
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    customer_id: int | None = None,
+    employee_id: int | None = None,
+    chat_id: int | None = None,
+    ref_id: int | None = None,
+) -> int:
+    """Queue one message; call inside the transaction that causes it."""
+    cur = await conn.execute(
+        "INSERT INTO outbox (kind, customer_id, employee_id, chat_id, ref_id, due_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (kind, customer_id, employee_id, chat_id, ref_id, to_db(due_at), to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def enqueue_many(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[str, datetime, int, int | None]],
+    *,
+    now: datetime,
+) -> None:
+    """Queue many customer messages, (kind, due_at, customer_id, ref_id), in one statement.
+
+    For bulk writers (the CSV import): one aiosqlite round trip instead of one per row.
+    """
+    await conn.executemany(
+        "INSERT INTO outbox (kind, customer_id, ref_id, due_at, created_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (kind, customer_id, ref_id, to_db(due), to_db(now))
+            for kind, due, customer_id, ref_id in rows
+        ],
+    )
+
+
+async def cancel_pending(
+    conn: aiosqlite.Connection,
+    *,
+    customer_id: int | None = None,
+    employee_id: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+    reason: str = "cancelled",
+) -> int:
+    """Cancel a recipient's queued rows in one statement (opt-out, 403, repurchase)."""
+    if (customer_id is None) == (employee_id is None):
+        raise ValueError("name exactly one recipient")
+    column, value = (
+        ("customer_id", customer_id) if customer_id is not None else ("employee_id", employee_id)
+    )
+    sql = (
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        f"WHERE {column} = ? AND status = 'pending'"
+    )
+    params: list[object] = [reason, value]
+    if kinds:
+        sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+        params.extend(kinds)
+    cur = await conn.execute(sql, params)
+    return cur.rowcount
+
+
+async def cancel_for_ref(
+    conn: aiosqlite.Connection, *, kinds: Sequence[str], ref_id: int, reason: str
+) -> int:
+    """Cancel the queued rows of these kinds about one thing (a review answered, a wave closed)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        f"WHERE status = 'pending' AND kind IN ({','.join('?' * len(kinds))}) AND ref_id = ?",
+        (reason, *kinds, ref_id),
+    )
+    return cur.rowcount
+
+
+async def release_waiting(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
+    """The customer has just linked Telegram: their rows waiting for that are due now.
+
+    Call it in the transaction that links the customer (then `outbox.kick()` after it).
+    """
+    cur = await conn.execute(
+        "UPDATE outbox SET due_at = ?, last_error = NULL "
+        "WHERE customer_id = ? AND status = 'pending' AND last_error = ?",
+        (to_db(now), customer_id, WAITING_FOR_LINK),
+    )
+    return cur.rowcount
+
+
+# --- restock rows: cancelled by a repurchase or an opt-out, converted by a purchase ------------
+def _customer_items(skus: list[str]) -> str:
+    """A subquery of the customer's order item ids for SKUs (customer id and SKUs as params)."""
+    return (
+        "SELECT i.id FROM orders o JOIN order_items i ON i.order_id = o.id "
+        f"WHERE o.customer_id = ? AND i.sku IN ({','.join('?' * len(skus))})"
+    )
+
+
+async def cancel_pending_restock(
+    conn: aiosqlite.Connection,
+    customer_id: int,
+    skus: Iterable[str],
+    reason: str,
+    *,
+    bought_up_to: datetime | None = None,
+) -> int:
+    """Cancel the customer's queued restock rows for SKUs (those bought up to a time, if given).
+
+    `cancel_pending` filters by kind only; a SKU needs the join to the item.
+    """
+    wanted = sorted(set(skus))
+    if not wanted:
+        return 0
+    sql = (
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
+        + _customer_items(wanted)
+    )
+    params: list[object] = [reason, customer_id, RESTOCK, customer_id, *wanted]
+    if bought_up_to is not None:
+        sql += " AND o.purchased_at <= ?"
+        params.append(to_db(bought_up_to))
+    cur = await conn.execute(sql + ")", params)
+    return cur.rowcount
+
+
+async def cancel_pending_restock_many(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[str, int, str, datetime]],
+    *,
+    items_before: int,
+) -> int:
+    """cancel_pending_restock for many (reason, customer_id, sku, bought_up_to), in order.
+
+    Only reminders of items with ids below `items_before` (those stored before this batch):
+    the batch's own rows are settled by the caller.
+    """
+    cur = await conn.executemany(
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
+        "SELECT i.id FROM orders o CROSS JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id = ? AND i.sku = ? AND o.purchased_at <= ? AND i.id < ?)",
+        [
+            (reason, customer_id, RESTOCK, customer_id, sku, to_db(up_to), items_before)
+            for reason, customer_id, sku, up_to in rows
+        ],
+    )
+    return cur.rowcount
+
+
+async def cancel_restock_of_items(conn: aiosqlite.Connection, rows: list[tuple[str, int]]) -> int:
+    """(reason, order item id): cancel the queued restock reminders of these items."""
+    cur = await conn.executemany(
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        f"WHERE kind = '{RESTOCK}' AND ref_id = ? AND status = 'pending'",
+        rows,
+    )
+    return cur.rowcount
+
+
+async def cancel_restock_of_sku(
+    conn: aiosqlite.Connection, customer_id: int, sku: str, reason: str
+) -> int:
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'cancelled', last_error = ? "
+        "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
+        "SELECT i.id FROM orders o JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id = ? AND +i.sku = ?)",
+        (reason, customer_id, RESTOCK, customer_id, sku),
+    )
+    return cur.rowcount
+
+
+async def mark_restock_converted(
+    conn: aiosqlite.Connection,
+    customer_id: int,
+    skus: Iterable[str],
+    sent_from: datetime,
+    sent_to: datetime,
+    converted_at: datetime,
+) -> int:
+    """Reminders for these SKUs sent in [sent_from, sent_to] were followed by this purchase."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return 0
+    cur = await conn.execute(
+        "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
+        "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
+        "AND ref_id IN (" + _customer_items(wanted) + ")",
+        (
+            to_db(converted_at),
+            customer_id,
+            RESTOCK,
+            to_db(sent_from),
+            to_db(sent_to),
+            customer_id,
+            *wanted,
+        ),
+    )
+    return cur.rowcount
+
+
+async def mark_restock_converted_many(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[int, str, datetime]],
+    window: timedelta,
+) -> int:
+    """mark_restock_converted for many (customer_id, sku, purchased_at), in order."""
+    cur = await conn.executemany(
+        "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
+        "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "
+        "AND ref_id IN (SELECT i.id FROM orders o CROSS JOIN order_items i "
+        "ON i.order_id = o.id WHERE o.customer_id = ? AND i.sku = ?)",
+        [
+            (to_db(at), cid, RESTOCK, to_db(at - window), to_db(at), cid, sku)
+            for cid, sku, at in rows
+        ],
+    )
+    return cur.rowcount
+
+
+# --- the dispatcher's statements -------------------------------------------------------------
+async def recover_sending(conn: aiosqlite.Connection) -> int:
+    """Rows left `sending` (a crash mid-send) go back to `pending`."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
+    )
+    return cur.rowcount
+
+
+async def claim_due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[OutboxRow]:
+    """Mark up to `limit` due rows `sending` (oldest due first) and return them in that order."""
+    cur = await conn.execute(
+        """
+        UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?
+            ORDER BY due_at LIMIT ?
+        )
+        RETURNING id, kind, customer_id, employee_id, chat_id, ref_id, due_at, attempts
+        """,
+        (to_db(now), to_db(now), limit),
+    )
+    fetched = await cur.fetchall()
+    rows = [
+        OutboxRow(
+            id=r["id"],
+            kind=r["kind"],
+            customer_id=r["customer_id"],
+            employee_id=r["employee_id"],
+            chat_id=r["chat_id"],
+            ref_id=r["ref_id"],
+            due_at=from_db(r["due_at"]),
+            attempts=r["attempts"],
+        )
+        for r in fetched
+    ]
+    rows.sort(key=lambda r: (r.due_at, r.id))
+    return rows
+
+
+async def mark_sent(
+    conn: aiosqlite.Connection,
+    row_id: int,
+    *,
+    now: datetime,
+    message_id: int | None,
+    note: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = ? "
+        "WHERE id = ?",
+        (to_db(now), message_id, note, row_id),
+    )
+
+
+async def finish(conn: aiosqlite.Connection, row_id: int, status: str, error: str | None) -> None:
+    """End a row: failed, cancelled or expired, with why."""
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id)
+    )
+
+
+async def reschedule(
+    conn: aiosqlite.Connection,
+    row_id: int,
+    until: datetime,
+    reason: str | None,
+    *,
+    undo_attempt: bool,
+) -> None:
+    """Back to pending, due at `until` (a retry counts as an attempt, a postponement does not)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?, "
+        "claimed_at = NULL, attempts = attempts - ? WHERE id = ?",
+        (to_db(until), reason or None, 1 if undo_attempt else 0, row_id),
+    )
+
+
+async def release_claimed(conn: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
+    """Claimed rows that were not sent go back to the queue as they were."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', claimed_at = NULL, attempts = attempts - 1 "
+        f"WHERE status = 'sending' AND id IN ({','.join('?' * len(row_ids))})",
+        list(row_ids),
+    )

@@ -1,0 +1,108 @@
+"""Queries for disclosure control: the pseudonym key's fingerprint and the released figures.
+
+Tables of migration 0007: `pseudonym_key`, `pseudonym_scheme`, `disclosure_releases`,
+`disclosure_members`. The rules that decide what to write live in bot/disclosure/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+
+
+def _to_db(moment: datetime) -> str:
+    # The storage form of every timestamp (UTC, sortable); see storage/migrations/0001.
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached storage")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _from_db(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# --- the key ------------------------------------------------------------------------------------
+async def key_fingerprint(conn: aiosqlite.Connection) -> str | None:
+    async with conn.execute("SELECT fingerprint FROM pseudonym_key WHERE id = 1") as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row else None
+
+
+async def set_key_fingerprint(conn: aiosqlite.Connection, value: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO pseudonym_key (id, fingerprint, set_at) VALUES (1, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+        "set_at = excluded.set_at",
+        (value, _to_db(now)),
+    )
+
+
+async def per_wave_from(conn: aiosqlite.Connection) -> int:
+    """The first wave whose answers stand under per-wave pseudonyms."""
+    async with conn.execute("SELECT per_wave_from FROM pseudonym_scheme WHERE id = 1") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 1
+
+
+# --- releases -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredRelease:
+    epoch: int
+    structure: dict[str, object]  # rules.Structure.to_json()
+    released_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    respondent: str
+    department_id: int | None
+    epoch: int
+    payload: object  # the released values (the six scores for the survey's channel)
+
+
+async def releases(conn: aiosqlite.Connection, wave_id: int, channel: str) -> list[StoredRelease]:
+    async with conn.execute(
+        "SELECT epoch, structure, released_at FROM disclosure_releases "
+        "WHERE wave_id = ? AND channel = ? ORDER BY epoch",
+        (wave_id, channel),
+    ) as cur:
+        return [StoredRelease(r[0], json.loads(r[1]), _from_db(r[2])) for r in await cur.fetchall()]
+
+
+async def members(conn: aiosqlite.Connection, wave_id: int, channel: str) -> list[StoredMember]:
+    async with conn.execute(
+        "SELECT respondent, department_id, epoch, payload FROM disclosure_members "
+        "WHERE wave_id = ? AND channel = ? ORDER BY respondent",
+        (wave_id, channel),
+    ) as cur:
+        return [StoredMember(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+
+async def add_release(
+    conn: aiosqlite.Connection,
+    wave_id: int,
+    channel: str,
+    epoch: int,
+    structure: dict[str, object],
+    new_members: Sequence[StoredMember],
+    now: datetime,
+) -> None:
+    """Store release `epoch` and the respondents it counts first (inside the caller's
+    transaction, so a release is never half-written)."""
+    await conn.execute(
+        "INSERT INTO disclosure_releases (wave_id, channel, epoch, structure, released_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (wave_id, channel, epoch, json.dumps(structure, sort_keys=True), _to_db(now)),
+    )
+    await conn.executemany(
+        "INSERT INTO disclosure_members (wave_id, channel, respondent, department_id, epoch, "
+        "payload) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (wave_id, channel, m.respondent, m.department_id, m.epoch, json.dumps(m.payload))
+            for m in new_members
+        ],
+    )

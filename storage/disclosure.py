@@ -106,3 +106,53 @@ async def add_release(
             for m in new_members
         ],
     )
+
+
+async def is_settled(conn: aiosqlite.Connection, wave_id: int, channel: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM disclosure_settled WHERE wave_id = ? AND channel = ?", (wave_id, channel)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def settle(conn: aiosqlite.Connection, wave_id: int, channel: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO disclosure_settled (wave_id, channel, settled_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (wave_id, channel, _to_db(now)),
+    )
+
+
+# --- the live answers, as disclosure control reads them -------------------------------------
+@dataclass(frozen=True)
+class CompleteResponse:
+    respondent: str
+    department_id: int | None
+    scores: tuple[int, ...]
+
+
+async def complete_responses(
+    conn: aiosqlite.Connection, wave_id: int, questions: int = 6
+) -> list[CompleteResponse]:
+    """Every respondent of a wave with all questions answered (the one definition of a
+    respondent), with the department of the wave.
+
+    Answers carry the department the person was invited with; rows written before that rule
+    may disagree, and the smallest id stands for all of them.
+    """
+    found: list[CompleteResponse] = []
+    async with conn.execute(
+        "SELECT respondent, MIN(department_id) AS department_id, "
+        "group_concat(question || ':' || score) AS answers FROM survey_answers "
+        "WHERE wave_id = ? GROUP BY respondent HAVING COUNT(*) = ? ORDER BY respondent",
+        (wave_id, questions),
+    ) as cur:
+        for row in await cur.fetchall():
+            pairs = sorted(tuple(map(int, part.split(":"))) for part in row[2].split(","))
+            found.append(CompleteResponse(row[0], row[1], tuple(score for _, score in pairs)))
+    return found
+
+
+async def department_names(conn: aiosqlite.Connection) -> dict[int, str]:
+    async with conn.execute("SELECT id, name FROM departments") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}

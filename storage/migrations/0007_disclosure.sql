@@ -38,3 +38,12 @@ CREATE TABLE disclosure_members (
     payload     TEXT NOT NULL,
     PRIMARY KEY (wave_id, channel, respondent)
 ) WITHOUT ROWID;
+
+-- A closed wave whose last release has been decided: nothing can change it any more, so a
+-- report reads its releases without looking at the answers again.
+CREATE TABLE disclosure_settled (
+    wave_id     INTEGER NOT NULL REFERENCES waves(id),
+    channel     TEXT NOT NULL,
+    settled_at  TEXT NOT NULL,
+    PRIMARY KEY (wave_id, channel)
+) WITHOUT ROWID;

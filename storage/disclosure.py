@@ -9,20 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 
-
-def _to_db(moment: datetime) -> str:
-    # The storage form of every timestamp (UTC, sortable); see storage/migrations/0001.
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached storage")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _from_db(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+from storage.timestamps import from_db as _from_db
+from storage.timestamps import to_db as _to_db
 
 
 # --- the key ------------------------------------------------------------------------------------
@@ -39,6 +31,14 @@ async def set_key_fingerprint(conn: aiosqlite.Connection, value: str, now: datet
         "set_at = excluded.set_at",
         (value, _to_db(now)),
     )
+
+
+async def open_wave_has_answers(conn: aiosqlite.Connection) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM survey_answers a JOIN waves w ON w.id = a.wave_id "
+        "WHERE w.closed_at IS NULL LIMIT 1"
+    ) as cur:
+        return await cur.fetchone() is not None
 
 
 async def per_wave_from(conn: aiosqlite.Connection) -> int:

@@ -11,6 +11,8 @@ import hmac
 import re
 from enum import Enum
 
+from bot.pseudonym import export_pseudonym, legacy_pseudonym, wave_pseudonym
+
 FINGERPRINT_LABEL = b"feedback-bot pseudonym key fingerprint v1"
 KEY_MIN_LENGTH = 16
 # What `secrets.token_urlsafe` writes; anything else in the file is damage, not a key.
@@ -50,22 +52,13 @@ def parse_key_file(raw: bytes, path: str) -> bytes:
     return text.encode()
 
 
-def wave_pseudonym(key: bytes, wave_id: int, telegram_id: int) -> str:
-    """A respondent's pseudonym in one wave: the same person has another one in the next."""
-    message = f"wave:{int(wave_id)}:{int(telegram_id)}".encode()
-    # 20 hex chars (80 bits): collisions are out of reach for any company's head count.
-    return "r_" + hmac.new(key, message, hashlib.sha256).hexdigest()[:20]
-
-
-def legacy_pseudonym(key: bytes, telegram_id: int) -> str:
-    """The pseudonym of waves opened before per-wave pseudonyms (one for every wave)."""
-    digest = hmac.new(key, str(int(telegram_id)).encode(), hashlib.sha256)
-    return "r_" + digest.hexdigest()[:20]
-
-
-def export_pseudonym(key: bytes, wave_id: int, respondent: str) -> str:
-    """The pseudonym an export shows: different in every wave, even for waves stored with one
-    pseudonym for all waves, and not the stored one (an export cannot be joined to the
-    database)."""
-    message = f"export:{int(wave_id)}:{respondent}".encode()
-    return "p_" + hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
+__all__ = [
+    "KeyCheck",
+    "KeyFileError",
+    "check_key",
+    "export_pseudonym",
+    "fingerprint",
+    "legacy_pseudonym",
+    "parse_key_file",
+    "wave_pseudonym",
+]

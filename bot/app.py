@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
-from bot.disclosure.guard import guard_key
+from bot.disclosure.guard import PseudonymKeyError, guard_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.outbox import Kind, build_registry
 from bot.pseudonym import Pseudonymizer
@@ -87,8 +87,14 @@ class BotApp:
         """Open storage and start every part. Raises if the database is held by another bot,
         or PseudonymKeyError if the pseudonym key is not the database's."""
         await self.db.open()
+        try:
+            self.pseudonyms.use(*await guard_key(self.db, self.settings, self.clock.now()))
+        except PseudonymKeyError:
+            # Nothing else has started: close what is open, so the refusal is the only output.
+            await self.db.close()
+            await self.bot.session.close()
+            raise
         self._started = True
-        self.pseudonyms.use(*await guard_key(self.db, self.settings, self.clock.now()))
         self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()

@@ -36,7 +36,7 @@ def cli(db_path: Path, tg: BotAPIEmulator, *args: str, secret: str | None = None
     }
     if secret is not None:
         env["PSEUDONYM_SECRET"] = secret
-    return subprocess.run(  # noqa: S603  (our own CLI, fixed arguments)
+    return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=env,
         cwd=ROOT,
@@ -62,9 +62,7 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-async def test_another_key_stops_the_start(
-    app: BotApp, tg: BotAPIEmulator, db_path: Path
-) -> None:
+async def test_another_key_stops_the_start(app: BotApp, tg: BotAPIEmulator, db_path: Path) -> None:
     await answered_wave(app, tg)
     await app.stop()
     result = cli(db_path, tg, "run", secret="a-different-secret")

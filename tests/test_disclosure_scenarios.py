@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
 
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator, FakeUser
-from tests.disclosure_adversary import findings, sums_from_print
 from tests.conftest import ADMIN_ID
+from tests.disclosure_adversary import findings, sums_from_print
 from tests.survey_helpers import admin, answer, invite_link, join, start_wave
 
 SCORES = [
@@ -143,7 +144,7 @@ async def test_reports_after_each_completion_isolate_nobody(
         exported_sets.append(frozenset(r["respondent"] for r in await export_rows(tg)))
     assert findings(rows, list(department), 3, known=0) == []
     # Each export adds nobody or at least three pseudonyms to the one before.
-    for before, after in zip(exported_sets, exported_sets[1:], strict=False):
+    for before, after in itertools.pairwise(exported_sets):
         assert before <= after
         assert len(after - before) in (0, *range(3, 12))
 
@@ -159,12 +160,14 @@ async def test_a_move_mid_wave_keeps_the_department_of_the_invitation(
     mover.send("/survey")
     await tg.settle()
     await answer(tg, mover, [3, 3, 3])
-    async with app.db.read() as conn:
-        async with conn.execute(
+    async with (
+        app.db.read() as conn,
+        conn.execute(
             "SELECT DISTINCT d.name FROM survey_answers a JOIN departments d "
             "ON d.id = a.department_id"
-        ) as cur:
-            departments = [r[0] for r in await cur.fetchall()]
+        ) as cur,
+    ):
+        departments = [r[0] for r in await cur.fetchall()]
     assert departments == ["Alpha"]
 
 
@@ -181,11 +184,11 @@ async def test_pseudonyms_differ_between_waves(app: BotApp, tg: BotAPIEmulator) 
         await tg.settle()
     assert len(seen[0]) == len(seen[1]) == 3
     assert not seen[0] & seen[1]
-    async with app.db.read() as conn:
-        async with conn.execute(
-            "SELECT COUNT(DISTINCT respondent) FROM survey_answers"
-        ) as cur:
-            stored = await cur.fetchone()
+    async with (
+        app.db.read() as conn,
+        conn.execute("SELECT COUNT(DISTINCT respondent) FROM survey_answers") as cur,
+    ):
+        stored = await cur.fetchone()
     assert stored is not None
     assert stored[0] == 6  # stored per wave too: the database cannot join the two waves
 
@@ -213,7 +216,7 @@ async def test_every_export_cell_is_defused(
     await tg.settle()
     files = {f.filename: f.content.decode("utf-8-sig") for f in boss.documents()}
     reviews = list(csv.DictReader(io.StringIO(files["reviews.csv"], newline="")))
-    assert reviews[0]["order_id"] == "'=HYPERLINK(\"http://evil\")"
+    assert reviews[0]["order_id"] == '\'=HYPERLINK("http://evil")'
     assert reviews[0]["customer_id"] == "'=cmd|x"
     for content in files.values():
         for row in csv.reader(io.StringIO(content, newline="")):

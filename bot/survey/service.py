@@ -260,7 +260,9 @@ async def record_answer(
     """
     if not is_valid_question(question) or not is_valid_score(score):
         return Refusal.INVALID
-    press = _Press(telegram_id, pseudonyms(telegram_id, wave_id), wave_id, question, score, change, now)
+    press = _Press(
+        telegram_id, pseudonyms(telegram_id, wave_id), wave_id, question, score, change, now
+    )
     return await db.group_commit(_apply_presses).submit(press)
 
 

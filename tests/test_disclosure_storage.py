@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.disclosure import service
+from bot.disclosure import COMMENTS, Respondent, service
 from storage import Database
 from storage import disclosure as store
 
@@ -85,5 +85,27 @@ async def test_fingerprint_is_stored_and_replaced(tmp_path: Path) -> None:
             await store.set_key_fingerprint(conn, "v1:bb", NOW + timedelta(days=1))
             assert await store.key_fingerprint(conn) == "v1:bb"
             assert await store.per_wave_from(conn) == 1  # no wave existed at the migration
+    finally:
+        await db.close()
+
+
+async def test_comments_release_on_their_own_channel_and_threshold(tmp_path: Path) -> None:
+    db = await _setup(tmp_path / "bot.sqlite3")
+    try:
+        commenters = [Respondent(f"c{i}", 1, ()) for i in range(5)]
+        for upto, expect in ((4, 0), (5, 5)):
+            async with db.write() as conn:
+                await service.refresh(
+                    conn, 1, closed=False, min_group=5, now=NOW, channel=COMMENTS,
+                    live=commenters[:upto],
+                )  # fmt: skip
+            async with db.read() as conn:
+                view = await service.released(
+                    conn, 1, min_group=5, respondents=upto, channel=COMMENTS
+                )
+            assert len(view.members) == expect
+        # The survey's own figures are untouched by the comments channel.
+        async with db.read() as conn:
+            assert (await service.released(conn, 1, min_group=3)).release is None
     finally:
         await db.close()

@@ -41,10 +41,17 @@ Comments (a later feature) have their own, higher threshold, SURVEY_COMMENT_MIN_
     may_show_comments(respondents, settings.survey_comment_min_group)  # one group: bool
     comment_structure(counts_by_department, settings.survey_comment_min_group)  # which groups
 
-and, over time, the same release mechanism with its own channel (storage/disclosure.py stores
-releases per channel): `service.current_release(conn, wave, channel=COMMENTS,
-min_group=settings.survey_comment_min_group, load=...)` gives the members whose comments may
-be shown, with their text as it was when first released.
+and, over time, the same release mechanism on its own channel (storage/disclosure.py keeps
+releases per channel), so that comments appear only in steps of at least that many people:
+
+    from bot.disclosure import COMMENTS, Respondent
+    from bot.disclosure.service import refresh, released
+    # in a write transaction, with who has commented (scores unused: ())
+    await refresh(conn, wave_id, closed=..., min_group=settings.survey_comment_min_group,
+                  now=now, channel=COMMENTS, live=[Respondent(pseudonym, department_id, ())])
+    view = await released(conn, wave_id, min_group=settings.survey_comment_min_group,
+                          respondents=len(commenters), channel=COMMENTS)
+    # view.members: whose comments may be shown; view.department_shown(d): under which name
 """
 
 from __future__ import annotations

@@ -68,17 +68,23 @@ async def refresh(
     min_group: int,
     now: datetime,
     channel: str = SCORES,
+    live: Sequence[Respondent] | None = None,
 ) -> bool:
-    """Make the wave's next release if the rules allow one; True when one was made."""
+    """Make the wave's next release if the rules allow one; True when one was made.
+
+    `live` is who may be counted now: by default the complete responses (the survey's figures);
+    another channel (comments) passes its own respondents, with its own `min_group`.
+    """
     if await store.is_settled(conn, wave_id, channel):
         return False
     stored = await store.releases(conn, wave_id, channel)
     history = [Structure.from_json(r.structure) for r in stored]
     members = [_member(m) for m in await store.members(conn, wave_id, channel)]
-    live = [
-        Respondent(r.respondent, r.department_id, r.scores)
-        for r in await store.complete_responses(conn, wave_id, QUESTIONS)
-    ]
+    if live is None:
+        live = [
+            Respondent(r.respondent, r.department_id, r.scores)
+            for r in await store.complete_responses(conn, wave_id, QUESTIONS)
+        ]
     decision = choose_release(members, live, history, min_group, closed=closed)
     if decision is not None:
         await store.add_release(

@@ -12,10 +12,13 @@ import io
 import itertools
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.app import BotApp
+from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, FakeUser
+from scheduler.digest import DigestJob
 from tests.conftest import ADMIN_ID
 from tests.disclosure_adversary import findings, sums_from_print
 from tests.survey_helpers import admin, answer, invite_link, join, start_wave
@@ -221,3 +224,26 @@ async def test_every_export_cell_is_defused(
     for content in files.values():
         for row in csv.reader(io.StringIO(content, newline="")):
             assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+async def test_the_digest_shows_the_same_released_figures(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    app = await start_app(report_cron="0 10 * * tue")
+    people = await company(tg, {"Alpha": 5, "Beta": 4, "Gamma": 2}, language="ru")
+    await start_wave(tg, app)
+    for (user, _), scores in zip(people[:5], SCORES, strict=False):
+        await answer(tg, user, scores)
+    first = await report(tg)  # Alpha's five: the figures of five respondents
+    await answer(tg, people[5][0], SCORES[5])  # one more: not enough to change them
+    clock.set(datetime(2026, 1, 13, 7, 1, tzinfo=UTC))  # Tuesday 10:01 in Moscow
+    digest = app.digest
+    assert isinstance(digest, DigestJob)
+    assert await digest.run() == 1
+    texts = "\n".join(admin(tg).texts())
+    digest_text = texts[texts.rindex("Отчёт по расписанию") :]
+    score = re.search(r"Индекс компании: ([0-9.]+) из 30", digest_text)
+    assert score is not None
+    assert f"Индекс компании: {score.group(1)} из 30" in first  # unchanged by the sixth
+    assert "Итоги учитывают 5 из 6 ответивших" in digest_text
+    assert "Beta" not in digest_text

@@ -82,6 +82,34 @@ async def members(conn: aiosqlite.Connection, wave_id: int, channel: str) -> lis
         return [StoredMember(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
 
 
+async def member_sums(
+    conn: aiosqlite.Connection, wave_id: int, channel: str, epoch: int, questions: int = 6
+) -> list[tuple[int | None, int, tuple[int, ...]]]:
+    """(department id, members, per-question sums) of the members counted by `epoch`, summed
+    in SQL so that a report does not rebuild every member in Python."""
+    columns = ", ".join(f"SUM(json_extract(payload, '$[{i}]'))" for i in range(questions))
+    async with conn.execute(
+        f"SELECT department_id, COUNT(*), {columns} FROM disclosure_members "
+        "WHERE wave_id = ? AND channel = ? AND epoch <= ? GROUP BY department_id",
+        (wave_id, channel, epoch),
+    ) as cur:
+        return [
+            (r[0], r[1], tuple(int(v or 0) for v in r[2 : 2 + questions]))
+            for r in await cur.fetchall()
+        ]
+
+
+async def complete_count(conn: aiosqlite.Connection, wave_id: int, questions: int = 6) -> int:
+    """How many respondents of a wave have answered every question (the live count)."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM survey_answers WHERE wave_id = ? "
+        "GROUP BY respondent HAVING COUNT(*) = ?)",
+        (wave_id, questions),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def add_release(
     conn: aiosqlite.Connection,
     wave_id: int,

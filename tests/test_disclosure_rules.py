@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.disclosure import (
     KeyCheck,
@@ -22,6 +26,7 @@ from bot.disclosure import (
     wave_pseudonym,
 )
 from bot.disclosure.keys import legacy_pseudonym
+from bot.disclosure.rules import GroupFigures, Member, release_from_groups
 
 
 def test_the_company_itself_needs_the_minimum() -> None:
@@ -145,3 +150,25 @@ def test_plain_cells_and_numbers_stay() -> None:
     assert neutralise("A-1001") == "A-1001"
     assert neutralise(-3) == -3
     assert neutralise(None) == ""
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([None, 1, 2, 3]), st.tuples(*[st.integers(1, 5)] * 6)),
+        max_size=20,
+    ),
+    st.integers(2, 4),
+)
+def test_figures_summed_by_department_are_the_figures_of_the_members(
+    people: list[tuple[int | None, tuple[int, ...]]], min_group: int
+) -> None:
+    members = [Member(f"m{i}", d, 1, s) for i, (d, s) in enumerate(people)]
+    counts = Counter(m.department for m in members)
+    structure = plan_structure(counts, min_group)
+    if structure is None:
+        return
+    groups = {}
+    for d in counts:
+        mine = [m for m in members if m.department == d]
+        groups[d] = GroupFigures(len(mine), tuple(sum(m.scores[q] for m in mine) for q in range(6)))
+    assert release_from_groups(groups, structure, 1) == release_figures(members, structure, 1)

@@ -101,7 +101,7 @@ async def test_comments_release_on_their_own_channel_and_threshold(tmp_path: Pat
                 )  # fmt: skip
             async with db.read() as conn:
                 view = await service.released(
-                    conn, 1, min_group=5, respondents=upto, channel=COMMENTS
+                    conn, 1, min_group=5, respondents=upto, channel=COMMENTS, with_members=True
                 )
             assert len(view.members) == expect
         # The survey's own figures are untouched by the comments channel.

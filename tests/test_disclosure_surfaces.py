@@ -17,6 +17,7 @@ import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,13 +52,19 @@ class Wave:
     exports: list[list[dict[str, str]]] = field(default_factory=list)
 
 
-actions = st.lists(
-    st.tuples(
-        st.sampled_from(["complete"] * 4 + ["partial", "edit", "view", "view", "export"]),
-        st.integers(0, 100),
-        st.tuples(*[st.integers(1, 5)] * 6),
-    ),
-    max_size=40,
+def _steps(kinds: list[str], size: int) -> st.SearchStrategy[list]:
+    return st.lists(
+        st.tuples(st.sampled_from(kinds), st.integers(0, 100), st.tuples(*[st.integers(1, 5)] * 6)),
+        max_size=size,
+    )
+
+
+# A quiet start (answers, nobody looking) and then answers mixed with views: a first view
+# after many answers shows departments, whose later steps are then what the adversary works on.
+actions = st.builds(
+    lambda quiet, busy: quiet + busy,
+    _steps(["complete"] * 4 + ["partial", "edit"], 30),
+    _steps(["complete"] * 4 + ["partial", "edit", "view", "view", "export"], 30),
 )
 
 
@@ -149,7 +156,8 @@ async def _view(db: Database, wave: Wave, min_group: int, now: datetime) -> None
         report = await survey_report(conn, min_group)
     assert report is not None
     assert report.latest.wave.id == wave.id
-    text = survey_section(EN, report, TZ)
+    # What the admin reads: the HTML as Telegram shows it, tags gone.
+    text = unescape(re.sub(r"<[^>]+>", "", survey_section(EN, report, TZ)))
     assert report.latest.responded == len(wave.completed)  # the live count, always
     score = _SCORE.search(text)
     if score is None:

@@ -50,7 +50,7 @@ releases per channel), so that comments appear only in steps of at least that ma
     await refresh(conn, wave_id, closed=..., min_group=settings.survey_comment_min_group,
                   now=now, channel=COMMENTS, live=[Respondent(pseudonym, department_id, ())])
     view = await released(conn, wave_id, min_group=settings.survey_comment_min_group,
-                          respondents=len(commenters), channel=COMMENTS)
+                          respondents=len(commenters), channel=COMMENTS, with_members=True)
     # view.members: whose comments may be shown; view.department_shown(d): under which name
 """
 

@@ -268,3 +268,24 @@ def release_figures(
     departments = {m.department for m in counted}
     small = sum(1 for d in departments if d is not None and d not in structure.named)
     return Release(epoch, structure, _figures(counted, questions), named, others, small)
+
+
+def release_from_groups(
+    groups: Mapping[Department, GroupFigures], structure: Structure, epoch: int
+) -> Release:
+    """The same figures as `release_figures`, from members already summed by department."""
+    questions = len(next(iter(groups.values())).sums) if groups else 6
+
+    def total(parts: Iterable[GroupFigures]) -> GroupFigures:
+        count, sums = 0, [0] * questions
+        for part in parts:
+            count += part.respondents
+            sums = [a + b for a, b in zip(sums, part.sums, strict=True)]
+        return GroupFigures(count, tuple(sums))
+
+    named = {d: total([groups[d]] if d in groups else []) for d in structure.named}
+    others = (
+        total(g for d, g in groups.items() if d in structure.others) if structure.others else None
+    )
+    small = sum(1 for d in groups if d is not None and d not in structure.named)
+    return Release(epoch, structure, total(groups.values()), named, others, small)

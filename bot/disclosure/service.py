@@ -14,12 +14,13 @@ from datetime import datetime
 import aiosqlite
 
 from bot.disclosure.rules import (
+    GroupFigures,
     Member,
     Release,
     Respondent,
     Structure,
     choose_release,
-    release_figures,
+    release_from_groups,
 )
 from storage import disclosure as store
 
@@ -37,8 +38,9 @@ class WaveView:
     release: Release | None = None  # None: no figure may be shown yet
     released_at: datetime | None = None
     names: dict[int, str] = field(default_factory=dict)  # department id → name
-    members: tuple[Member, ...] = ()  # everyone the release counts, with their released answers
+    members: tuple[Member, ...] = ()  # every released member (only when asked for)
     member_times: dict[int, datetime] = field(default_factory=dict)  # epoch → release time
+    counts: dict[int | None, int] = field(default_factory=dict)  # released members by department
 
     @property
     def counted(self) -> int:
@@ -112,20 +114,26 @@ async def released(
     min_group: int,
     respondents: int | None = None,
     channel: str = SCORES,
+    with_members: bool = False,
 ) -> WaveView:
     """What may be shown of a wave now (from the releases made so far).
 
-    `respondents` is the live count when the caller has it already; otherwise it is read.
+    `respondents` is the live count when the caller has it already; otherwise it is counted.
+    `with_members` also gives every released member (an export needs them; a report does not).
     """
     if respondents is None:
-        respondents = len(await store.complete_responses(conn, wave_id, QUESTIONS))
+        respondents = await store.complete_count(conn, wave_id, QUESTIONS)
     stored = await store.releases(conn, wave_id, channel)
     if not stored:
         return WaveView(wave_id, respondents, min_group)
     latest = stored[-1]
-    members = tuple(_member(m) for m in await store.members(conn, wave_id, channel))
-    release = release_figures(
-        members, Structure.from_json(latest.structure), latest.epoch, QUESTIONS
+    sums = await store.member_sums(conn, wave_id, channel, latest.epoch, QUESTIONS)
+    groups = {d: GroupFigures(n, s) for d, n, s in sums}
+    release = release_from_groups(groups, Structure.from_json(latest.structure), latest.epoch)
+    members = (
+        tuple(_member(m) for m in await store.members(conn, wave_id, channel))
+        if with_members
+        else ()
     )
     return WaveView(
         wave_id,
@@ -136,6 +144,7 @@ async def released(
         await store.department_names(conn),
         members,
         {r.epoch: r.released_at for r in stored},
+        {d: g.respondents for d, g in groups.items()},
     )
 
 

@@ -112,7 +112,7 @@ async def survey_answers_csv(
     """The released answers of every wave, by per-wave export pseudonym."""
     writer = CsvWriter(SURVEY_COLUMNS)
     for wave in await all_waves(conn):
-        view = await released(conn, wave.id, min_group=min_group)
+        view = await released(conn, wave.id, min_group=min_group, with_members=True)
         if view.release is None:
             continue
         counted = [m for m in view.members if m.epoch <= view.release.epoch]

@@ -188,10 +188,7 @@ def table_of(view: WaveView) -> DepartmentTable:
     release = view.release
     if release is None:
         return DepartmentTable(min_group=view.min_group)
-    counts: dict[int | None, int] = {}
-    for member in view.members:
-        if member.epoch <= release.epoch:
-            counts[member.department] = counts.get(member.department, 0) + 1
+    counts = view.counts
     rows = _rows_sorted(
         [
             DepartmentRow(view.names.get(d, "?"), g.respondents, g.means)

@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
+from bot.disclosure.guard import PseudonymKeyError, guard_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.outbox import Kind, build_registry
 from bot.pseudonym import Pseudonymizer
@@ -68,6 +69,8 @@ class BotApp:
     _runner: web.AppRunner | None = None
     _started: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    # Its key is set at start, once the database has accepted it (bot/disclosure/guard.py).
+    pseudonyms: Pseudonymizer = field(default_factory=Pseudonymizer)
 
     @property
     def http_port(self) -> int | None:
@@ -81,8 +84,16 @@ class BotApp:
         return None
 
     async def start(self, *, polling: bool = True) -> None:
-        """Open storage and start every part. Raises if the database is held by another bot."""
+        """Open storage and start every part. Raises if the database is held by another bot,
+        or PseudonymKeyError if the pseudonym key is not the database's."""
         await self.db.open()
+        try:
+            self.pseudonyms.use(*await guard_key(self.db, self.settings, self.clock.now()))
+        except PseudonymKeyError:
+            # Nothing else has started: close what is open, so the refusal is the only output.
+            await self.db.close()
+            await self.bot.session.close()
+            raise
         self._started = True
         self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -173,7 +184,7 @@ def build_app(
     db = Database(settings.database_path)
     bot = build_bot(settings)
     i18n = build_i18n(settings.default_language)
-    pseudonyms = Pseudonymizer(settings.resolve_pseudonym_secret())
+    pseudonyms = Pseudonymizer()  # keyed at start
     outbox = OutboxDispatcher(
         db=db,
         bot=bot,
@@ -208,6 +219,7 @@ def build_app(
         i18n=i18n,
         web_app=web_app,
         digest=digest,
+        pseudonyms=pseudonyms,
         handle_as_tasks=handle_as_tasks,
         polling_timeout=polling_timeout,
         polling_backoff=polling_backoff,

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # --- Reports ----------------------------------------------------------------------------
     report_cron: str = "0 10 * * mon"
 
+    # --- Disclosure control (issue 9, bot/disclosure) ----------------------------------------
+    # The smallest group whose comments may be shown (a comments feature calls
+    # bot.disclosure.may_show_comments / comment_structure with it); SURVEY_MIN_GROUP covers scores.
+    survey_comment_min_group: int = Field(default=5, ge=1)
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:

@@ -14,7 +14,7 @@ import aiosqlite
 
 from bot.reports.customers import CustomerReport, customer_report
 from bot.reports.periods import ReportRequest
-from bot.reports.survey import SurveyReport, survey_report
+from bot.reports.survey import SurveyReport, release_survey, survey_report
 from bot.settings import Settings
 from storage import Database
 
@@ -49,7 +49,13 @@ async def assemble_report(
 async def build_report(
     db: Database, settings: Settings, request: ReportRequest, now: datetime
 ) -> Report:
-    """The report from one read snapshot, so its figures agree with each other."""
+    """The report from one read snapshot, so its figures agree with each other.
+
+    Survey figures are released first (bot.disclosure: a short write), then read with the rest.
+    """
+    if request.survey:
+        async with db.write() as conn:
+            await release_survey(conn, min_group=settings.survey_min_group, now=now)
     async with db.read() as conn:
         return await assemble_report(
             conn,

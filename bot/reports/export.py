@@ -4,11 +4,16 @@ Files are UTF-8 with a BOM (so Excel reads Cyrillic right), comma-separated with
 and a header row (RFC 4180, pandas' defaults), one fact a row; times are local to TIMEZONE as
 `YYYY-MM-DD HH:MM:SS`, which Excel and pandas both read as dates.
 
-- Never a Telegram id: answers stand against their HMAC pseudonym only.
-- A department with fewer than SURVEY_MIN_GROUP respondents in a wave is left blank there, as in
-  the report: a department of one would otherwise name its only respondent.
-- Free text from people that Excel would run as a formula (starting with = + - @) gets a
-  leading apostrophe (OWASP's advice against CSV injection).
+- Never a Telegram id, and never the stored pseudonym: survey rows stand against a pseudonym
+  made for the export, different in every wave (bot.pseudonym.export_pseudonym).
+- Survey rows are what disclosure control has released (bot.disclosure), as the report shows
+  it: complete respondents only, counted by a release, with their answers as released; a
+  department is filled in only where the report shows it, so the blank rows are never a group
+  under SURVEY_MIN_GROUP; rows are ordered by pseudonym (never by department), and answered_at
+  is when the figures first counted the answers (exact times would point at people).
+- Every cell of every file that a spreadsheet would run as a formula (starting with = + - @, a
+  tab or a line break) gets a leading apostrophe (OWASP's advice against CSV injection): order
+  ids and SKUs come from shops' systems and are text from outside as much as comments are.
 - Rows are fetched in chunks and written in a worker thread, so a big export never stalls the bot;
   a file over Telegram's upload limit is sent zipped.
 """
@@ -27,10 +32,15 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.disclosure import neutralise, neutralise_row
+from bot.disclosure.service import released
 from bot.i18n import Translator
+from bot.pseudonym import Pseudonymizer
+from bot.reports.survey import release_survey
 from bot.settings import Settings
 from bot.texts import N_
 from storage import Database
+from storage.survey import all_waves
 
 SURVEY_COLUMNS = ("wave", "department", "respondent", "question", "score", "answered_at")
 REVIEW_COLUMNS = ("order_id", "customer_id", "rating", "nps", "comment", "answered_at")
@@ -40,14 +50,11 @@ REMINDER_COLUMNS = (
 
 CHUNK = 5000
 UPLOAD_LIMIT = 49 * 1024 * 1024  # Telegram takes documents up to 50 MB from bots
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value: str | None) -> str:
-    """Text from people, defused for spreadsheets."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Text defused for spreadsheets (every cell of every export passes through this)."""
+    return str(neutralise(value))
 
 
 def local_time(value: str | None, tz: ZoneInfo) -> str:
@@ -71,7 +78,7 @@ class CsvWriter:
         self._writer.writerow(self.header)
 
     def write(self, rows: Sequence[Sequence[object]]) -> None:
-        self._writer.writerows(rows)
+        self._writer.writerows(neutralise_row(tuple(row)) for row in rows)
         self.rows += len(rows)
 
     def content(self) -> bytes:
@@ -100,38 +107,27 @@ async def _stream(
 
 # --- the three files ------------------------------------------------------------------------------
 async def survey_answers_csv(
-    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo
+    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo, pseudonyms: Pseudonymizer
 ) -> tuple[bytes, int]:
-    """Every answer (complete responses or not) by pseudonym, with its wave and department."""
-    async with conn.execute(
-        "SELECT wave_id, department_id FROM survey_answers GROUP BY wave_id, department_id "
-        "HAVING COUNT(DISTINCT respondent) >= ?",
-        (min_group,),
-    ) as cur:
-        named = {(r["wave_id"], r["department_id"]) for r in await cur.fetchall()}
-
-    def convert(r: aiosqlite.Row) -> Sequence[object]:
-        shown = (r["wave_id"], r["department_id"]) in named
-        department = safe_text(r["department"]) if shown else ""
-        return (
-            safe_text(r["wave"]),
-            department,
-            r["respondent"],
-            r["question"],
-            r["score"],
-            local_time(r["answered_at"], tz),
-        )
-
-    return await _stream(
-        conn,
-        "SELECT a.wave_id, w.title AS wave, a.department_id, d.name AS department, a.respondent, "
-        "a.question, a.score, a.answered_at FROM survey_answers a "
-        "JOIN waves w ON w.id = a.wave_id LEFT JOIN departments d ON d.id = a.department_id "
-        "ORDER BY a.wave_id, d.name, a.respondent, a.question",
-        (),
-        SURVEY_COLUMNS,
-        convert,
-    )
+    """The released answers of every wave, by per-wave export pseudonym."""
+    writer = CsvWriter(SURVEY_COLUMNS)
+    for wave in await all_waves(conn):
+        view = await released(conn, wave.id, min_group=min_group, with_members=True)
+        if view.release is None:
+            continue
+        counted = [m for m in view.members if m.epoch <= view.release.epoch]
+        rows = []
+        for member in counted:
+            pseudonym = pseudonyms.for_export(wave.id, member.key)
+            department = view.department_shown(member.department) or ""
+            when = view.member_times[member.epoch].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+            rows += [
+                (wave.title, department, pseudonym, question, score, when)
+                for question, score in enumerate(member.scores, start=1)
+            ]
+        rows.sort(key=lambda r: (r[2], r[3]))
+        await asyncio.to_thread(writer.write, rows)
+    return await asyncio.to_thread(writer.content), writer.rows
 
 
 async def reviews_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
@@ -218,8 +214,9 @@ class Export:
 
 
 SURVEY_NOTE = N_(
-    "Answers by pseudonym, never a Telegram id; departments with fewer than {min} respondents "
-    "in a wave are left blank. Times in {tz}."
+    "Complete answers by pseudonym (a new one in every wave), as the report counts them; a "
+    "department only where the report shows it, so no group under {min} can be picked out. "
+    "answered_at: when the figures first counted the answers, in {tz}."
 )
 REVIEWS_NOTE = N_("Answered reviews: rating 1–5, NPS 0–10 and comment. Times in {tz}.")
 REMINDERS_NOTE = N_(
@@ -242,12 +239,18 @@ async def _fit(export: Export) -> Export:
     return Export(name, content, export.rows, export.note, export.params)
 
 
-async def build_exports(db: Database, settings: Settings) -> list[Export]:
-    """The three files from one read snapshot (header-only when there is no data yet)."""
+async def build_exports(
+    db: Database, settings: Settings, pseudonyms: Pseudonymizer, now: datetime
+) -> list[Export]:
+    """The three files from one read snapshot (header-only when there is no data yet); survey
+    figures are released first, exactly as for a report."""
     tz = settings.tz
     params = {"tz": settings.timezone}
+    min_group = settings.survey_min_group
+    async with db.write() as conn:
+        await release_survey(conn, min_group=min_group, now=now)
     async with db.read() as conn:
-        survey = await survey_answers_csv(conn, min_group=settings.survey_min_group, tz=tz)
+        survey = await survey_answers_csv(conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms)
         reviews = await reviews_csv(conn, tz=tz)
         reminders = await reminders_csv(conn, tz=tz)
     exports = [

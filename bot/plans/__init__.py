@@ -1,0 +1,5 @@
+"""Action plans: initiatives tied to the survey's questions, their owners, statuses and check-ins.
+
+`model` is the pure part (statuses and their moves, due presets, the weakest-first order of
+questions, the plan-beside-change figures); `service` holds the use cases over a connection.
+"""

@@ -153,13 +153,22 @@ class BotApp:
 
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
+    from bot.plans import messages as plan_messages
+    from bot.pulse import service as pulse_service
     from bot.restock import messages as restock_messages
     from bot.reviews import alerts
     from bot.reviews import messages as review_messages
     from bot.survey import messages as survey_messages
+    from bot.voc import messages as voc_messages
 
     return build_registry(
-        survey_messages.KINDS, review_messages.KINDS, alerts.KINDS, restock_messages.KINDS
+        survey_messages.KINDS,
+        review_messages.KINDS,
+        alerts.KINDS,
+        restock_messages.KINDS,
+        plan_messages.KINDS,
+        voc_messages.KINDS,
+        pulse_service.KINDS,
     )
 
 

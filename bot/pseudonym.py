@@ -60,3 +60,8 @@ class Pseudonymizer:
 
     def for_export(self, wave_id: int, respondent: str) -> str:
         return export_pseudonym(self.key, wave_id, respondent)
+
+    def scoped(self, scope: str, telegram_id: int) -> str:
+        """A pseudonym for another purpose (e.g. one pulse round), unlinkable to the survey's."""
+        message = f"{scope}:{int(telegram_id)}".encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:20]

@@ -46,7 +46,7 @@ def test_the_message_in_russian_masks_translated_and_comments_escaped() -> None:
     )
     assert "NPS: 40" in text
     assert "CSAT: 80 % of 10 ratings" in text
-    assert "Complaints: 3, answered 2; median time to an answer: 3,5 h" in text
+    assert "Complaints: 3, answered 2; median time to an answer: 3.5 h" in text
     assert "«Звонил [имя], &lt;b&gt;грубо&lt;/b&gt;»" in text
     assert "Only 1 comments" in text
     assert "CES: not measured yet" in text

@@ -152,6 +152,19 @@ def plan_item(initiative: Initiative, today: date, *, next_wave_opened: bool) ->
     )
 
 
+async def open_comment_step(
+    conn: aiosqlite.Connection, wave_id: int, respondent: str, telegram_id: int, now: datetime
+) -> bool:
+    """After question 6: whether to ask for the comment (not passed yet, not asked already)."""
+    if await store.comment_step_done(conn, wave_id, respondent):
+        return False
+    pending = await store.get_pending(conn, telegram_id)
+    if pending is not None and pending.kind == "survey_comment" and pending.ref_id == wave_id:
+        return False
+    await store.set_pending(conn, telegram_id, "survey_comment", wave_id, now)
+    return True
+
+
 async def record_comment(
     conn: aiosqlite.Connection,
     wave_id: int,

@@ -36,6 +36,7 @@ from bot.disclosure import neutralise, neutralise_row
 from bot.disclosure.service import released
 from bot.i18n import Translator
 from bot.pseudonym import Pseudonymizer
+from bot.reports.plans import comments_of
 from bot.reports.survey import release_survey
 from bot.settings import Settings
 from bot.texts import N_
@@ -196,6 +197,25 @@ async def reminders_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[by
     )
 
 
+COMMENTS_COLUMNS = ("wave", "department", "comment")
+
+
+async def survey_comments_csv(conn: aiosqlite.Connection, *, min_group: int) -> tuple[bytes, int]:
+    """The anonymous comments the report may show (closed waves, groups of at least
+    `min_group`), shuffled; no respondent, pseudonym or time: a day would already be enough to
+    match a comment to survey_answers.csv's answer times."""
+    rows: list[tuple[str, str, str]] = []
+    for wave in await all_waves(conn):
+        if wave.is_open:
+            continue
+        for group in (await comments_of(conn, wave.id, min_group)).groups:
+            rows += [
+                (safe_text(wave.title), safe_text(group.department or ""), safe_text(c.body))
+                for c in group.comments
+            ]
+    return to_csv(COMMENTS_COLUMNS, rows), len(rows)
+
+
 # --- what /export sends ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Export:
@@ -219,6 +239,10 @@ SURVEY_NOTE = N_(
     "answered_at: when the figures first counted the answers, in {tz}."
 )
 REVIEWS_NOTE = N_("Answered reviews: rating 1–5, NPS 0–10 and comment. Times in {tz}.")
+COMMENTS_NOTE = N_(
+    "Anonymous comments of closed surveys, shuffled: only groups of at least {min} commenters; "
+    "a department only where its own group is that large. No names, pseudonyms or times."
+)
 REMINDERS_NOTE = N_(
     "Messages queued for customers: restock reminders (converted = bought again) and review "
     "requests. Times in {tz}."
@@ -242,7 +266,7 @@ async def _fit(export: Export) -> Export:
 async def build_exports(
     db: Database, settings: Settings, pseudonyms: Pseudonymizer, now: datetime
 ) -> list[Export]:
-    """The three files from one read snapshot (header-only when there is no data yet); survey
+    """The files from one read snapshot (header-only when there is no data yet); survey
     figures are released first, exactly as for a report."""
     tz = settings.tz
     params = {"tz": settings.timezone}
@@ -253,11 +277,18 @@ async def build_exports(
         survey = await survey_answers_csv(conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms)
         reviews = await reviews_csv(conn, tz=tz)
         reminders = await reminders_csv(conn, tz=tz)
+        comments = await survey_comments_csv(conn, min_group=settings.survey_comment_min_group)
     exports = [
         Export(
             "survey_answers.csv", *survey, SURVEY_NOTE, {**params, "min": settings.survey_min_group}
         ),
         Export("reviews.csv", *reviews, REVIEWS_NOTE, params),
         Export("reminders.csv", *reminders, REMINDERS_NOTE, params),
+        Export(
+            "survey_comments.csv",
+            *comments,
+            COMMENTS_NOTE,
+            {"min": settings.survey_comment_min_group},
+        ),
     ]
     return [await _fit(e) for e in exports]

@@ -15,6 +15,7 @@ from bot.i18n import Translator
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
 from bot.reports.metrics import change
+from bot.reports.plans_render import plan_sections
 from bot.reports.survey import (
     QUESTION_SHORT,
     DepartmentTable,
@@ -337,6 +338,7 @@ def render_report(tr: Translator, report: Report) -> list[str]:
         )
     if report.customers is not None:
         sections.append(customers_section(tr, report.customers, report.tz))
+    sections += plan_sections(tr, report.plans)
     return sections
 
 

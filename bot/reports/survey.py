@@ -22,19 +22,9 @@ import aiosqlite
 from bot.disclosure import plan_structure
 from bot.disclosure.service import WaveView, refresh, released
 from bot.survey.scoring import DEVELOPMENT_STEPS, QUESTION_COUNT, Level, level_for
-from bot.texts import N_
+from bot.survey.scoring import QUESTION_SHORT as QUESTION_SHORT  # re-exported: render, charts
 from storage.survey import Wave, all_waves
 from storage.timestamps import from_db
-
-# Short names of the six questions, for tables and chart axes (full texts: bot.survey.scoring).
-QUESTION_SHORT = (
-    N_("Customer in decisions"),
-    N_("Internal service"),
-    N_("Collecting feedback"),
-    N_("Using feedback"),
-    N_("Customer journey"),
-    N_("One team"),
-)
 
 
 def _means(sums: Sequence[int], count: int) -> tuple[float, ...] | None:

@@ -124,7 +124,7 @@ def _num(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
     text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
-    return text.replace(".", ",")
+    return text
 
 
 def _unmask(tr: Translate, text: str) -> str:

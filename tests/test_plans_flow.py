@@ -1,0 +1,199 @@
+"""From a score to a change, through the fake Bot API with a moved clock: a wave, a plan of two
+initiatives (one from an anonymous comment), monthly check-ins, the next wave's report with the
+change beside the plan; owners who blocked the bot or left."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.app import BotApp
+from bot.emulator import BotAPIEmulator
+from tests.plans_helpers import plan, report, select, team, tick, wave
+from tests.survey_helpers import admin
+
+SALES = (2001, 2002, 2003, 2004, 2005)
+STOCK = (2006, 2007, 2008)
+FIRST = {uid: [4, 4, 4, 2, 4, 4] for uid in (*SALES, *STOCK)}  # Q4 is the weakest: 2.0
+# At the next wave Q4 is 21 / 8 = 2.625: «+0.6».
+SECOND = {uid: [4, 4, 4, 3 if uid in (*SALES,) else 2, 4, 4] for uid in (*SALES, *STOCK)}
+COMMENTS: dict[int, str | None] = {
+    2001: "Долго согласуем скидки для клиента",
+    2002: "Жалобы не доходят до отдела продаж",
+    2003: "Нет общего CRM",
+    2004: "Отдел доставки не отвечает",
+    2005: "Мало времени на клиента",
+    2006: "Склад узнаёт о заказах последним",  # the warehouse is too small: never shown alone
+    2007: "Нет обратной связи от продаж",
+    2008: None,
+}
+FEB_1 = datetime(2026, 2, 1, 7, 0, tzinfo=UTC)  # 10:00 in Moscow: PLAN_CHECKIN_CRON's slot
+MAR_1 = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+
+
+async def test_a_wave_a_plan_checkins_and_the_next_wave_shows_the_change_beside_the_plan(
+    tg: BotAPIEmulator, start_app: Any, clock: Any
+) -> None:
+    app: BotApp = await start_app(voc_cron="")
+    people = await team(tg, {"Продажи": SALES, "Склад": STOCK})
+    await wave(tg, app, people, FIRST, COMMENTS, "Волна 1")
+
+    # The comments: Продажи's five are shown (shuffled); Склад's two are not (a group of 2 < 5).
+    text = await report(tg)
+    for uid in SALES:
+        assert COMMENTS[uid] in text
+    assert COMMENTS[2006] not in text
+    assert COMMENTS[2007] not in text
+    assert "Не показаны: 2" in text
+    stored = await select(app, "SELECT * FROM survey_comments")
+    assert len(stored) == 7
+    assert set(stored[0]) == {"id", "wave_id", "department_id", "body", "created_day"}
+    assert {r["department_id"] for r in stored if r["body"] == COMMENTS[2006]} == {None}
+
+    # Initiative 1 from a comment, with one button; its title is the comment.
+    boss = admin(tg)
+    boss.send("/comments")
+    await tg.settle()
+    assert "Самый слабый" not in boss.last["text"]
+    boss.click("➕ 1")
+    await tg.settle()
+    prompt = boss.last["text"]
+    assert "Самый слабый вопрос — первый: Q4" in prompt
+    assert "Шаг развития:" in prompt
+    first_button = boss.last["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert first_button.startswith("Q4")
+    await plan(tg, app, question=4, title=None, owner=people[2002], due="К следующей волне")
+    # Initiative 2 by hand.
+    await plan(tg, app, question=4, title="Разбор жалоб каждую неделю", owner=people[2001],
+               due="Через месяц")  # fmt: skip
+    made = await select(app, "SELECT id, title, owner_chat_id, source FROM initiatives ORDER BY id")
+    assert [(r["owner_chat_id"], r["source"]) for r in made] == [(2002, "comment"), (2001, "admin")]
+    assert made[0]["title"] in COMMENTS.values()
+    assert "Вы отвечаете за инициативу" in people[2001].last["text"]
+    assert "Разбор жалоб каждую неделю" in people[2001].last["text"]
+
+    # February: both owners are asked; one works on it (with a note), one is done.
+    clock.set(FEB_1)
+    await tick(tg, app)
+    assert "Как продвигается «Разбор жалоб каждую неделю»?" in people[2001].last["text"]
+    assert "Как продвигается" in people[2002].last["text"]
+    people[2001].click("🔄 в работе")
+    await tg.settle()
+    people[2001].click("📝 Добавить заметку")
+    await tg.settle()
+    people[2001].send("Обзвонили 40 клиентов")
+    await tg.settle()
+    assert "Заметка сохранена" in people[2001].last["text"]
+    people[2002].click("✅ выполнена")
+    await tg.settle()
+
+    # March: only the open one is asked; it is overdue (due 12 February), and the admins hear.
+    clock.set(MAR_1)
+    before = len(people[2002].texts())
+    await tick(tg, app)
+    assert len(people[2002].texts()) == before
+    assert "Как продвигается" in people[2001].last["text"]
+    assert any("Просроченные инициативы: 1" in t for t in boss.texts())
+    people[2001].click("✅ выполнена")
+    await tg.settle()
+    history = await select(
+        app,
+        "SELECT status, previous, note, by_chat_id FROM initiative_events"
+        " WHERE initiative_id = 2 ORDER BY id",
+    )
+    assert [(h["previous"], h["status"], h["by_chat_id"]) for h in history] == [
+        (None, "planned", 1),
+        ("planned", "in_progress", 2001),
+        ("in_progress", "in_progress", 2001),
+        ("in_progress", "done", 2001),
+    ]
+    assert history[2]["note"] == "Обзвонили 40 клиентов"
+
+    # The next wave: the change beside the plan.
+    await wave(tg, app, people, SECOND, {}, "Волна 2")
+    text = await report(tg)
+    assert "Q4: +0.6 — 2 инициативы выполнены" in text
+    assert "Разбор жалоб каждую неделю" in text
+
+    # The comments export: wave and (only where allowed) department, never a respondent or time.
+    boss.send("/export")
+    await tg.settle()
+    export = next(f for f in boss.documents() if f.filename == "survey_comments.csv")
+    table = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert set(table[0]) == {"wave", "department", "comment"}
+    assert sorted(r["comment"] for r in table) == sorted(COMMENTS[uid] for uid in SALES)
+
+
+async def test_owners_who_blocked_the_bot_or_left_are_reported_and_replaced(
+    tg: BotAPIEmulator, start_app: Any, clock: Any
+) -> None:
+    app: BotApp = await start_app(voc_cron="")
+    people = await team(tg, {"Продажи": (2001, 2002, 2003)})
+    outsider = tg.user(3001, "Пётр")
+    boss = admin(tg)
+
+    outsider.block()
+    await plan(tg, app, question=2, title="Карта пути клиента", owner=outsider, due="Через квартал")
+    await tick(tg, app)
+    assert "заблокировал бота" in boss.last["text"]
+    assert "Карта пути клиента" in boss.last["text"]
+
+    await plan(tg, app, question=3, title="Опрос после доставки", owner=people[2001],
+               due="Через полгода")  # fmt: skip
+    people[2001].send("/leave")
+    await tg.settle()
+    people[2001].click("Да, выйти")
+    await tg.settle()
+
+    clock.set(FEB_1)
+    await tick(tg, app)
+    assert not any("Как продвигается" in t for t in outsider.texts())
+    assert not any("Как продвигается" in t for t in people[2001].texts())
+    gone = [t for t in boss.texts() if "Опрос после доставки" in t and "вышел" in t]
+    assert len(gone) == 1
+
+    # A new owner for the blocked one: the button, then a person picked in Telegram.
+    message = next(
+        m for m in reversed(boss.bot_messages()) if "Карта пути клиента" in (m.get("text") or "")
+    )
+    boss.click("👤 Новый владелец", message=message)
+    await tg.settle()
+    boss.share_users(12, [people[2002]])
+    await tg.settle()
+    await tick(tg, app, 1)
+    assert "Карта пути клиента" in people[2002].last["text"]
+    owner = await select(
+        app, "SELECT owner_chat_id, owner_unreachable_at FROM initiatives WHERE id = 1"
+    )
+    assert owner == [{"owner_chat_id": 2002, "owner_unreachable_at": None}]
+
+
+async def test_bad_input_in_a_plan_changes_nothing(tg: BotAPIEmulator, app: BotApp) -> None:
+    boss = admin(tg)
+    boss.send("/plan")
+    await tg.settle()
+    boss.press_data("pq1:9")  # a forged question
+    await tg.settle()
+    assert await select(app, "SELECT step FROM plan_drafts") == [{"step": "question"}]
+    boss.click("Q1 «Клиент в решениях»")
+    await tg.settle()
+    boss.send("x" * 201)
+    await tg.settle()
+    assert "от 1 до 200 символов" in boss.last["text"]
+    boss.press_data("po1:424242")  # an owner the list never offered
+    await tg.settle()
+    boss.press_data("pd1:decade")  # no such due preset
+    await tg.settle()
+    assert await select(app, "SELECT step FROM plan_drafts") == [{"step": "title"}]
+    boss.send("/target 23 Нет такого")
+    await tg.settle()
+    assert "Нет отдела «Нет такого»" in boss.last["text"]
+    stranger = tg.user(4040, "Чужой")
+    stranger.send("/start")
+    await tg.settle()
+    stranger.press_data("ps1:1:done")
+    await tg.settle()
+    assert await select(app, "SELECT COUNT(*) AS n FROM initiatives") == [{"n": 0}]
+    assert await select(app, "SELECT COUNT(*) AS n FROM department_targets") == [{"n": 0}]

@@ -28,6 +28,8 @@ from bot.plans.model import Move, Status
 from bot.pseudonym import Pseudonymizer
 from bot.pulse import service as pulse
 from bot.settings import Settings
+from bot.survey import service as survey_service
+from bot.survey.messages import result_message
 from bot.voc.messages import clean_suggestion, submit_suggestion
 from handlers.replies import show
 from handlers.routes import Routes
@@ -175,12 +177,25 @@ async def skip_comment(
     pseudonyms: Pseudonymizer,
     clock: Clock,
     settings: Settings,
+    i18n: I18n,
 ) -> None:
+    async with db.read() as conn:
+        pending = await store.get_pending(conn, callback.from_user.id)
+    if pending is None or pending.kind != "survey_comment" or pending.ref_id != callback_data.wave:
+        # Only the prompt the bot showed can be skipped (a forged press changes nothing).
+        await callback.answer(_("This button is no longer active."))
+        return
     await _finish_comment(
         db, pseudonyms, clock, settings, callback.from_user.id, callback_data.wave, None
     )
-    await callback.answer()
-    await show(callback, _("Thank you! See you at the next survey."), None)
+    await callback.answer(_("Thank you! See you at the next survey."))
+    # The message goes back to the survey's result alone (the prompt and «Skip» go).
+    progress = await survey_service.progress_in_wave(
+        db, pseudonyms, callback.from_user.id, callback_data.wave
+    )
+    if isinstance(progress, survey_service.Progress) and progress.complete:
+        text, markup = result_message(_tr(i18n), progress)
+        await show(callback, text, markup)
 
 
 # --- the voice of the customer: suggestions -----------------------------------------------------

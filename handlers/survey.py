@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
-from bot.plans.messages import comment_prompt
+from bot.plans.messages import with_comment_prompt
 from bot.plans.service import open_comment_step
 from bot.pseudonym import Pseudonymizer
 from bot.survey import service as survey_service
@@ -96,26 +96,15 @@ async def answer(
     await callback.answer(_("Saved: {score}").format(score=callback_data.score))
     tr = Translator(i18n, i18n.current_locale)
     text, markup = next_step_message(tr, result.progress)
-    await show(callback, text, markup)
     if result.progress.complete:
-        await _ask_comment(callback, db, pseudonyms, clock, tr, result.progress.wave.id)
-
-
-async def _ask_comment(
-    callback: CallbackQuery,
-    db: Database,
-    pseudonyms: Pseudonymizer,
-    clock: Clock,
-    tr: Translator,
-    wave_id: int,
-) -> None:
-    """The optional anonymous comment after question 6, once per wave (bot/plans)."""
-    user_id = callback.from_user.id
-    async with db.write() as conn:
-        ask = await open_comment_step(conn, wave_id, pseudonyms(user_id), user_id, clock.now())
-    if ask:
-        text, markup = comment_prompt(tr, wave_id)
-        await callback.bot.send_message(user_id, text, reply_markup=markup)  # type: ignore[union-attr]
+        # The optional anonymous comment (bot/plans), under the result, until it is passed.
+        user_id = callback.from_user.id
+        wave_id = result.progress.wave.id
+        async with db.write() as conn:
+            ask = await open_comment_step(conn, wave_id, pseudonyms(user_id), user_id, clock.now())
+        if ask:
+            text, markup = with_comment_prompt(tr, text, markup, wave_id)
+    await show(callback, text, markup)
 
 
 @button_routes.callback_query(SurveyBackCb.filter())

@@ -17,7 +17,7 @@ from tests.conftest import ADMIN_ID, START
 from tests.report_factories import Facts
 from tests.test_report_survey import boss
 
-FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv")
+FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv")
 
 
 @pytest.fixture
@@ -52,6 +52,7 @@ async def test_no_data_gives_header_only_files(app: BotApp, tg: BotAPIEmulator) 
     assert files["reminders.csv"].decode("utf-8-sig") == (
         "order_id,customer_id,sku,kind,due_at,status,sent_at,converted\r\n"
     )
+    assert files["survey_comments.csv"].decode("utf-8-sig") == "wave,department,comment\r\n"
     captions = [m.get("caption", "") for m in boss(tg).bot_messages() if "document" in m]
     assert captions[0].startswith("survey_answers.csv: 0 rows. Complete answers by pseudonym")
 

@@ -96,10 +96,14 @@ def status_keyboard(tr: Translator, initiative: Initiative) -> InlineKeyboardMar
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def comment_prompt(tr: Translator, wave_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    """The optional anonymous comment after the survey's sixth question."""
-    text = "\n".join(
+def with_comment_prompt(
+    tr: Translator, text: str, markup: InlineKeyboardMarkup | None, wave_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The survey's result message with the optional anonymous comment below it: one message,
+    edited in place like the questions, with «Skip» above the result's own buttons."""
+    prompt = "\n".join(
         [
+            "",
             "💬 <b>" + tr("What keeps us from being closer to the customer?") + "</b>",
             tr(
                 "Write it in one message, if you like. The comment is anonymous: it is kept "
@@ -108,16 +112,9 @@ def comment_prompt(tr: Translator, wave_id: int) -> tuple[str, InlineKeyboardMar
             ),
         ]
     )
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=tr("Skip"), callback_data=CommentSkipCb(wave=wave_id).pack()
-                )
-            ]
-        ]
-    )
-    return text, markup
+    skip = [InlineKeyboardButton(text=tr("Skip"), callback_data=CommentSkipCb(wave=wave_id).pack())]
+    rows = [skip, *(markup.inline_keyboard if markup is not None else [])]
+    return text + "\n" + prompt, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def owner_message(tr: Translator, initiative: Initiative) -> str:

@@ -155,11 +155,9 @@ def plan_item(initiative: Initiative, today: date, *, next_wave_opened: bool) ->
 async def open_comment_step(
     conn: aiosqlite.Connection, wave_id: int, respondent: str, telegram_id: int, now: datetime
 ) -> bool:
-    """After question 6: whether to ask for the comment (not passed yet, not asked already)."""
+    """After question 6: whether to ask for the comment (the step is not passed yet); the next
+    plain text of the employee is then the comment."""
     if await store.comment_step_done(conn, wave_id, respondent):
-        return False
-    pending = await store.get_pending(conn, telegram_id)
-    if pending is not None and pending.kind == "survey_comment" and pending.ref_id == wave_id:
         return False
     await store.set_pending(conn, telegram_id, "survey_comment", wave_id, now)
     return True

@@ -15,6 +15,11 @@ from bot.plans.model import OPEN, STATUS_ICONS, STATUS_TITLES, PlanItem, Status
 from bot.pulse.matrix import PulseMatrix
 from bot.reports.plans import PlansReport
 from bot.survey.scoring import QUESTION_SHORT
+from bot.texts import N_
+
+# Plurals: the singular marked for extraction (tools/po.py), the plural given where it is used.
+INITIATIVES_DONE = N_("{n} initiative done")
+STILL_OPEN = N_("{n} still open")
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -43,10 +48,10 @@ def plan_section(tr: Translator, report: PlansReport) -> str | None:
         for effect in report.effects:
             change = _signed(effect.change) if effect.change is not None else "—"
             line = f"Q{effect.question}: {change} — " + tr.plural(
-                "{n} initiative done", "{n} initiatives done", effect.done
+                INITIATIVES_DONE, "{n} initiatives done", effect.done
             )
             if effect.open:
-                line += ", " + tr.plural("{n} still open", "{n} still open", effect.open)
+                line += ", " + tr.plural(STILL_OPEN, "{n} still open", effect.open)
             lines.append(line)
         lines.append("")
     by_question: dict[int, list[PlanItem]] = {}

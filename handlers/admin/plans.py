@@ -590,7 +590,8 @@ class DepartmentTarget(BaseFilter):
 
     async def __call__(self, message: Message) -> bool:
         parts = (message.text or "").split(maxsplit=2)
-        return len(parts) == 3
+        # A department is named with letters; «/target 23 24» stays the plain refusal.
+        return len(parts) == 3 and any(char.isalpha() for char in parts[2])
 
 
 @routes.message(Command("target"), DepartmentTarget())

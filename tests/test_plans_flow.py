@@ -40,13 +40,14 @@ async def test_a_wave_a_plan_checkins_and_the_next_wave_shows_the_change_beside_
     people = await team(tg, {"Продажи": SALES, "Склад": STOCK})
     await wave(tg, app, people, FIRST, COMMENTS, "Волна 1")
 
-    # The comments: Продажи's five are shown (shuffled); Склад's two are not (a group of 2 < 5).
+    # The comments: Склад's two alone would be a group of 2 < 5, so nobody's department is
+    # named and the seven are shown together (shuffled). Склад's are stored without one.
     text = await report(tg)
-    for uid in SALES:
-        assert COMMENTS[uid] in text
-    assert COMMENTS[2006] not in text
-    assert COMMENTS[2007] not in text
-    assert "Не показаны: 2" in text
+    section = text.split("Что мешает нам быть ближе к клиенту")[1]
+    for comment in COMMENTS.values():
+        assert comment is None or comment in section
+    assert "\nПродажи\n— " not in section
+    assert "Другие отделы" in section
     stored = await select(app, "SELECT * FROM survey_comments")
     assert len(stored) == 7
     assert set(stored[0]) == {"id", "wave_id", "department_id", "body", "created_day"}
@@ -123,7 +124,8 @@ async def test_a_wave_a_plan_checkins_and_the_next_wave_shows_the_change_beside_
     export = next(f for f in boss.documents() if f.filename == "survey_comments.csv")
     table = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert set(table[0]) == {"wave", "department", "comment"}
-    assert sorted(r["comment"] for r in table) == sorted(COMMENTS[uid] for uid in SALES)
+    assert sorted(r["comment"] for r in table) == sorted(c for c in COMMENTS.values() if c)
+    assert {r["department"] for r in table} == {""}
 
 
 async def test_owners_who_blocked_the_bot_or_left_are_reported_and_replaced(
@@ -197,3 +199,25 @@ async def test_bad_input_in_a_plan_changes_nothing(tg: BotAPIEmulator, app: BotA
     await tg.settle()
     assert await select(app, "SELECT COUNT(*) AS n FROM initiatives") == [{"n": 0}]
     assert await select(app, "SELECT COUNT(*) AS n FROM department_targets") == [{"n": 0}]
+
+
+async def test_comments_are_shown_only_past_the_threshold(
+    tg: BotAPIEmulator, start_app: Any
+) -> None:
+    app: BotApp = await start_app(voc_cron="")
+    people = await team(tg, {"Продажи": (2001, 2002, 2003, 2004, 2005, 2006)})
+    scores = {uid: [3, 3, 3, 3, 3, 3] for uid in people}
+    four = {uid: f"Мешает пункт {uid}" for uid in (2001, 2002, 2003, 2004)}
+    await wave(tg, app, people, scores, four, "Волна 1")
+    text = await report(tg)
+    assert not any(c in text for c in four.values())
+    assert "Не показаны: 4" in text
+    admin(tg).send("/comments")
+    await tg.settle()
+    assert "ни один не показан" in admin(tg).last["text"]
+
+    five = {uid: f"Мешает другое {uid}" for uid in (2001, 2002, 2003, 2004, 2005)}
+    await wave(tg, app, people, scores, five, "Волна 2")
+    text = await report(tg)
+    assert all(c in text for c in five.values())
+    assert "\nПродажи\n— " in text  # a department of 5 commenters is named

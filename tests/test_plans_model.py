@@ -148,26 +148,35 @@ def test_every_shown_comment_is_in_a_group_of_at_least_the_minimum(
     assert all(len(g.comments) >= min_group for g in visible.groups)
     assert len(shown) == len({c.id for c in shown}) == visible.shown
     assert visible.shown + visible.hidden == len(comments)
+    # Nothing is hidden but everything when there are too few in all; the unnamed pool is
+    # never a small group that the named ones would point at.
+    assert visible.hidden in (0, len(comments))
+    assert (visible.hidden == len(comments)) == (len(comments) < min_group)
     # A department's name appears only over that department's own comments.
     for group in visible.groups:
         if group.department is not None:
             assert all(c.department == group.department for c in group.comments)
 
 
-def test_comments_by_example_small_departments_pool_and_order_is_shuffled() -> None:
-    comments = [Comment(i, "Продажи", f"p{i}") for i in range(1, 6)]
-    comments += [Comment(10 + i, "Склад", f"s{i}") for i in range(3)]
-    visible = visible_comments(comments, 5, random.Random(1))
-    assert [g.department for g in visible.groups] == ["Продажи"]
-    assert visible.hidden == 3
+def test_comments_by_example_pooled_protected_and_shuffled() -> None:
+    sales = [Comment(i, "Продажи", f"p{i}") for i in range(1, 6)]
+    stock = [Comment(10 + i, "Склад", f"s{i}") for i in range(5)]
+    both = visible_comments([*sales, *stock], 5, random.Random(1))
+    assert [g.department for g in both.groups] == ["Продажи", "Склад"]
+    # Two more from a small team: a pool of 2 would be too small, so Продажи (the smaller of
+    # the two, by name on a tie) joins it; Склад stays on its own.
+    small = [Comment(20, "ИТ", "i1"), Comment(21, None, "x")]
+    pooled = visible_comments([*sales, *stock, *small], 5, random.Random(1))
+    assert [g.department for g in pooled.groups] == ["Склад", None]
+    assert len(pooled.groups[1].comments) == 7
+    assert pooled.hidden == 0
+    assert visible_comments(sales[:4], 5).groups == ()
+    assert visible_comments(sales[:4], 5).hidden == 4
     orders = {
-        tuple(c.id for c in visible_comments(comments, 5, random.Random(s)).groups[0].comments)
+        tuple(c.id for c in visible_comments(sales, 5, random.Random(s)).groups[0].comments)
         for s in range(20)
     }
     assert len(orders) > 1
-    pooled = visible_comments([*comments, Comment(20, None, "x"), Comment(21, "ИТ", "y")], 5)
-    assert [g.department for g in pooled.groups] == ["Продажи", None]
-    assert pooled.hidden == 0
 
 
 # --- rituals ----------------------------------------------------------------------------------

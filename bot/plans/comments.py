@@ -1,9 +1,12 @@
 """Which anonymous survey comments admins may read, and in what order.
 
 A comment is shown only inside a group of at least `min_group` comments (each respondent can
-leave one per wave, so comments count commenters): a department's own group when it is large
-enough, else pooled with the other small ones as «other departments» when the pool is large
-enough, else not at all. Within a group the order is shuffled, so it tells nothing of who
+leave one per wave, so comments count commenters). The groups follow the rule of the anonymity
+module (issue 9, `bot.disclosure.comment_structure`, which is not on main yet; this is the same
+rule for one view): departments with at least `min_group` comments are shown on their own; the
+rest are pooled, without a department, and the pool must be empty or at least `min_group` too —
+otherwise the smallest shown department joins the pool until it is; under `min_group` comments
+in all, nothing is shown. Within a group the order is shuffled, so it tells nothing of who
 finished the survey first. Comments are shown once their wave is closed: while it is open, two
 reports a day apart would show which comment came in between.
 """
@@ -43,23 +46,23 @@ def visible_comments(
     comments: Sequence[Comment], min_group: int, rng: random.Random | None = None
 ) -> VisibleComments:
     rng = rng or random.Random()  # an order to hide, not a secret
+    if len(comments) < min_group:
+        return VisibleComments((), len(comments), len(comments))
     by_department: dict[str | None, list[Comment]] = {}
     for comment in comments:
         by_department.setdefault(comment.department, []).append(comment)
-    groups: list[CommentGroup] = []
-    pool: list[Comment] = list(by_department.pop(None, []))
-    for department in sorted(by_department, key=str):
-        items = by_department[department]
-        if len(items) >= min_group:
-            groups.append(CommentGroup(department, _shuffled(items, rng)))
-        else:
-            pool.extend(items)
-    hidden = 0
-    if len(pool) >= min_group:
+    named = {d for d, items in by_department.items() if d is not None and len(items) >= min_group}
+    while True:
+        rest = len(comments) - sum(len(by_department[d]) for d in named)
+        if rest == 0 or rest >= min_group:
+            break
+        # Complementary suppression: a pool under the minimum takes the smallest department.
+        named.remove(min(named, key=lambda d: (len(by_department[d]), d)))
+    groups = [CommentGroup(d, _shuffled(by_department[d], rng)) for d in sorted(named)]
+    pool = [c for d, items in by_department.items() if d not in named for c in items]
+    if pool:
         groups.append(CommentGroup(None, _shuffled(pool, rng)))
-    else:
-        hidden = len(pool)
-    return VisibleComments(tuple(groups), len(comments), hidden)
+    return VisibleComments(tuple(groups), len(comments), 0)
 
 
 def _shuffled(items: list[Comment], rng: random.Random) -> tuple[Comment, ...]:

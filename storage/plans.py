@@ -34,6 +34,7 @@ class Initiative:
     status_at: datetime
     done_at: datetime | None
     owner_unreachable: bool
+    owner_left: bool
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def _initiative(row: aiosqlite.Row) -> Initiative:
         status_at=from_db(row["status_at"]),
         done_at=from_db(row["done_at"]) if row["done_at"] else None,
         owner_unreachable=row["owner_unreachable_at"] is not None,
+        owner_left=row["owner_left_at"] is not None,
     )
 
 
@@ -184,6 +186,37 @@ async def set_owner_unreachable(
     )
 
 
+async def forget_person(conn: aiosqlite.Connection, telegram_id: int, now: datetime) -> int:
+    """Someone left (/leave): their Telegram id goes from plans and history (names stay, as
+    the admins saw them); the initiatives they owned wait for a new owner. Returns how many."""
+    cur = await conn.execute(
+        "UPDATE initiatives SET owner_chat_id = NULL, owner_left_at = ? WHERE owner_chat_id = ?",
+        (to_db(now), telegram_id),
+    )
+    await conn.execute(
+        "UPDATE initiative_events SET by_chat_id = 0 WHERE by_chat_id = ?", (telegram_id,)
+    )
+    await conn.execute("DELETE FROM pending_inputs WHERE chat_id = ?", (telegram_id,))
+    await conn.execute("DELETE FROM plan_drafts WHERE owner_chat_id = ?", (telegram_id,))
+    return cur.rowcount
+
+
+async def owners_gone_untold(conn: aiosqlite.Connection) -> list[int]:
+    """Open initiatives whose owner blocked the bot or left, the admins not told yet."""
+    async with conn.execute(
+        "SELECT id FROM initiatives WHERE owner_gone_told_at IS NULL"
+        " AND (owner_unreachable_at IS NOT NULL OR owner_left_at IS NOT NULL)"
+        " AND status IN ('planned', 'in_progress', 'stuck') ORDER BY id"
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def mark_gone_told(conn: aiosqlite.Connection, initiative_id: int, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE initiatives SET owner_gone_told_at = ? WHERE id = ?", (to_db(now), initiative_id)
+    )
+
+
 async def set_owner(
     conn: aiosqlite.Connection,
     initiative_id: int,
@@ -194,7 +227,8 @@ async def set_owner(
 ) -> None:
     await conn.execute(
         "UPDATE initiatives SET owner_chat_id = ?, owner_name = ?, owner_employee_id = ?,"
-        " owner_unreachable_at = NULL WHERE id = ?",
+        " owner_unreachable_at = NULL, owner_left_at = NULL, owner_gone_told_at = NULL"
+        " WHERE id = ?",
         (chat_id, name, employee_id, initiative_id),
     )
 

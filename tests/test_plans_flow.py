@@ -148,13 +148,22 @@ async def test_owners_who_blocked_the_bot_or_left_are_reported_and_replaced(
     await tg.settle()
     people[2001].click("Да, выйти")
     await tg.settle()
+    await tick(tg, app)
+    gone = [t for t in boss.texts() if "Опрос после доставки" in t and "вышел" in t]
+    assert len(gone) == 1
+    # The id of someone who left is forgotten by the plan too (their name stays).
+    assert await select(
+        app, "SELECT COUNT(*) AS n FROM initiatives WHERE owner_chat_id = 2001"
+    ) == [{"n": 0}]
+    assert await select(
+        app, "SELECT COUNT(*) AS n FROM initiative_events WHERE by_chat_id = 2001"
+    ) == [{"n": 0}]
 
     clock.set(FEB_1)
     await tick(tg, app)
     assert not any("Как продвигается" in t for t in outsider.texts())
     assert not any("Как продвигается" in t for t in people[2001].texts())
-    gone = [t for t in boss.texts() if "Опрос после доставки" in t and "вышел" in t]
-    assert len(gone) == 1
+    assert len([t for t in boss.texts() if "вышел" in t]) == 1  # told once
 
     # A new owner for the blocked one: the button, then a person picked in Telegram.
     message = next(

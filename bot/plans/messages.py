@@ -145,15 +145,16 @@ async def _owner_state(
     conn: aiosqlite.Connection, initiative: Initiative
 ) -> tuple[str | None, str]:
     """(why the owner cannot be asked, or None; the owner's language)."""
-    if initiative.owner_chat_id is None:
-        return "no owner", "ru"
+    if initiative.owner_left:
+        return "owner left", "ru"
     if initiative.owner_unreachable:
         return "owner unreachable", "ru"
+    if initiative.owner_chat_id is None:
+        return "no owner", "ru"
     if initiative.owner_employee_id is not None:
         employee = await survey_q.get_employee(conn, initiative.owner_employee_id)
-        if employee is None or employee.telegram_id is None:
-            return "owner left", "ru"
-        return None, employee.language
+        if employee is not None and employee.telegram_id == initiative.owner_chat_id:
+            return None, employee.language
     return None, "ru"
 
 
@@ -185,34 +186,32 @@ async def render_checkin(
     return await _render_for_owner(ctx, conn, row, checkin=True)
 
 
-async def _owner_gone(
-    ctx: RenderContext, conn: aiosqlite.Connection, initiative_id: int, now: datetime
-) -> None:
-    for admin_id in sorted(ctx.settings.admin_ids):
-        await outbox_q.enqueue(
-            conn, kind=PLAN_OWNER_GONE, due_at=now, now=now, chat_id=admin_id, ref_id=initiative_id
-        )
-
-
-async def on_owner_skipped(
-    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, skip: Skip, now: datetime
-) -> None:
-    # An owner who left is news for the admins once: the check-in that found it tells them.
-    if skip.reason == "owner left" and row.ref_id is not None:
-        await _owner_gone(ctx, conn, row.ref_id, now)
-
-
 async def on_owner_unreachable(
     ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, now: datetime
 ) -> None:
-    """403 on an owner's message: they blocked the bot (or never started it)."""
-    if row.ref_id is None:
-        return
-    initiative = await store.get_initiative(conn, row.ref_id)
-    if initiative is None or initiative.owner_unreachable:
-        return
-    await store.set_owner_unreachable(conn, initiative.id, now)
-    await _owner_gone(ctx, conn, initiative.id, now)
+    """403 on an owner's message: they blocked the bot (or never started it). The admins hear
+    of it from the plan_owner_gone sweep, in the next tick."""
+    if row.ref_id is not None:
+        await store.set_owner_unreachable(conn, row.ref_id, now)
+
+
+async def owner_gone_sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: datetime) -> int:
+    """Ask the admins for a new owner, once, for each initiative whose owner blocked the bot or
+    left (bot.privacy's /leave clears the owner's id)."""
+    told = 0
+    for initiative_id in await store.owners_gone_untold(conn):
+        for admin_id in sorted(ctx.settings.admin_ids):
+            await outbox_q.enqueue(
+                conn,
+                kind=PLAN_OWNER_GONE,
+                due_at=now,
+                now=now,
+                chat_id=admin_id,
+                ref_id=initiative_id,
+            )
+        await store.mark_gone_told(conn, initiative_id, now)
+        told += 1
+    return told
 
 
 def local_today(now: datetime, tz: tzinfo) -> date:
@@ -268,6 +267,8 @@ async def render_owner_gone(
     initiative = await store.get_initiative(conn, row.ref_id)
     if initiative is None or Status(initiative.status) not in OPEN:
         return Skip("cancelled", "initiative finished")
+    if not (initiative.owner_left or initiative.owner_unreachable):
+        return Skip("cancelled", "a new owner was chosen meanwhile")
     tr = Translator(ctx.i18n, ctx.settings.default_language)
     why = (
         tr("blocked the bot")
@@ -316,7 +317,7 @@ async def checkin_sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: dat
     queued = 0
     for initiative in await store.open_initiatives(conn):
         if initiative.owner_chat_id is None or initiative.owner_unreachable:
-            continue
+            continue  # the admins were asked for a new owner (owner_gone_sweep)
         await outbox_q.enqueue(
             conn,
             kind=PLAN_CHECKIN,
@@ -351,17 +352,15 @@ KINDS = (
         PLAN_OWNER,
         render_owner,
         respects_send_window=False,
-        on_skipped=on_owner_skipped,
         on_unreachable=on_owner_unreachable,
     ),
     Kind(
         PLAN_CHECKIN,
         render_checkin,
         respects_send_window=False,
-        on_skipped=on_owner_skipped,
         sweep=checkin_sweep,
         on_unreachable=on_owner_unreachable,
     ),
     Kind(PLAN_OVERDUE, render_overdue, respects_send_window=False),
-    Kind(PLAN_OWNER_GONE, render_owner_gone, respects_send_window=False),
+    Kind(PLAN_OWNER_GONE, render_owner_gone, respects_send_window=False, sweep=owner_gone_sweep),
 )

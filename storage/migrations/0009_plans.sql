@@ -24,7 +24,9 @@ CREATE TABLE initiatives (
     created_at      TEXT NOT NULL,
     status_at       TEXT NOT NULL,              -- the last status change
     done_at         TEXT,
-    owner_unreachable_at TEXT                   -- the owner blocked the bot (403 on a check-in)
+    owner_unreachable_at TEXT,                  -- the owner blocked the bot (a 403)
+    owner_left_at   TEXT,                       -- the owner left (/leave): their id is gone
+    owner_gone_told_at TEXT                     -- the admins were asked for a new owner
 );
 CREATE INDEX initiatives_question ON initiatives(question, status);
 CREATE INDEX initiatives_owner ON initiatives(owner_chat_id);

@@ -230,3 +230,25 @@ async def test_comments_are_shown_only_past_the_threshold(
     text = await report(tg)
     assert all(c in text for c in five.values())
     assert "\nПродажи\n— " in text  # a department of 5 commenters is named
+
+
+async def test_department_targets_show_their_gap_only_where_the_department_may_be_shown(
+    tg: BotAPIEmulator, start_app: Any
+) -> None:
+    app: BotApp = await start_app(voc_cron="")
+    people = await team(tg, {"Продажи": (2001, 2002, 2003), "Склад": (2004, 2005)})
+    scores = {uid: [3, 4, 3, 4, 3, 4] for uid in people}  # every total 21
+    await wave(tg, app, people, scores, {}, "Волна 1")
+    boss = admin(tg)
+    boss.send("/target 23 продажи")  # department names match without regard to case
+    await tg.settle()
+    assert "Цель отдела «Продажи» на следующую волну: 23 из 30" in boss.last["text"]
+    boss.send("/target 25 Склад")
+    await tg.settle()
+    text = await report(tg)
+    assert "Продажи: цель 23, сейчас 21.00, разрыв 2.00" in text
+    assert "Склад: цель 25; цифры отдела не показываются" in text
+    assert await select(app, "SELECT value FROM department_targets ORDER BY id") == [
+        {"value": 23},
+        {"value": 25},
+    ]

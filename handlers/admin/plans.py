@@ -611,10 +611,10 @@ async def department_target(
         return
     now = clock.now()
     async with db.write() as conn:
-        async with conn.execute(
-            "SELECT id, name FROM departments WHERE name = ?", (name.strip(),)
-        ) as cur:
-            row = await cur.fetchone()
+        # Matched without regard to case in Python: SQLite's NOCASE folds ASCII letters only.
+        async with conn.execute("SELECT id, name FROM departments") as cur:
+            wanted = " ".join(name.split()).casefold()
+            row = next((r for r in await cur.fetchall() if r[1].casefold() == wanted), None)
         if row is None:
             names = ", ".join(n for n, _count in await survey_q.departments_with_members(conn))
             await message.answer(

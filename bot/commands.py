@@ -33,6 +33,10 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("target", N_("Set the target for the next wave")),
     ("export", N_("Export answers, reviews and reminders as CSV")),
     ("forget_customer", N_("Forget a customer's personal data")),
+    ("plan", N_("Add an initiative to the action plan")),
+    ("comments", N_("Anonymous survey comments, into the plan")),
+    ("pulse_start", N_("Open the internal service pulse")),
+    ("pulse_close", N_("Close the internal service pulse")),
 )
 
 ADMIN_COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)

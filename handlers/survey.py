@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.clock import Clock
@@ -57,7 +57,11 @@ async def resume(
     if isinstance(progress, Refusal):
         await message.answer(refusal_text(progress))
         return
-    text, markup = next_step_message(Translator(i18n, i18n.current_locale), progress)
+    tr = Translator(i18n, i18n.current_locale)
+    text, markup = next_step_message(tr, progress)
+    if progress.complete:
+        text, markup = await _with_comment(db, pseudonyms, clock, tr, message.from_user.id,
+                                           progress.wave.id, text, markup)  # fmt: skip
     await message.answer(text, reply_markup=markup)
 
 
@@ -97,14 +101,25 @@ async def answer(
     tr = Translator(i18n, i18n.current_locale)
     text, markup = next_step_message(tr, result.progress)
     if result.progress.complete:
-        # The optional anonymous comment (bot/plans), under the result, until it is passed.
-        user_id = callback.from_user.id
-        wave_id = result.progress.wave.id
-        async with db.write() as conn:
-            ask = await open_comment_step(conn, wave_id, pseudonyms(user_id), user_id, clock.now())
-        if ask:
-            text, markup = with_comment_prompt(tr, text, markup, wave_id)
+        text, markup = await _with_comment(db, pseudonyms, clock, tr, callback.from_user.id,
+                                           result.progress.wave.id, text, markup)  # fmt: skip
     await show(callback, text, markup)
+
+
+async def _with_comment(
+    db: Database,
+    pseudonyms: Pseudonymizer,
+    clock: Clock,
+    tr: Translator,
+    user_id: int,
+    wave_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The result with the optional anonymous comment under it (bot/plans), until passed."""
+    async with db.write() as conn:
+        ask = await open_comment_step(conn, wave_id, pseudonyms(user_id), user_id, clock.now())
+    return with_comment_prompt(tr, text, markup, wave_id) if ask else (text, markup)
 
 
 @button_routes.callback_query(SurveyBackCb.filter())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app import BotApp
@@ -252,3 +252,25 @@ async def test_department_targets_show_their_gap_only_where_the_department_may_b
         {"value": 23},
         {"value": 25},
     ]
+
+
+async def test_a_restart_at_the_checkin_time_sends_each_checkin_once(
+    tg: BotAPIEmulator, start_app: Any, clock: Any
+) -> None:
+    app: BotApp = await start_app(voc_cron="")
+    people = await team(tg, {"Продажи": (2001,)})
+    await plan(tg, app, question=1, title="Клиент на планёрке", owner=people[2001],
+               due="Через квартал")  # fmt: skip
+    await app.stop()
+    clock.set(FEB_1 + timedelta(hours=3))  # the bot was down at 10:00
+    app = await start_app(voc_cron="")
+    await tick(tg, app)
+    await app.stop()
+    app = await start_app(voc_cron="")
+    await tick(tg, app)
+    asked = [t for t in people[2001].texts() if "Как продвигается «Клиент на планёрке»?" in t]
+    assert len(asked) == 1
+    clock.set(MAR_1)
+    await tick(tg, app)
+    asked = [t for t in people[2001].texts() if "Как продвигается «Клиент на планёрке»?" in t]
+    assert len(asked) == 2

@@ -3,6 +3,7 @@ suggestions from the voice of the customer, and the internal service pulse."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 
 from aiogram import F
@@ -248,15 +249,28 @@ async def suggest(
 
 
 # --- free text the bot waits for ---------------------------------------------------------------
+# A question the bot asked waits this long for its text; after that a plain message is not
+# taken for the answer (it goes to whatever else it may be, e.g. a review's comment).
+PENDING_FOR = timedelta(days=1)
+
+
 class AwaitingInput(BaseFilter):
     """The sender owes the bot a text (a note, a comment, a suggestion): a plain text message."""
 
-    async def __call__(self, message: Message, db: Database) -> bool | dict[str, object]:
+    async def __call__(
+        self, message: Message, db: Database, clock: Clock
+    ) -> bool | dict[str, object]:
         if message.from_user is None or not message.text or message.text.startswith("/"):
             return False
         async with db.read() as conn:
             pending = await store.get_pending(conn, message.from_user.id)
-        return {"pending": pending} if pending is not None else False
+            if pending is None or clock.now() - pending.created_at > PENDING_FOR:
+                return False
+            if pending.kind == "survey_comment":
+                wave = await survey_q.get_wave(conn, pending.ref_id)
+                if wave is None or not wave.is_open:
+                    return False  # the survey closed: the text is not a comment any more
+        return {"pending": pending}
 
 
 @routes.message(F.text, AwaitingInput())

@@ -292,6 +292,7 @@ class PendingInput:
     kind: str
     ref_id: int
     signed: bool
+    created_at: datetime
 
 
 async def set_pending(
@@ -313,10 +314,11 @@ async def set_pending(
 
 async def get_pending(conn: aiosqlite.Connection, chat_id: int) -> PendingInput | None:
     async with conn.execute(
-        "SELECT chat_id, kind, ref_id, signed FROM pending_inputs WHERE chat_id = ?", (chat_id,)
+        "SELECT chat_id, kind, ref_id, signed, created_at FROM pending_inputs WHERE chat_id = ?",
+        (chat_id,),
     ) as cur:
         row = await cur.fetchone()
-    return PendingInput(row[0], row[1], row[2], bool(row[3])) if row else None
+    return PendingInput(row[0], row[1], row[2], bool(row[3]), from_db(row[4])) if row else None
 
 
 async def clear_pending(conn: aiosqlite.Connection, chat_id: int, kind: str | None = None) -> None:

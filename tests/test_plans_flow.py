@@ -274,3 +274,24 @@ async def test_a_restart_at_the_checkin_time_sends_each_checkin_once(
     await tick(tg, app)
     asked = [t for t in people[2001].texts() if "Как продвигается «Клиент на планёрке»?" in t]
     assert len(asked) == 2
+
+
+async def test_a_note_asked_for_waits_a_day_then_a_text_is_no_note(
+    tg: BotAPIEmulator, start_app: Any, clock: Any
+) -> None:
+    app: BotApp = await start_app(voc_cron="")
+    people = await team(tg, {"Продажи": (2001,)})
+    await plan(tg, app, question=5, title="Карта пути", owner=people[2001], due="Через месяц")
+    owner = people[2001]
+    owner.click("📝 Добавить заметку")
+    await tg.settle()
+    owner.send("x" * 1001)
+    await tg.settle()
+    assert "от 1 до 1000 символов" in owner.last["text"]
+    owner.click("📝 Добавить заметку")
+    await tg.settle()
+    clock.advance(days=2)
+    owner.send("Просто сообщение")
+    await tg.settle()
+    notes = await select(app, "SELECT COUNT(*) AS n FROM initiative_events WHERE note IS NOT NULL")
+    assert notes == [{"n": 0}]

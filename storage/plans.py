@@ -574,9 +574,10 @@ async def open_pulse(conn: aiosqlite.Connection) -> PulseRound | None:
     return _round(r) if r else None
 
 
-async def latest_pulse(conn: aiosqlite.Connection) -> PulseRound | None:
+async def latest_closed_pulse(conn: aiosqlite.Connection) -> PulseRound | None:
     async with conn.execute(
-        "SELECT id, opened_at, closed_at FROM pulse_rounds ORDER BY id DESC LIMIT 1"
+        "SELECT id, opened_at, closed_at FROM pulse_rounds WHERE closed_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1"
     ) as cur:
         r = await cur.fetchone()
     return _round(r) if r else None
@@ -653,6 +654,16 @@ async def set_pulse_score(
         (score, round_id, respondent, served_department_id),
     )
     return cur.rowcount == 1
+
+
+async def pulse_raters(conn: aiosqlite.Connection, round_id: int) -> int:
+    async with conn.execute(
+        "SELECT COUNT(DISTINCT respondent) FROM pulse_ratings"
+        " WHERE round_id = ? AND score IS NOT NULL",
+        (round_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def pulse_scores(

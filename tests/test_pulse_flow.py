@@ -53,8 +53,14 @@ async def test_a_pulse_with_small_cells_hidden(tg: BotAPIEmulator, app: BotApp) 
     late.press_data(PulsePickCb(round=1, department=rated[0]["id"]).pack())
     await tg.settle()
     assert await select(app, "SELECT COUNT(*) AS n FROM pulse_ratings") == [{"n": 13}]
+    # While the pulse is open the report counts raters only (no differencing by the minute).
     text = await report(tg, "")
-    assert "Внутренний сервис: пульс" in text or "Пульс внутреннего сервиса" in text
+    assert "Пульс открыт: пока оценили 8" in text
+    assert "Склад: " not in text.split("Пульс внутреннего сервиса")[1]
+    boss.send("/pulse_close")
+    await tg.settle()
+    text = await report(tg, "")
+    assert "Пульс внутреннего сервиса" in text
     # Склад: 4 Продажи raters (2) + 1 ИТ rater (1): index shown over 5 raters, the ИТ cell
     # hidden, and the Продажи cell hidden too (else 5 × index − 4 × 2 gives the ИТ rater's 1).
     assert "Склад: 1.8 (5)" in text

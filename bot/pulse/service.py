@@ -191,8 +191,12 @@ async def render_invite(ctx: RenderContext, conn: aiosqlite.Connection, row: Out
 
 
 async def pulse_matrix(conn: aiosqlite.Connection, min_group: int) -> PulseMatrix | None:
-    """The newest round's matrix (open or closed); None before any round."""
-    pulse = await store.latest_pulse(conn)
+    """The newest closed round's matrix; None before any closed round.
+
+    An open round is never shown: two reports a minute apart would give away the score of
+    whoever rated in between (a cell of 3 raters becoming one of 4).
+    """
+    pulse = await store.latest_closed_pulse(conn)
     if pulse is None:
         return None
     names = {d.id: d.name for d in await departments(conn)}
@@ -202,6 +206,12 @@ async def pulse_matrix(conn: aiosqlite.Connection, min_group: int) -> PulseMatri
         if served in names
     ]
     return build_matrix(scores, min_group)
+
+
+async def open_round_raters(conn: aiosqlite.Connection) -> int | None:
+    """How many have rated in the open round (None: no round is open)."""
+    pulse = await store.open_pulse(conn)
+    return await store.pulse_raters(conn, pulse.id) if pulse is not None else None
 
 
 KINDS = (Kind(PULSE_INVITE, render_invite, respects_send_window=False),)

@@ -18,7 +18,7 @@ from bot.plans.comments import Comment, VisibleComments, visible_comments
 from bot.plans.model import PlanItem, QuestionEffect, question_effects
 from bot.plans.service import plan_item
 from bot.pulse.matrix import PulseMatrix
-from bot.pulse.service import pulse_matrix
+from bot.pulse.service import open_round_raters, pulse_matrix
 from bot.reports.survey import SurveyReport
 from storage import plans as store
 from storage.survey import Wave, all_waves
@@ -43,14 +43,15 @@ class PlansReport:
     comments_open: int  # comments so far in an open wave (shown once it closes)
     suggestions: int
     suggestions_planned: int
-    pulse: PulseMatrix | None
+    pulse: PulseMatrix | None  # the newest closed round
+    pulse_open_raters: int | None  # raters so far in an open round (shown once it closes)
     comment_min_group: int
 
     @property
     def empty(self) -> bool:
         return not (
             self.items or self.targets or self.comments or self.comments_open
-            or self.suggestions or self.pulse
+            or self.suggestions or self.pulse or self.pulse_open_raters is not None
         )  # fmt: skip
 
 
@@ -129,5 +130,6 @@ async def plans_report(
         suggestions=suggestions,
         suggestions_planned=planned,
         pulse=await pulse_matrix(conn, min_group),
+        pulse_open_raters=await open_round_raters(conn),
         comment_min_group=comment_min_group,
     )

@@ -148,10 +148,22 @@ def suggestions_line(tr: Translator, report: PlansReport) -> str | None:
     )
 
 
-def pulse_section(tr: Translator, matrix: PulseMatrix | None) -> str | None:
-    if matrix is None:
+def pulse_section(
+    tr: Translator, matrix: PulseMatrix | None, open_raters: int | None = None
+) -> str | None:
+    if matrix is None and open_raters is None:
         return None
     lines = ["<b>🤝 " + tr("Internal service pulse") + "</b>"]
+    if open_raters is not None:
+        lines.append(
+            tr(
+                "A pulse is open: {n} have rated so far; the figures are shown once it is "
+                "closed (/pulse_close).",
+                n=open_raters,
+            )
+        )
+    if matrix is None:
+        return "\n".join(lines)
     lines.append(tr("Raters: {n}. Index per department (mean 1–5):", n=matrix.raters))
     hidden = 0
     for served in matrix.served:
@@ -185,6 +197,6 @@ def plan_sections(tr: Translator, report: PlansReport | None) -> list[str]:
         plan_section(tr, report),
         comments_section(tr, report),
         suggestions_line(tr, report),
-        pulse_section(tr, report.pulse),
+        pulse_section(tr, report.pulse, report.pulse_open_raters),
     ]
     return [s for s in found if s]

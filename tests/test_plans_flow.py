@@ -195,6 +195,9 @@ async def test_bad_input_in_a_plan_changes_nothing(tg: BotAPIEmulator, app: BotA
     assert "от 1 до 200 символов" in boss.last["text"]
     boss.press_data("po1:424242")  # an owner the list never offered
     await tg.settle()
+    boss.press_data("po1:1")  # «Me», but the dialogue is not at the owner yet
+    await tg.settle()
+    assert boss.callback_answers()[-1]["text"] == "Эта кнопка больше не действует."
     boss.press_data("pd1:decade")  # no such due preset
     await tg.settle()
     assert await select(app, "SELECT step FROM plan_drafts") == [{"step": "title"}]

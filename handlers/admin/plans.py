@@ -365,7 +365,6 @@ async def owner_from_list(
     if callback_data.owner not in offered or callback.message is None:
         await callback.answer(_("This button is no longer active."))
         return
-    await callback.answer()
     ok = await _set_owner(
         callback.message,  # type: ignore[arg-type]
         db,
@@ -376,8 +375,7 @@ async def owner_from_list(
         callback_data.owner,
         offered[callback_data.owner],
     )
-    if not ok:
-        await callback.answer(_("This button is no longer active."))
+    await callback.answer(None if ok else _("This button is no longer active."))
 
 
 # --- the due date, and the initiative is made ----------------------------------------------------

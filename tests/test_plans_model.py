@@ -3,6 +3,7 @@ change, comment visibility and the check-in / VOC ritual slots."""
 
 from __future__ import annotations
 
+import html
 import random
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -200,3 +201,16 @@ def test_an_empty_cron_disables_the_ritual() -> None:
     assert (
         next_slot(None, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)) is None
     )
+
+
+def test_comment_pages_fit_a_message_and_never_cut_a_comment() -> None:
+    from handlers.admin.plans import PAGE_BUTTONS, PAGE_CHARS, _comment_pages
+
+    comments = [Comment(i, None, ("<&" * 500)[: 200 + i * 37 % 1800]) for i in range(1, 80)]
+    pages = _comment_pages(comments)
+    assert [c for page in pages for _n, c in page] == comments
+    assert [n for page in pages for n, _c in page] == list(range(1, 80))
+    for page in pages:
+        assert len(page) <= PAGE_BUTTONS
+        assert len(page) == 1 or sum(len(html.escape(c.body)) + 8 for _n, c in page) <= PAGE_CHARS
+    assert _comment_pages([]) == [[]]

@@ -4,6 +4,7 @@ comments and suggestions turned into initiatives, department targets, the servic
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from html import escape
 
 from aiogram import F
@@ -32,6 +33,7 @@ from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.plans import service
+from bot.plans.comments import Comment
 from bot.plans.messages import initiative_lines, local_today, question_label, tell_owner
 from bot.plans.model import DUE_PRESET_TITLES, DuePreset, weakest_first
 from bot.pulse.service import open_round
@@ -534,6 +536,26 @@ async def suggestion_to_plan(
     await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]
 
 
+# A page of /comments: within Telegram's 4096 characters with room for the heading, and few
+# enough buttons to press comfortably (Telegram allows 100).
+PAGE_CHARS = 3500
+PAGE_BUTTONS = 30
+
+
+def _comment_pages(comments: Sequence[Comment]) -> list[list[tuple[int, Comment]]]:
+    """Numbered comments split into pages; a comment is never cut (each is at most 2000)."""
+    pages: list[list[tuple[int, Comment]]] = [[]]
+    size = 0
+    for number, comment in enumerate(comments, start=1):
+        length = len(escape(comment.body)) + 8
+        if pages[-1] and (size + length > PAGE_CHARS or len(pages[-1]) >= PAGE_BUTTONS):
+            pages.append([])
+            size = 0
+        pages[-1].append((number, comment))
+        size += length
+    return pages
+
+
 @routes.message(Command("comments"))
 async def comments(message: Message, db: Database, settings: Settings) -> None:
     """The latest closed wave's comments that may be shown, each with «➕ To the plan»."""
@@ -561,19 +583,21 @@ async def comments(message: Message, db: Database, settings: Settings) -> None:
         return
     for group in visible.groups:
         heading = escape(group.department) if group.department else _("Other departments")
-        lines = [f"💬 <b>{escape(wave.title)} — {heading}</b>"]
-        buttons = []
-        for number, comment in enumerate(group.comments, start=1):
-            lines.append(f"{number}. {escape(comment.body)}")
-            buttons.append(
-                InlineKeyboardButton(
-                    text=f"➕ {number}", callback_data=CommentToPlanCb(comment=comment.id).pack()
+        for part in _comment_pages(group.comments):
+            lines = [f"💬 <b>{escape(wave.title)} — {heading}</b>"]
+            buttons = []
+            for number, comment in part:
+                lines.append(f"{number}. {escape(comment.body)}")
+                buttons.append(
+                    InlineKeyboardButton(
+                        text=f"➕ {number}",
+                        callback_data=CommentToPlanCb(comment=comment.id).pack(),
+                    )
                 )
+            rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+            await message.answer(
+                "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
             )
-        rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-        await message.answer(
-            "\n".join(lines)[:4000], reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
-        )
     if visible.hidden:
         await message.answer(
             _("{count} comments are not shown: their groups have fewer than {min}.").format(

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     import aiosqlite
 
 CHECKIN_RITUAL = "plan_checkin"
+# The admins' overdue list names this many (titles are up to 200 characters: 15 fit in one
+# message of 4096); the report has them all.
+OVERDUE_LISTED = 15
 
 
 def status_title(tr: Translator, status: str) -> str:
@@ -244,7 +247,7 @@ async def render_overdue(
         return Skip("cancelled", "nothing overdue any more")
     tr = Translator(ctx.i18n, ctx.settings.default_language)
     lines = ["⏰ <b>" + tr("Overdue initiatives: {count}", count=len(items)) + "</b>"]
-    for item in items:
+    for item in items[:OVERDUE_LISTED]:
         owner = escape(item.owner_name) if item.owner_name else "—"
         lines.append(
             tr(
@@ -256,6 +259,8 @@ async def render_overdue(
                 status=status_title(tr, item.status),
             )
         )
+    if len(items) > OVERDUE_LISTED:
+        lines.append(tr("…and {n} more: see /report.", n=len(items) - OVERDUE_LISTED))
     return Outgoing(row.chat_id, "\n".join(lines))
 
 

@@ -298,3 +298,32 @@ async def test_a_note_asked_for_waits_a_day_then_a_text_is_no_note(
     await tg.settle()
     notes = await select(app, "SELECT COUNT(*) AS n FROM initiative_events WHERE note IS NOT NULL")
     assert notes == [{"n": 0}]
+
+
+async def test_a_long_overdue_list_fits_one_message(
+    tg: BotAPIEmulator, start_app: Any, clock: Any
+) -> None:
+    from datetime import date
+
+    from storage import plans as store
+
+    app: BotApp = await start_app(voc_cron="")
+    boss = admin(tg)
+    # Different owners: the sender allows one message a second per chat.
+    owners = [tg.user(3001 + n, "Владелец " + "Ж" * 60) for n in range(14)]
+    async with app.db.write() as conn:
+        for n, owner in enumerate(owners):
+            await store.insert_initiative(
+                conn, question=1 + n % 6, title=f"{n} " + "Очень длинное название " * 8,
+                owner_chat_id=owner.id, owner_name=owner.first_name, owner_employee_id=None,
+                due_day=date(2026, 1, 20), due_next_wave=False, base_wave_id=None,
+                source="admin", source_id=None, created_by=1, created_by_name=None,
+                now=clock.now(),
+            )  # fmt: skip
+    clock.set(FEB_1)
+    await tick(tg, app)
+    overdue = next(t for t in boss.texts() if t.startswith("⏰"))
+    assert "Просроченные инициативы: 14" in overdue
+    assert "…и ещё" in overdue
+    assert len(overdue) <= 4096
+    assert all("Как продвигается" in o.last["text"] for o in owners)

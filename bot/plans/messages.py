@@ -42,9 +42,8 @@ if TYPE_CHECKING:
     import aiosqlite
 
 CHECKIN_RITUAL = "plan_checkin"
-# The admins' overdue list names this many (titles are up to 200 characters: 15 fit in one
-# message of 4096); the report has them all.
-OVERDUE_LISTED = 15
+# The admins' overdue list stops before Telegram's 4096 characters; the report has them all.
+OVERDUE_CHARS = 3800
 
 
 def status_title(tr: Translator, status: str) -> str:
@@ -247,20 +246,23 @@ async def render_overdue(
         return Skip("cancelled", "nothing overdue any more")
     tr = Translator(ctx.i18n, ctx.settings.default_language)
     lines = ["⏰ <b>" + tr("Overdue initiatives: {count}", count=len(items)) + "</b>"]
-    for item in items[:OVERDUE_LISTED]:
+    listed = 0
+    for item in items:
         owner = escape(item.owner_name) if item.owner_name else "—"
-        lines.append(
-            tr(
-                "№{id} {title} — {owner}, due {due}, {status}",
-                id=item.id,
-                title=escape(item.title),
-                owner=owner,
-                due=due_text(tr, item),
-                status=status_title(tr, item.status),
-            )
+        line = tr(
+            "№{id} {title} — {owner}, due {due}, {status}",
+            id=item.id,
+            title=escape(item.title),
+            owner=owner,
+            due=due_text(tr, item),
+            status=status_title(tr, item.status),
         )
-    if len(items) > OVERDUE_LISTED:
-        lines.append(tr("…and {n} more: see /report.", n=len(items) - OVERDUE_LISTED))
+        if sum(len(x) + 1 for x in lines) + len(line) > OVERDUE_CHARS:
+            break
+        lines.append(line)
+        listed += 1
+    if listed < len(items):
+        lines.append(tr("…and {n} more: see /report.", n=len(items) - listed))
     return Outgoing(row.chat_id, "\n".join(lines))
 
 

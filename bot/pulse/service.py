@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from bot.pseudonym import Pseudonymizer
 
 
+MAX_DEPARTMENT_BUTTONS = 99
+
+
 def rater(pseudonyms: Pseudonymizer, round_id: int, telegram_id: int) -> str:
     return "p_" + pseudonyms.scoped(f"pulse:{round_id}", telegram_id)
 
@@ -122,9 +125,10 @@ def pick_message(tr: Translator, state: PulseState) -> tuple[str, InlineKeyboard
         ]
     )
     rows = []
-    for department in state.departments:
-        if department.id == state.employee.department_id:
-            continue
+    # Telegram takes 100 buttons at most: the first 99 departments by name, and «Done».
+    for department in [d for d in state.departments if d.id != state.employee.department_id][
+        :MAX_DEPARTMENT_BUTTONS
+    ]:
         mark = "✅ " if department.id in state.picks else ""
         rows.append(
             [

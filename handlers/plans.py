@@ -163,7 +163,7 @@ async def _finish_comment(
         return await service.record_comment(
             conn,
             wave_id,
-            pseudonyms(telegram_id),
+            pseudonyms(telegram_id, wave_id),
             body,
             department_id=department,
             day=local_today(now, settings.tz),

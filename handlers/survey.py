@@ -118,7 +118,9 @@ async def _with_comment(
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The result with the optional anonymous comment under it (bot/plans), until passed."""
     async with db.write() as conn:
-        ask = await open_comment_step(conn, wave_id, pseudonyms(user_id), user_id, clock.now())
+        ask = await open_comment_step(
+            conn, wave_id, pseudonyms(user_id, wave_id), user_id, clock.now()
+        )
     return with_comment_prompt(tr, text, markup, wave_id) if ask else (text, markup)
 
 

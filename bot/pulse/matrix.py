@@ -8,18 +8,22 @@ of them:
 - a matrix cell (rater department × served department): the mean of that department's raters.
 
 Complementary suppression: a served department's column shows its index over all raters and
-its cells; with exactly one hidden cell, the cell would follow from the index and the shown
-cells (its raters' sum = the index's sum − the shown cells' sums, and its size likewise). So a
-column with one hidden cell hides its smallest shown cell too — or, when there is none, the
-column is left as is, because then the hidden cell's raters are all the column's raters and the
-index itself is hidden for the same reason. Raters without a department (it was too small to
-store) count in the index only.
+some of its cells; the raters in no shown cell (hidden cells, and raters without a department)
+have a sum that follows from the index and the shown cells. So that rest must be none or at
+least `min_group` raters, and while it is not, the smallest shown cell is hidden too. This is
+the anonymity module's rule 2 (`bot.disclosure.plan_structure`) applied to each column, with the
+rater departments as the groups: the columns are separate figures (a person's scores of two
+departments are two different numbers), so each is safe on its own. A round is shown once it is
+closed, so there is no differencing over time either (bot.pulse.service).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from bot.disclosure import plan_structure
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,18 @@ def build_matrix(scores: Iterable[Score], min_group: int) -> PulseMatrix:
             groups.setdefault(key, {})[item.respondent] = item.score
     index = {served: _cell(by_rater.values(), min_group) for served, by_rater in column.items()}
     cells = {key: _cell(by_rater.values(), min_group) for key, by_rater in groups.items()}
-    for served in column:
-        keys = [key for key in cells if key[1] == served]
-        hidden = [key for key in keys if cells[key].mean is None]
-        shown = [key for key in keys if cells[key].mean is not None]
-        if len(hidden) == 1 and index[served].mean is not None and shown:
-            # Hide the smallest shown cell too (ties: by rater department, stably).
-            victim = min(shown, key=lambda k: (cells[k].raters, k[0]))
-            cells[victim] = Cell(cells[victim].raters, None)
+    names = sorted({rater for rater, _served in groups})
+    ids = {name: number for number, name in enumerate(names, start=1)}
+    for served, by_rater in column.items():
+        rater_of = {
+            i.respondent: i.rater_department for i in items if i.served_department == served
+        }
+        counts = Counter(ids[rater_of[r]] if rater_of[r] is not None else None for r in by_rater)
+        structure = plan_structure(counts, min_group)
+        shown = {names[i - 1] for i in structure.named} if structure is not None else set()
+        for key in [k for k in cells if k[1] == served]:
+            if key[0] not in shown:
+                cells[key] = Cell(cells[key].raters, None)
     return PulseMatrix(
         index=index,
         cells=cells,

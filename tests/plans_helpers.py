@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.app import BotApp
+from bot.callbacks import PlanQuestionCb
 from bot.emulator import BotAPIEmulator, FakeUser
 from tests.survey_helpers import admin, answer, invite_link, join, start_wave
 
@@ -71,8 +72,6 @@ async def plan(
 ) -> None:
     """/plan through its steps; `title` None when it is prefilled (from a comment or suggestion);
     `owner` None picks «Me» from the list."""
-    from bot.callbacks import PlanQuestionCb
-
     boss = admin(tg)
     if title is not None:
         boss.send("/plan")

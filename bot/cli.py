@@ -116,7 +116,15 @@ def _import_purchases(args: argparse.Namespace) -> int:
     configure_logging(settings, level=logging.WARNING)
     from bot.customers.csv_import import run_import
 
-    return asyncio.run(run_import(settings, Path(args.file)))
+    return asyncio.run(
+        run_import(
+            settings,
+            Path(args.file),
+            fmt=args.format,
+            dry_run=args.dry_run,
+            links=Path(args.links) if args.links else None,
+        )
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -229,8 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the bot (the default)").set_defaults(func=_run)
-    imp = sub.add_parser("import-purchases", help="import purchases from a CSV file")
+    imp = sub.add_parser(
+        "import-purchases", help="import purchases from a shop's CSV (or JSON) file"
+    )
     imp.add_argument("file")
+    imp.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "generic", "shopify", "woocommerce", "retailcrm"),
+        help="whose export the file is (default: detected from the header)",
+    )
+    imp.add_argument(
+        "--dry-run", action="store_true", help="check and count everything, write nothing"
+    )
+    imp.add_argument("--links", metavar="FILE", help="write each customer's receipt link here")
     imp.set_defaults(func=_import_purchases)
     demo = sub.add_parser("demo", help="run the whole product offline, with simulated people")
     demo.add_argument("--out", default="demo-output", help="where to save the charts")

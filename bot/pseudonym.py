@@ -65,3 +65,9 @@ class Pseudonymizer:
         """A pseudonym for another purpose (e.g. one pulse round), unlinkable to the survey's."""
         message = f"{scope}:{int(telegram_id)}".encode()
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:20]
+
+    def keyed(self, label: str, value: str) -> str:
+        """A keyed hash of `value` for another use than respondents (`label` keeps them apart):
+        e.g. a forgotten customer's e-mail kept as the shop's customer id."""
+        digest = hmac.new(self.key, f"{label}\x00{value}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]

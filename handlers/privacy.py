@@ -16,6 +16,7 @@ from bot.callbacks import PrivacyAction, PrivacyCb
 from bot.clock import Clock
 from bot.i18n import _
 from bot.privacy import service as privacy
+from bot.pseudonym import Pseudonymizer
 from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
@@ -102,7 +103,11 @@ async def leave(message: Message, db: Database) -> None:
 
 @routes.callback_query(PrivacyCb.filter())
 async def confirmed(
-    callback: CallbackQuery, callback_data: PrivacyCb, db: Database, clock: Clock
+    callback: CallbackQuery,
+    callback_data: PrivacyCb,
+    db: Database,
+    clock: Clock,
+    pseudonyms: Pseudonymizer,
 ) -> None:
     forget = callback_data.action is PrivacyAction.FORGET
     if not callback_data.confirm:
@@ -112,7 +117,7 @@ async def confirmed(
         return
     user_id = callback.from_user.id
     if forget:
-        outcome = await privacy.forget_me(db, user_id, clock.now())
+        outcome = await privacy.forget_me(db, user_id, clock.now(), keys=pseudonyms)
     else:
         outcome = await privacy.leave(db, user_id, clock.now())
     if outcome is not privacy.Outcome.DONE:

@@ -465,3 +465,64 @@ async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int)
     ) as cur:
         row = await cur.fetchone()
     return row["id"] if row else None
+
+
+# --- shop data (issue 14): money per item, e-mail per customer, links -------------------------
+async def set_item_money(
+    conn: aiosqlite.Connection, rows: list[tuple[int | None, str | None, str, int]]
+) -> None:
+    """(price in hundredths, currency, the shop's order id, item position in the order).
+
+    Items are written in the order the shop listed them, so an order's n-th item is its n-th
+    smallest id.
+    """
+    await conn.executemany(
+        "UPDATE order_items SET price_cents = ?, currency = ? WHERE id = ("
+        "SELECT oi.id FROM order_items oi JOIN orders o ON o.id = oi.order_id "
+        "WHERE o.order_id = ? ORDER BY oi.id LIMIT 1 OFFSET ?)",
+        rows,
+    )
+
+
+async def set_emails(conn: aiosqlite.Connection, rows: list[tuple[str, str]]) -> None:
+    """(email, external id): the latest e-mail the shop sent; a forgotten customer keeps none."""
+    await conn.executemany(
+        "UPDATE customers SET email = ? WHERE external_id = ? AND forgotten_at IS NULL", rows
+    )
+
+
+async def existing_external_ids(conn: aiosqlite.Connection, external_ids: list[str]) -> set[str]:
+    rows = await conn.execute_fetchall(
+        "SELECT external_id FROM customers WHERE external_id IN (SELECT value FROM json_each(?))",
+        (_json(external_ids),),
+    )
+    return {r["external_id"] for r in rows}
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    external_id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    link_token: str
+    forgotten: bool
+
+
+async def link_rows(conn: aiosqlite.Connection, external_ids: list[str]) -> list[LinkRow]:
+    rows = await conn.execute_fetchall(
+        "SELECT external_id, name, phone, email, link_token, forgotten_at FROM customers "
+        "WHERE external_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (_json(external_ids),),
+    )
+    return [
+        LinkRow(
+            r["external_id"],
+            r["name"],
+            r["phone"],
+            r["email"],
+            r["link_token"],
+            r["forgotten_at"] is not None,
+        )
+        for r in rows
+    ]

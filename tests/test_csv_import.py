@@ -69,9 +69,9 @@ async def test_import_groups_rows_into_orders_and_schedules_messages(
     out, err = capsys.readouterr()
     assert code == 0
     assert err == ""  # no progress bar for a small file off a terminal
-    assert out.strip() == (
-        "imported 2 orders (3 items) for 2 customers; 0 were imported before; "
-        "scheduled 2 review requests and 2 restock reminders"
+    assert out.splitlines()[0] == (
+        "Импортировано заказов: 2 (позиций: 3), клиентов: 2; импортированы раньше: 0; "
+        "запланировано просьб об отзыве: 2, напоминаний о пополнении: 2."
     )
     customers = await query(settings.database_path, "SELECT * FROM customers ORDER BY id")
     assert [(c["external_id"], c["phone"], c["name"]) for c in customers] == [
@@ -105,8 +105,8 @@ async def test_importing_again_changes_nothing(
     assert await run_import(settings, path, clock=clock) == 0
 
     out = capsys.readouterr().out
-    assert "imported 0 orders" in out
-    assert "2 were imported before" in out
+    assert "Импортировано заказов: 0" in out
+    assert "импортированы раньше: 2" in out
     assert await table_counts(settings.database_path) == before
 
 
@@ -128,17 +128,16 @@ async def test_bad_rows_are_reported_by_line_and_nothing_is_written(
 
     _, err = capsys.readouterr()
     assert code == 1
-    reported = [line for line in err.splitlines() if line.startswith("line ")]
+    reported = [line for line in err.splitlines() if line.startswith("строка ")]
     assert reported == [
-        "line 5: quantity: Input should be a valid integer, unable to parse string as an integer",
-        "line 6: phone: not a valid phone number; purchased_at: Input should have timezone info; "
-        "restock_days: Input should be greater than or equal to 1",
-        "line 9: expected 9 fields, found 8",
-        "line 10: order 'A-1' has a different customer_id than on line 2",
-        "line 11: order_id: String should have at least 1 character; "
-        "sku: String should have at least 1 character",
+        "строка 5, «quantity»: не число: «two»",
+        "строка 6, «phone»: не номер телефона: «12345» (not a valid phone number)",
+        "строка 9: ожидалось полей: 9, найдено: 8",
+        "строка 10, «customer_id»: не совпадает со строкой 2 того же заказа A-1",
+        # A blank order number continues the order of the line above it (A-1 of line 10).
+        "строка 11, «customer_id»: не совпадает со строкой 2 того же заказа A-1",
     ]
-    assert "nothing was imported" in err
+    assert "ничего не импортировано" in err
     assert set((await table_counts(settings.database_path)).values()) == {0}
 
 
@@ -156,9 +155,7 @@ async def test_order_known_for_another_customer_rolls_back_everything(
     code = await run_import(settings, write_csv(tmp_path, lines), clock=clock)
 
     assert code == 1
-    assert "line 3: order_id 'A-1' is already recorded for another customer" in (
-        capsys.readouterr().err
-    )
+    assert "строка 3: заказ A-1 уже записан на другого клиента (c-1)" in capsys.readouterr().err
     assert await table_counts(settings.database_path) == before  # B-1 was not kept either
 
 
@@ -173,8 +170,8 @@ async def test_excel_in_russian_semicolons_windows_1251(
 
     assert await run_import(settings, path, clock=clock) == 0
 
-    err = capsys.readouterr().err
-    assert "ignoring unknown columns: comment" in err
+    out, err = capsys.readouterr()
+    assert "Не использованы колонки: comment." in out
     assert "Windows-1251" in err
     [customer] = await query(settings.database_path, "SELECT name, phone FROM customers")
     assert customer == {"name": "Анна", "phone": "+79991234567"}
@@ -196,11 +193,11 @@ async def test_utf8_with_bom_and_optional_columns_absent(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot open"),
-        (b"", "empty"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text CSV"),
-        (b"order_id,customer_id\nA,B\n", "lacks the columns purchased_at, sku"),
-        ((HEADER + ",sku\n").encode(), "names the column 'sku' twice"),
+        (None, "не удаётся открыть файл"),
+        (b"", "файл пуст"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "это не текстовый CSV-файл"),
+        (b"order_id,customer_id\nA,B\n", "в заголовке нет колонки для purchased_at, sku"),
+        ((HEADER + ",sku\n").encode(), "в заголовке две колонки для sku"),
     ],
 )
 async def test_unreadable_files_exit_2(
@@ -225,7 +222,7 @@ async def test_header_only_is_fine(
     settings: Settings, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert await run_import(settings, write_csv(tmp_path, [HEADER]), clock=clock) == 0
-    assert "nothing to import" in capsys.readouterr().out
+    assert "импортировать нечего" in capsys.readouterr().out
 
 
 async def test_import_while_the_bot_runs(
@@ -274,5 +271,5 @@ def test_the_command_line(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 1
-    assert done.stderr.startswith("line 5: purchased_at: Input should be a valid datetime")
+    assert done.stderr.startswith("строка 5, «purchased_at»: не дата: «never»")
     assert done.stdout == ""

@@ -1,54 +1,71 @@
-"""`python -m bot import-purchases FILE.csv`: purchases for shops without an API.
+"""`python -m bot import-purchases FILE [--format F] [--dry-run] [--links OUT.csv]`: purchases
+for shops without an API, from the files their systems export.
 
-Columns (a header row names them, in any order): order_id, customer_id, phone, name,
-purchased_at, sku, item_name, quantity, restock_days. One row per item; the rows of one order
-share its order_id (and its customer and time). phone, name and restock_days may be blank or
-absent. Comma, semicolon (Excel in Russian) or tab separated; UTF-8 (with or without BOM), or
-Windows-1251 as Excel saves it.
+The header says which column is which (bot/customers/formats): our own names, the usual
+Russian and English ones («Номер заказа», «Дата заказа», «Артикул», «Кол-во», «Цена, руб.»…),
+or a system's preset, detected from the header or named with `--format`: `shopify` (Orders →
+Export), `woocommerce` (the «Order Export & Order Import» plugin, items packed in
+`line_item_N`), `retailcrm` (a JSON file of orders as RetailCRM's API gives them, or a CSV read
+as generic). Comma, semicolon (Excel in Russian) or tab separated; UTF-8 (with or without BOM),
+or Windows-1251 as Excel saves it.
 
-All or nothing: every row is checked first, and any bad row is reported as `line N: reason` on
-stderr with nothing written. Then every order goes in one transaction, by the API's rules
-(`bot.customers.batch`, which gives what `record_purchase` would, in bulk), so an order imported
-twice is skipped, not doubled.
+Cells are read as shops write them: `25.11.2026`, `25.11.2026 14:30`, ISO with or without an
+offset (without one, in TIMEZONE, and the summary says so), Shopify's `… +0000`; quantities
+`1,0` or `0.5`; prices `1 190,50`. Order-level cells left blank on an order's later lines are
+filled down; lines without a SKU (gift cards) are skipped and counted; a row without a customer
+id is a guest, known by e-mail, else by phone, else by the order alone.
+
+All or nothing: every row is checked first, and any bad row is reported as
+`строка 12, «Дата заказа»: …` (in DEFAULT_LANGUAGE) on stderr with nothing written. Then every
+order goes in one transaction, by the API's rules (`bot.customers.batch`), so an order imported
+twice is skipped, not doubled. `--dry-run` does all of it and rolls the transaction back.
+`--links FILE` writes each customer's receipt link (`https://t.me/<bot>?start=c_…`) to a CSV.
 
 Exit codes: 0 imported (or nothing new), 1 bad rows (nothing written), 2 the file cannot be
-read as such a CSV, 3 the database could not be written (busy or broken; nothing written).
+read as such a file, 3 the database could not be written (busy or broken; nothing written),
+4 Telegram could not be asked the bot's name for --links (nothing written).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from tqdm import tqdm
 
 from bot.clock import Clock, SystemClock
+from bot.customers import identity
 from bot.customers.batch import record_batch
-from bot.customers.purchases import Timing
-from bot.customers.schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
-from bot.settings import Settings
-from storage import Database
-
-COLUMNS = (
-    "order_id",
-    "customer_id",
-    "phone",
-    "name",
-    "purchased_at",
-    "sku",
-    "item_name",
-    "quantity",
-    "restock_days",
+from bot.customers.extras import record_extras
+from bot.customers.formats import (
+    CellProblem,
+    Mapping,
+    OrderDraft,
+    UnreadableHeader,
+    assemble,
+    map_header,
 )
-OPTIONAL = frozenset({"phone", "name", "restock_days"})
+from bot.customers.phones import InvalidPhone, to_e164
+from bot.customers.purchases import Timing
+from bot.customers.schema import MAX_ITEMS, PurchaseIn
+from bot.i18n import Translator, build_i18n
+from bot.integrations import mapping as systems
+from bot.pseudonym import Pseudonymizer
+from bot.settings import Settings
+from bot.texts import N_
+from storage import Database
+from storage import customers as q
+
 # Above this size a progress bar is shown even when stderr is not a terminal (a cron log).
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY_ROWS = 1000
@@ -56,41 +73,79 @@ PROGRESS_EVERY_ROWS = 1000
 # seconds (bench/ingest.py measures it); the operator is told.
 LONG_TRANSACTION_ORDERS = 20_000
 
-# Where a field of the model comes from in the file.
-_FIELD_COLUMN = {
+OK, BAD_ROWS, UNREADABLE, DATABASE_ERROR, NO_TELEGRAM = 0, 1, 2, 3, 4
+
+# pydantic's refusals of what the formats layer did not check already, in our words.
+_PYDANTIC = {
+    "string_too_long": N_("is longer than {max_length} characters"),
+    "string_too_short": N_("is empty"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "int_parsing": N_("is not a whole number: «{input}»"),
+    "int_from_float": N_("is not a whole number: «{input}»"),
+    "string_pattern_mismatch": N_("is not a currency code like RUB or USD: «{input}»"),
+}
+_VALUE_ERRORS = {
+    "must not be in the future": N_("must not be in the future"),
+    "must not be before 2000-01-01": N_("must not be before 2000-01-01"),
+    "must not contain control characters": N_("must not contain control characters"),
+}
+# Where a field of the purchase body comes from in the file.
+_FIELD_OF = {
     ("order_id",): "order_id",
     ("customer", "id"): "customer_id",
     ("customer", "phone"): "phone",
     ("customer", "name"): "name",
+    ("customer", "email"): "email",
     ("purchased_at",): "purchased_at",
-    ("items", 0, "sku"): "sku",
-    ("items", 0, "name"): "item_name",
-    ("items", 0, "quantity"): "quantity",
-    ("items", 0, "restock_days"): "restock_days",
 }
-
-OK, BAD_ROWS, UNREADABLE, DATABASE_ERROR = 0, 1, 2, 3
+_ITEM_FIELD = {
+    "sku": "sku",
+    "name": "item_name",
+    "quantity": "quantity",
+    "price": "price",
+    "restock_days": "restock_days",
+    "currency": "currency",
+}
 
 
 class UnreadableFile(Exception):
-    """The file is not a purchases CSV at all (missing, binary, no header, missing columns)."""
+    """The file is not a purchases file at all; an English msgid and its parameters."""
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+
+    def text(self, tr: Translator) -> str:
+        return tr(self.msgid, **self.params)
 
 
 @dataclass(frozen=True)
 class RowError:
     line: int
-    reason: str
+    column: str  # the file's own header ("" for the row as a whole)
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, tr: Translator) -> str:
+        reason = tr(self.msgid, **self.params)
+        if self.column:
+            return tr(
+                "line {line}, «{column}»: {reason}",
+                line=self.line,
+                column=self.column,
+                reason=reason,
+            )
+        return tr("line {line}: {reason}", line=self.line, reason=reason)
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-@dataclass
-class _Order:
-    line: int  # where the order starts in the file
-    fields: dict[str, Any]  # order_id, customer, purchased_at
-    items: list[dict[str, Any]] = field(default_factory=list)
-    purchased_at: datetime | None = None
+        reason = self.msgid.format(**self.params) if self.params else self.msgid
+        return (
+            f"line {self.line}, «{self.column}»: {reason}"
+            if self.column
+            else f"line {self.line}: {reason}"
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +153,13 @@ class Parsed:
     orders: list[tuple[int, PurchaseIn]]  # (first line, order), oldest purchase first
     errors: list[RowError]
     rows: int
-    notes: list[str]
+    format: str = "generic"
+    unknown_columns: tuple[str, ...] = ()
+    skipped_no_sku: int = 0
+    naive_times: int = 0
+    guests: int = 0
+    notes: list[str] = field(default_factory=list)  # English msgids (with params) for stderr
+    note_params: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -106,7 +167,9 @@ def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper, str]:
     try:
         binary = path.open("rb")
     except OSError as exc:
-        raise UnreadableFile(f"cannot open {path}: {exc.strerror or exc}") from None
+        raise UnreadableFile(
+            N_("cannot open the file: {reason}"), reason=exc.strerror or str(exc)
+        ) from None
     head = binary.read(64 * 1024)
     binary.seek(0)
     try:
@@ -117,7 +180,7 @@ def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper, str]:
         encoding = "utf-8-sig" if exc.start >= len(head) - 3 else "cp1251"
     if b"\x00" in head:
         binary.close()
-        raise UnreadableFile("this is not a text CSV file (it contains NUL bytes)")
+        raise UnreadableFile(N_("this is not a text CSV file (it contains NUL bytes)"))
     text = io.TextIOWrapper(binary, encoding=encoding, newline="", errors="strict")
     return binary, text, encoding
 
@@ -128,162 +191,202 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _header(raw: list[str]) -> tuple[dict[str, int], list[str]]:
-    names = [h.strip().lower() for h in raw]
-    seen: dict[str, int] = {}
-    for index, name in enumerate(names):
-        if name in seen and name in COLUMNS:
-            raise UnreadableFile(f"the header names the column {name!r} twice")
-        seen.setdefault(name, index)
-    missing = [c for c in COLUMNS if c not in seen and c not in OPTIONAL]
-    if missing:
-        raise UnreadableFile(
-            "the header lacks the columns "
-            + ", ".join(missing)
-            + " (expected: "
-            + ", ".join(COLUMNS)
-            + ")"
-        )
-    unknown = [n for n in names if n not in COLUMNS]
-    notes = [f"ignoring unknown columns: {', '.join(unknown)}"] if unknown else []
-    return {c: seen[c] for c in COLUMNS if c in seen}, notes
+def _phone_key(text: str) -> str:
+    try:
+        return to_e164(text)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _body(draft: OrderDraft) -> dict[str, Any]:
+    return {
+        "order_id": draft.order_id,
+        "customer": {
+            "id": draft.customer_id,
+            "phone": draft.phone,
+            "name": draft.name,
+            "email": draft.email,
+        },
+        "purchased_at": draft.when.at,
+        "items": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "quantity": float(item.quantity),
+                "restock_days": item.restock_days,
+                "price": item.price,
+                "currency": item.currency,
+            }
+            for item in draft.items
+        ],
+    }
+
+
+def _schema_errors(exc: ValidationError, draft: OrderDraft, mapping: Mapping) -> list[RowError]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        line, name = draft.line, None
+        if loc[:1] == ("items",) and len(loc) >= 3 and isinstance(loc[1], int):
+            item = draft.items[loc[1]]
+            line, name = item.line, _ITEM_FIELD.get(str(loc[2]))
+        else:
+            name = _FIELD_OF.get(loc)
+        column = mapping.header(name) if name else ".".join(map(str, loc))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        msgid = _VALUE_ERRORS.get(message) or _PYDANTIC.get(str(error["type"]))
+        params = {**(error.get("ctx") or {}), "input": error.get("input")}
+        if msgid is None:
+            msgid, params = "{reason}", {"reason": message}
+        out.append(RowError(line, column, msgid, params))
+    return out
 
 
 def parse(
-    stream: IO[str], now: datetime, *, on_rows: Callable[[int], None] | None = None
+    stream: IO[str],
+    now: datetime,
+    *,
+    fmt: str = "auto",
+    tz: ZoneInfo | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> Parsed:
     """Read and check every row (no database); orders come back oldest first.
 
     `on_rows(n)` is called every PROGRESS_EVERY_ROWS rows (the progress bar).
     """
+    local = tz or ZoneInfo("Europe/Moscow")
     first = stream.readline()
     if not first.strip():
-        raise UnreadableFile("the file is empty: expected a header row")
+        raise UnreadableFile(N_("the file is empty: expected a header row"))
+    if first.lstrip("\ufeff").lstrip()[:1] in ("{", "["):
+        return _parse_json(first + stream.read(), now, local)
     delimiter = _delimiter(first)
     try:
         header_row = next(csv.reader([first], delimiter=delimiter))
     except csv.Error as exc:
-        raise UnreadableFile(f"line 1: cannot read the header: {exc}") from None
-    columns, notes = _header(header_row)
-    width = len(header_row)
-
-    orders: dict[str, _Order] = {}
-    errors: list[RowError] = []
-    reader = csv.reader(stream, delimiter=delimiter)
-    line_end = 1
-    count = 0
-    while True:
-        line = line_end + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise UnreadableFile(f"line {line}: {exc}") from None
-        line_end = 1 + reader.line_num
-        count += 1
-        if on_rows is not None and count % PROGRESS_EVERY_ROWS == 0:
-            on_rows(count)
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines, as spreadsheets leave at the end
-        if len(row) != width:
-            errors.append(RowError(line, f"expected {width} fields, found {len(row)}"))
-            continue
-        error = _add_row(orders, line, {c: row[i] for c, i in columns.items()}, now)
-        if error is not None:
-            errors.append(error)
-
-    parsed: list[tuple[int, PurchaseIn]] = []
-    for order in orders.values():
-        if len(order.items) > MAX_ITEMS:
-            errors.append(RowError(order.line, f"order has more than {MAX_ITEMS} items"))
-            continue
-        # Every part was validated row by row already.
-        parsed.append(
-            (
-                order.line,
-                PurchaseIn.model_construct(
-                    order_id=order.fields["order_id"],
-                    customer=CustomerIn.model_construct(**order.fields["customer"]),
-                    purchased_at=order.fields["purchased_at"],
-                    items=[ItemIn.model_construct(**item) for item in order.items],
-                ),
-            )
-        )
-    parsed.sort(key=lambda pair: (pair[1].purchased_at, pair[0]))
-    errors.sort(key=lambda e: e.line)
-    return Parsed(parsed, errors, count, notes)
-
-
-def _add_row(
-    orders: dict[str, _Order], line: int, cells: dict[str, str], now: datetime
-) -> RowError | None:
-    body = {
-        "order_id": cells["order_id"],
-        "customer": {
-            "id": cells["customer_id"],
-            "phone": cells.get("phone", ""),
-            "name": cells.get("name", ""),
-        },
-        "purchased_at": cells["purchased_at"].strip(),
-        "items": [
-            {
-                "sku": cells["sku"],
-                "name": cells["item_name"],
-                "quantity": cells["quantity"].strip(),
-                "restock_days": cells.get("restock_days", "").strip(),
-            }
-        ],
-    }
+        raise UnreadableFile(
+            N_("line 1: cannot read the header: {reason}"), reason=str(exc)
+        ) from None
     try:
-        one = PurchaseIn.model_validate(body, strict=False, context={"now": now})
-    except ValidationError as exc:
-        return RowError(line, "; ".join(_reasons(exc)))
+        mapping = map_header(header_row, fmt)
+    except UnreadableHeader as exc:
+        raise UnreadableFile(exc.msgid, **exc.params) from None
+    width = len(header_row)
+    shape_errors: list[RowError] = []
 
-    order = orders.get(one.order_id)
-    item = one.items[0].model_dump()
-    if order is None:
-        orders[one.order_id] = _Order(
-            line,
-            {
-                "order_id": one.order_id,
-                "customer": one.customer.model_dump(),
-                "purchased_at": one.purchased_at,
-            },
-            [item],
-            one.purchased_at,
-        )
-        return None
-    # Later rows of an order repeat its order-level cells, or leave phone and name blank.
-    mismatch = []
-    if one.customer.id != order.fields["customer"]["id"]:
-        mismatch.append("customer_id")
-    if one.purchased_at != order.purchased_at:
-        mismatch.append("purchased_at")
-    for column in ("phone", "name"):
-        value = getattr(one.customer, column)
-        if value is not None and value != order.fields["customer"][column]:
-            if order.fields["customer"][column] is None:
-                order.fields["customer"][column] = value
-            else:
-                mismatch.append(column)
-    if mismatch:
-        return RowError(
-            line,
-            f"order {one.order_id!r} has a different {', '.join(mismatch)} than on line "
-            f"{order.line}",
-        )
-    order.items.append(item)
-    return None
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        reader = csv.reader(stream, delimiter=delimiter)
+        line_end = 1
+        count = 0
+        while True:
+            line = line_end + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise UnreadableFile(
+                    N_("line {line}: {reason}"), line=line, reason=str(exc)
+                ) from None
+            line_end = 1 + reader.line_num
+            count += 1
+            if on_rows is not None and count % PROGRESS_EVERY_ROWS == 0:
+                on_rows(count)
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines, as spreadsheets leave at the end
+            if len(row) != width:
+                shape_errors.append(
+                    RowError(
+                        line,
+                        "",
+                        N_("expected {width} fields, found {found}"),
+                        {"width": width, "found": len(row)},
+                    )
+                )
+                continue
+            yield line, row
+
+    assembled = assemble(mapping, rows(), local, _phone_key)
+    errors = shape_errors + [
+        RowError(e.line, e.column, e.problem.msgid, dict(e.problem.params))
+        for e in assembled.errors
+    ]
+    orders: list[tuple[int, PurchaseIn]] = []
+    for draft in assembled.orders:
+        if len(draft.items) > MAX_ITEMS:
+            errors.append(
+                RowError(draft.line, "", N_("the order has more than {n} items"), {"n": MAX_ITEMS})
+            )
+            continue
+        try:
+            purchase = PurchaseIn.model_validate(_body(draft), strict=False, context={"now": now})
+        except ValidationError as exc:
+            errors.extend(_schema_errors(exc, draft, mapping))
+            continue
+        orders.append((draft.line, purchase))
+    orders.sort(key=lambda pair: (pair[1].purchased_at, pair[0]))
+    errors.sort(key=lambda e: e.line)
+    return Parsed(
+        orders=orders,
+        errors=errors,
+        rows=assembled.rows + len(shape_errors),
+        format=mapping.format,
+        unknown_columns=mapping.unknown,
+        skipped_no_sku=len(assembled.skipped_no_sku),
+        naive_times=assembled.naive_times,
+        guests=assembled.guests,
+    )
 
 
-def _reasons(exc: ValidationError) -> list[str]:
-    """pydantic's errors in the file's terms: the column, then why."""
-    reasons = []
-    for error in exc.errors(include_url=False):
-        column = _FIELD_COLUMN.get(tuple(error["loc"]), ".".join(map(str, error["loc"])))
-        reasons.append(f"{column}: {str(error['msg']).removeprefix('Value error, ')}")
-    return reasons
+def _parse_json(text: str, now: datetime, local: ZoneInfo) -> Parsed:
+    """RetailCRM's orders as its API returns them: {"orders": [...]}, a list, or one order."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnreadableFile(N_("the file is not valid JSON: {reason}"), reason=str(exc)) from None
+    if isinstance(payload, dict) and isinstance(payload.get("orders"), list):
+        payload = payload["orders"]
+    if isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise UnreadableFile(N_("the file holds no RetailCRM orders"))
+    orders: list[tuple[int, PurchaseIn]] = []
+    errors: list[RowError] = []
+    skipped = guests = 0
+    for number, raw in enumerate(payload, start=1):
+        try:
+            mapped = systems.retailcrm(raw, _phone_key, local)
+        except systems.NotAnOrder as exc:
+            errors.append(RowError(number, "", exc.msgid, exc.params))
+            continue
+        skipped += mapped.skipped_items
+        if mapped.body is None:
+            continue
+        guests += not (isinstance(raw.get("customer"), dict) and raw["customer"].get("externalId"))
+        try:
+            purchase = PurchaseIn.model_validate(mapped.body, strict=False, context={"now": now})
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                errors.append(
+                    RowError(
+                        number,
+                        ".".join(map(str, error["loc"])),
+                        "{reason}",
+                        {"reason": str(error["msg"]).removeprefix("Value error, ")},
+                    )
+                )
+            continue
+        orders.append((number, purchase))
+    orders.sort(key=lambda pair: (pair[1].purchased_at, pair[0]))
+    return Parsed(
+        orders,
+        errors,
+        len(payload),
+        format="retailcrm",
+        skipped_no_sku=skipped,
+        naive_times=len(orders),
+        guests=guests,
+    )
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -314,32 +417,44 @@ async def write(
     orders: list[tuple[int, PurchaseIn]],
     timing: Timing,
     now: datetime,
+    *,
+    keys: Pseudonymizer | None = None,
+    dry_run: bool = False,
 ) -> tuple[Summary, list[RowError]]:
-    """Every order in one transaction; any conflict rolls all of it back."""
+    """Every order in one transaction; any conflict rolls all of it back, and so does a dry run."""
     purchases = [purchase for _, purchase in orders]
+    summary = Summary()
+    conflicts: list[RowError] = []
     try:
         async with db.write() as conn:
+            if keys is not None:
+                purchases = await identity.resolve_forgotten(conn, purchases, keys)
             result = await record_batch(conn, purchases, timing, now)
             if result.conflicts:
+                conflicts = [
+                    RowError(
+                        orders[index][0],
+                        "",
+                        N_("order {order} is already recorded for another customer ({customer})"),
+                        {"order": exc.order_id, "customer": exc.customer_id},
+                    )
+                    for index, exc in result.conflicts
+                ]
+                raise _Rollback
+            await record_extras(conn, [purchases[i] for i in result.created])
+            summary = Summary(
+                imported=len(result.created),
+                items=sum(len(purchases[i].items) for i in result.created),
+                skipped=len(result.skipped),
+                customers=result.customers,
+                review_requests=result.review_requests,
+                restock_reminders=result.restock_reminders,
+            )
+            if dry_run:
                 raise _Rollback
     except _Rollback:
-        return Summary(), [
-            RowError(
-                orders[index][0],
-                f"order_id {exc.order_id!r} is already recorded for another customer "
-                f"({exc.customer_id!r})",
-            )
-            for index, exc in result.conflicts
-        ]
-    summary = Summary(
-        imported=len(result.created),
-        items=sum(len(purchases[i].items) for i in result.created),
-        skipped=len(result.skipped),
-        customers=result.customers,
-        review_requests=result.review_requests,
-        restock_reminders=result.restock_reminders,
-    )
-    return summary, []
+        pass
+    return summary, conflicts
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -351,42 +466,161 @@ def _progress_wanted(path: Path) -> bool:
     return large or sys.stderr.isatty()
 
 
-def _report(errors: list[RowError]) -> None:
+def _report(tr: Translator, errors: list[RowError]) -> None:
     for error in errors:
-        print(str(error), file=sys.stderr)
+        print(error.text(tr), file=sys.stderr)
 
 
-async def run_import(settings: Settings, path: Path, *, clock: Clock | None = None) -> int:
-    """Import a purchases CSV; prints bad rows to stderr and a summary to stdout."""
+def _summary_lines(
+    tr: Translator, parsed: Parsed, summary: Summary, settings: Settings, dry_run: bool
+) -> list[str]:
+    lines = [
+        tr(
+            "{verb} {orders} orders ({items} items) for {customers} customers; {before} were "
+            "imported before; {reviews} review requests and {restock} restock reminders "
+            "scheduled.",
+            verb=tr("Would import") if dry_run else tr("Imported"),
+            orders=summary.imported,
+            items=summary.items,
+            customers=len(summary.customers),
+            before=summary.skipped,
+            reviews=summary.review_requests,
+            restock=summary.restock_reminders,
+        ),
+        tr("Format: {format}.", format=parsed.format),
+    ]
+    if parsed.skipped_no_sku:
+        lines.append(
+            tr("Lines without a SKU skipped (gift cards, services): {n}.", n=parsed.skipped_no_sku)
+        )
+    if parsed.guests:
+        lines.append(
+            tr(
+                "Orders without a customer id (guests, known by e-mail or phone): {n}.",
+                n=parsed.guests,
+            )
+        )
+    if parsed.naive_times:
+        lines.append(
+            tr(
+                "Times without a time zone ({n} orders) were read as {tz} (TIMEZONE).",
+                n=parsed.naive_times,
+                tz=settings.timezone,
+            )
+        )
+    if parsed.unknown_columns:
+        lines.append(tr("Columns not used: {columns}.", columns=", ".join(parsed.unknown_columns)))
+    if dry_run:
+        lines.append(tr("Dry run: nothing was written."))
+    return lines
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    bot = Bot(settings.bot_token.get_secret_value(), session=session)
+    try:
+        me = await bot.get_me()
+    except Exception:  # any failure means the same here: no links can be made
+        return None
+    finally:
+        await session.close()
+    return me.username
+
+
+async def _write_links(
+    db: Database, parsed: Parsed, username: str, out: Path, keys: Pseudonymizer
+) -> int:
+    ids: list[str] = []
+    for _, purchase in parsed.orders:
+        if purchase.customer.id not in ids:
+            ids.append(purchase.customer.id)
+    async with db.read() as conn:
+        resolved = await identity.resolve_forgotten(conn, [p for _, p in parsed.orders], keys)
+        ids = list(dict.fromkeys(p.customer.id for p in resolved))
+        rows = await q.link_rows(conn, ids)
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["customer_id", "name", "phone", "email", "customer_link"])
+        count = 0
+        for row in rows:
+            if row.forgotten:
+                continue  # asked to be forgotten: nothing to print on a receipt
+            writer.writerow(
+                [
+                    row.external_id,
+                    row.name or "",
+                    row.phone or "",
+                    row.email or "",
+                    f"https://t.me/{username}?start=c_{row.link_token}",
+                ]
+            )
+            count += 1
+    return count
+
+
+async def run_import(
+    settings: Settings,
+    path: Path,
+    *,
+    clock: Clock | None = None,
+    fmt: str = "auto",
+    dry_run: bool = False,
+    links: Path | None = None,
+) -> int:
+    """Import a purchases file; prints bad rows to stderr and a summary to stdout."""
     now = (clock or SystemClock()).now()
+    tr = Translator(build_i18n(settings.default_language), settings.default_language)
     show = _progress_wanted(path)
     try:
-        parsed = _parse_file(path, now, show)
+        parsed = _parse_file(path, now, show, fmt, settings.tz)
     except UnreadableFile as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
+        print(f"{path}: {exc.text(tr)}", file=sys.stderr)
         return UNREADABLE
-    for note in parsed.notes:
-        print(f"{path}: {note}", file=sys.stderr)
+    for msgid, params in zip(parsed.notes, parsed.note_params, strict=True):
+        print(f"{path}: {tr(msgid, **params)}", file=sys.stderr)
     if parsed.errors:
-        _report(parsed.errors)
+        _report(tr, parsed.errors)
         print(
-            f"{len(parsed.errors)} bad rows in {path}; nothing was imported. Fix them and run "
-            "the import again.",
+            tr(
+                "{n} bad rows in {path}; nothing was imported. Fix them and run the import again.",
+                n=len(parsed.errors),
+                path=path,
+            ),
             file=sys.stderr,
         )
         return BAD_ROWS
     if not parsed.orders:
-        print(f"no purchases in {path}; nothing to import")
+        print(tr("no purchases in {path}; nothing to import", path=path))
         return OK
     if len(parsed.orders) > LONG_TRANSACTION_ORDERS:
         print(
-            f"{path}: {len(parsed.orders)} orders go in one transaction (all or nothing); a "
-            "running bot's own writes wait for it (0.2-0.5 ms an order on 2 cores, see "
-            "bench/ingest.py). "
-            "Import at a quiet hour, or split the file: each part is all or nothing.",
+            tr(
+                "{path}: {n} orders go in one transaction (all or nothing); a running bot's own "
+                "writes wait for it. Import at a quiet hour, or split the file: each part is all "
+                "or nothing.",
+                path=path,
+                n=len(parsed.orders),
+            ),
             file=sys.stderr,
         )
+    username = None
+    if links is not None and not dry_run:
+        username = await _bot_username(settings)
+        if username is None:
+            print(
+                tr(
+                    "Telegram could not be asked the bot's name, so no links can be made; "
+                    "nothing was imported."
+                ),
+                file=sys.stderr,
+            )
+            return NO_TELEGRAM
 
+    keys = Pseudonymizer(settings.resolve_pseudonym_secret())
     db = Database(settings.database_path)
     try:
         # The running bot holds the process lock; SQLite's own locking (busy timeout) makes
@@ -400,26 +634,42 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
             file=sys.stderr,
         ) as bar:
             # One batch, one transaction: the bar moves when it commits.
-            summary, conflicts = await write(db, parsed.orders, Timing.from_settings(settings), now)
+            summary, conflicts = await write(
+                db, parsed.orders, Timing.from_settings(settings), now, keys=keys, dry_run=dry_run
+            )
             bar.update(len(parsed.orders))
+        written = None
+        if username is not None and links is not None and not conflicts:
+            written = await _write_links(db, parsed, username, links, keys)
     except sqlite3.Error as exc:
         print(
-            f"the database {settings.database_path} could not be written: {exc}; "
-            "nothing was imported",
+            tr(
+                "the database {path} could not be written: {reason}; nothing was imported",
+                path=settings.database_path,
+                reason=str(exc),
+            ),
             file=sys.stderr,
         )
         return DATABASE_ERROR
     finally:
         await db.close()
     if conflicts:
-        _report(conflicts)
-        print(f"{len(conflicts)} bad rows in {path}; nothing was imported.", file=sys.stderr)
+        _report(tr, conflicts)
+        print(
+            tr("{n} bad rows in {path}; nothing was imported.", n=len(conflicts), path=path),
+            file=sys.stderr,
+        )
         return BAD_ROWS
-    print(str(summary))
+    for line in _summary_lines(tr, parsed, summary, settings, dry_run):
+        print(line)
+    if written is not None:
+        print(tr("Receipt links of {n} customers written to {path}.", n=written, path=links))
+    elif links is not None and dry_run:
+        print(tr("Dry run: no links were written (new customers get theirs when imported)."))
     return OK
 
 
-def _parse_file(path: Path, now: datetime, show: bool) -> Parsed:
+def _parse_file(path: Path, now: datetime, show: bool, fmt: str, tz: ZoneInfo) -> Parsed:
     binary, text, encoding = _open_text(path)
     try:
         size = path.stat().st_size
@@ -436,14 +686,29 @@ def _parse_file(path: Path, now: datetime, show: bool) -> Parsed:
                 bar.update(binary.tell() - bar.n)
 
             try:
-                parsed = parse(text, now, on_rows=advance)
+                parsed = parse(text, now, fmt=fmt, tz=tz, on_rows=advance)
             except UnicodeDecodeError as exc:
                 raise UnreadableFile(
-                    f"the file is not valid {encoding} text: {exc.reason}"
+                    N_("the file is not valid {encoding} text: {reason}"),
+                    encoding=encoding,
+                    reason=exc.reason,
                 ) from None
             bar.update(size - bar.n)
     finally:
         text.close()
     if encoding == "cp1251":
-        parsed.notes.append("read as Windows-1251 (it is not UTF-8)")
+        parsed.notes.append(N_("read as Windows-1251 (it is not UTF-8)"))
+        parsed.note_params.append({})
     return parsed
+
+
+__all__ = [
+    "CellProblem",
+    "Parsed",
+    "RowError",
+    "Summary",
+    "UnreadableFile",
+    "parse",
+    "run_import",
+    "write",
+]

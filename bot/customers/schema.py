@@ -1,14 +1,17 @@
 """What a shop sends: pydantic models shared by the HTTP API (JSON) and the CSV import (text cells).
 
-JSON bodies are validated strictly (a quantity of "2" or 2.0 or true is refused: a shop system
-that sends those has a bug worth hearing about); CSV cells are text, so the import validates the
-same models in lax mode. Either way a refusal names the field and says why.
+JSON bodies are validated strictly (a quantity of "2" or true is refused: a shop system that
+sends those has a bug worth hearing about); CSV cells are read by bot.customers.formats and the
+shop systems' webhooks are validated in lax mode. Either way a refusal names the field and says
+why. Purchases may carry fields of their own: they are ignored (`unknown_fields` names them for
+the API's warnings), where a product's body is still refused for one.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -25,6 +28,7 @@ from pydantic import (
     field_validator,
 )
 
+from bot.customers.formats.values import CellProblem, normalize_email, parse_price
 from bot.customers.phones import InvalidPhone, to_e164
 
 MAX_ITEMS = 500
@@ -80,10 +84,55 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class CustomerIn(_Model):
+class _Lenient(_Model):
+    # Shop systems add fields of their own (a colour, a discount code): a purchase is not
+    # refused for them. `unknown_fields` lists them, and the API answers them as warnings.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+def _price(value: Any) -> Any:
+    """A price as JSON sends it (199, 199.5, "199.00", "1 190,50") to hundredths; None for none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, (int, float, Decimal)):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("must be a number")
+    try:
+        return parse_price(value)
+    except CellProblem as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _currency(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip().upper() or None
+    return value
+
+
+def _email(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return normalize_email(value)
+    except CellProblem as exc:
+        raise ValueError(str(exc)) from None
+
+
+Price = Annotated[Decimal | None, BeforeValidator(_price)]
+Currency = Annotated[
+    Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None, BeforeValidator(_currency)
+]
+Email = Annotated[str | None, BeforeValidator(_email)]
+
+
+class CustomerIn(_Lenient):
     id: Id
     phone: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
     name: OptionalName = None
+    email: Email = None
 
     @field_validator("phone")
     @classmethod
@@ -96,14 +145,22 @@ class CustomerIn(_Model):
             raise ValueError(str(exc)) from None
 
 
-class ItemIn(_Model):
+class ItemIn(_Lenient):
     sku: Id
     name: Name
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    # Goods by weight come in fractions (0.5 kg); whole numbers stay whole in SQLite.
+    quantity: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
     restock_days: RestockDays = None
+    price: Price = None  # per unit
+    currency: Currency = None
+
+    @field_validator("quantity")
+    @classmethod
+    def _whole_when_whole(cls, value: float) -> float:
+        return int(value) if float(value).is_integer() else value
 
 
-class PurchaseIn(_Model):
+class PurchaseIn(_Lenient):
     order_id: Id
     customer: CustomerIn
     purchased_at: AwareDatetime
@@ -142,6 +199,23 @@ class ProductIn(_Model):
     name: Name
     restock_days: RestockDays = None
     reorder_url: Annotated[Url | None, BeforeValidator(_blank_to_none)] = None
+
+
+def unknown_fields(raw: Any) -> list[str]:
+    """The fields of a purchase body that the schema does not know (ignored), as dotted paths."""
+    out: list[str] = []
+    if not isinstance(raw, dict):
+        return out
+    out += [k for k in raw if k not in PurchaseIn.model_fields]
+    customer = raw.get("customer")
+    if isinstance(customer, dict):
+        out += [f"customer.{k}" for k in customer if k not in CustomerIn.model_fields]
+    items = raw.get("items")
+    if isinstance(items, list):
+        for n, item in enumerate(items):
+            if isinstance(item, dict):
+                out += [f"items.{n}.{k}" for k in item if k not in ItemIn.model_fields]
+    return out
 
 
 def check_sku(raw: str) -> str:

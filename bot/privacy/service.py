@@ -2,10 +2,11 @@
 employee leaves the survey. Handlers call these.
 
 What goes and what stays:
-- Forgetting a customer clears their name, phone, Telegram id and language, replaces their
-  link token (so an old deep link no longer links anyone to the record) and cancels every
-  message still queued for them. Their reviews, orders and ratings stay, pointing at the same
-  row, which now says nothing about who the person was; reports keep counting them.
+- Forgetting a customer clears their name, phone, e-mail, Telegram id and language (and an
+  e-mail used as the shop's customer id becomes a keyed hash, bot/customers/identity.py),
+  replaces their link token (so an old deep link no longer links anyone to the record) and
+  cancels every message still queued for them. Their reviews, orders and ratings stay, pointing
+  at the same row, which now says nothing about who the person was; reports keep counting them.
 - Leaving clears the employee's Telegram id and cancels their queued questions. Answers stand
   against an HMAC pseudonym (bot/pseudonym.py), not against the employee row, so they stay.
 
@@ -23,6 +24,8 @@ from enum import Enum
 
 import aiosqlite
 
+from bot.customers import identity
+from bot.pseudonym import Pseudonymizer
 from storage import Database
 from storage import plans as plans_q
 from storage.outbox import cancel_pending
@@ -108,18 +111,34 @@ async def customer_by_telegram_id(db: Database, telegram_id: int) -> CustomerRec
         return await _customer_record(conn, "c.telegram_id = ?", telegram_id)
 
 
-async def _forget(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
+async def _forget(
+    conn: aiosqlite.Connection, customer_id: int, now: datetime, keys: Pseudonymizer
+) -> int:
     """Clear the person out of one customer row; returns how many queued messages were cancelled."""
     await conn.execute(
-        "UPDATE customers SET name = NULL, phone = NULL, telegram_id = NULL, language = NULL, "
-        "linked_at = NULL, unreachable_at = NULL, link_token = ?, forgotten_at = ? WHERE id = ?",
+        "UPDATE customers SET name = NULL, phone = NULL, email = NULL, telegram_id = NULL, "
+        "language = NULL, linked_at = NULL, unreachable_at = NULL, link_token = ?, "
+        "forgotten_at = ? WHERE id = ?",
         # A fresh unguessable token: the old deep link (on a receipt, in a chat) stops working.
         (secrets.token_urlsafe(18), to_db(now), customer_id),
     )
+    async with conn.execute(
+        "SELECT external_id FROM customers WHERE id = ?", (customer_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None and identity.looks_like_email(row["external_id"]):
+        # The shop's id is the e-mail itself: keep it only as a keyed hash, which later orders
+        # for that address are mapped to (bot/customers/identity.py).
+        await conn.execute(
+            "UPDATE customers SET external_id = ? WHERE id = ?",
+            (identity.hashed_id(keys, row["external_id"]), customer_id),
+        )
     return await cancel_pending(conn, customer_id=customer_id, reason="customer forgotten")
 
 
-async def forget_customer(db: Database, customer_id: int, now: datetime) -> Outcome:
+async def forget_customer(
+    db: Database, customer_id: int, now: datetime, *, keys: Pseudonymizer
+) -> Outcome:
     """An admin's confirmed request, by the customer's internal id (from the button)."""
     async with db.write() as conn:
         async with conn.execute(
@@ -135,7 +154,7 @@ async def forget_customer(db: Database, customer_id: int, now: datetime) -> Outc
             # Nothing personal left. (A customer who linked again after being forgotten has
             # a Telegram id again, and is forgotten again.)
             return Outcome.ALREADY
-        cancelled = await _forget(conn, customer_id, now)
+        cancelled = await _forget(conn, customer_id, now, keys)
     log.info(
         "customer row %s forgotten by an admin (%d queued messages cancelled)",
         customer_id,
@@ -144,7 +163,9 @@ async def forget_customer(db: Database, customer_id: int, now: datetime) -> Outc
     return Outcome.DONE
 
 
-async def forget_me(db: Database, telegram_id: int, now: datetime) -> Outcome:
+async def forget_me(
+    db: Database, telegram_id: int, now: datetime, *, keys: Pseudonymizer
+) -> Outcome:
     """A customer's own confirmed /forget: the row linked to the presser's Telegram id."""
     async with db.write() as conn:
         async with conn.execute(
@@ -153,7 +174,7 @@ async def forget_me(db: Database, telegram_id: int, now: datetime) -> Outcome:
             row = await cur.fetchone()
         if row is None:
             return Outcome.NOT_FOUND
-        cancelled = await _forget(conn, row["id"], now)
+        cancelled = await _forget(conn, row["id"], now, keys)
     log.info(
         "customer row %s forgotten on their request (%d queued messages cancelled)",
         row["id"],

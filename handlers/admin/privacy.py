@@ -11,6 +11,7 @@ from bot.callbacks import ForgetCustomerCb
 from bot.clock import Clock
 from bot.i18n import _
 from bot.privacy import service as privacy
+from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from handlers.replies import show
 from handlers.routes import Routes
@@ -86,13 +87,19 @@ async def forget_customer(
 
 @routes.callback_query(ForgetCustomerCb.filter())
 async def forget_customer_confirmed(
-    callback: CallbackQuery, callback_data: ForgetCustomerCb, db: Database, clock: Clock
+    callback: CallbackQuery,
+    callback_data: ForgetCustomerCb,
+    db: Database,
+    clock: Clock,
+    pseudonyms: Pseudonymizer,
 ) -> None:
     if not callback_data.confirm:
         await callback.answer(_("Nothing was deleted."))
         await show(callback, _("Nothing was deleted."))
         return
-    outcome = await privacy.forget_customer(db, callback_data.customer, clock.now())
+    outcome = await privacy.forget_customer(
+        db, callback_data.customer, clock.now(), keys=pseudonyms
+    )
     if outcome is privacy.Outcome.NOT_FOUND:
         # Only a forged button gets here: the customer rows are never deleted.
         await callback.answer(_("There is no such customer."), show_alert=True)

@@ -33,6 +33,7 @@ from bot.settings import Settings
 from handlers import get_routers
 from handlers.web.context import WebContext
 from handlers.web.health import setup_health
+from handlers.web.integrations import setup_integrations
 from handlers.web.purchases import setup_api
 from handlers.web.telegram import setup_webhook
 from scheduler import setup_scheduler
@@ -251,5 +252,6 @@ def build_app(
             secret=app.webhook_secret,
             handle_in_background=handle_as_tasks,
         )
-    setup_api(web_app, WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox))
+    web_ctx = WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox)
+    setup_integrations(web_app, web_ctx, setup_api(web_app, web_ctx))
     return app

@@ -74,6 +74,29 @@ class Settings(BaseSettings):
     # and weekday both hold, as APScheduler reads a crontab); empty disables it.
     voc_cron: str = "0 10 1-7 * mon"
 
+    # --- Shop data (issue 14): webhooks in, win-back, events out ----------------------------
+    shopify_webhook_secret: SecretStr | None = None
+    woocommerce_webhook_secret: SecretStr | None = None
+    retailcrm_webhook_token: SecretStr | None = None
+    winback_days: int | None = Field(default=None, ge=1, le=3650)  # empty: no win-back messages
+    winback_text: str | None = None
+    webhook_out_url: str | None = None
+    webhook_out_secret: SecretStr | None = None
+
+    @field_validator("winback_days", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_out_url")
+    @classmethod
+    def _check_out_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.strip()
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:

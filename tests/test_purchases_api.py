@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.clock import FakeClock
-from bot.customers import purchases
+from bot.customers import batch, purchases
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
 from storage.timestamps import from_db
@@ -473,17 +473,11 @@ async def test_unknown_paths_and_methods_answer_json(app: BotApp, api: Api) -> N
 async def test_failure_midway_writes_nothing(
     app: BotApp, api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = purchases.enqueue
-    calls = 0
+    async def enqueue_fails(*args: Any, **kwargs: Any) -> int:
+        # After the order, its items and the review rows, before the outbox rows.
+        raise RuntimeError("disk on fire")
 
-    async def enqueue_then_fail(*args: Any, **kwargs: Any) -> int:
-        nonlocal calls
-        calls += 1
-        if calls == 2:  # after the order, its items, the review and its outbox row
-            raise RuntimeError("disk on fire")
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(purchases, "enqueue", enqueue_then_fail)
+    monkeypatch.setattr(batch, "enqueue_many", enqueue_fails)
 
     status, payload = await api.purchase(purchase())
 

@@ -5,7 +5,9 @@
 
 Every call needs `Authorization: Bearer <API_TOKEN>`. Every answer under /api/ is JSON, errors
 included: {"error": "..."}, except a body that does not validate: 422 with a JSON list
-[{"field", "message", "type"}, ...] naming each bad field.
+[{"field", "message", "type"}, ...] naming each bad field. Fields the schema does not know are
+ignored and named in the answer's "warnings". Purchases arriving together are written in one
+transaction (bot/customers/ingest.py), each still answered on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 import math
 import sqlite3
@@ -24,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.customers import purchases
-from bot.customers.purchases import OrderConflict, Timing
-from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list
+from bot.customers.ingest import ingest
+from bot.customers.purchases import Timing
+from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list, unknown_fields
+from bot.pseudonym import Pseudonymizer
 from storage import customers as q
 
 if TYPE_CHECKING:
@@ -115,6 +119,8 @@ class PurchasesApi:
         # Compared as SHA-256 digests with hmac.compare_digest: constant time, and the length
         # of the token does not show either.
         self._token_digest = _digest(token) if token else None
+        # Keys an e-mail used as a forgotten customer's id (bot/customers/identity.py).
+        self.keys = Pseudonymizer(app.settings.resolve_pseudonym_secret())
 
     # --- guard --------------------------------------------------------------------------------
     def guarded(self, handler: Handler) -> Handler:
@@ -168,6 +174,22 @@ class PurchasesApi:
             purchase = PurchaseIn.model_validate_json(body, context={"now": now})
         except ValidationError as exc:
             return _validation_error(exc, "purchase")
+        try:
+            raw = json.loads(body)
+        except ValueError:  # cannot happen after the schema read it; keep the answer anyway
+            raw = None
+        warnings = [f"ignored unknown field {name}" for name in unknown_fields(raw)]
+        return await self.record(purchase, now, warnings=warnings)
+
+    async def record(
+        self,
+        purchase: PurchaseIn,
+        now: datetime,
+        *,
+        warnings: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> web.Response:
+        """Store a checked purchase and answer with its customer link (API and webhooks)."""
         username = await self._bot_username()
         if username is None:
             return _error(
@@ -176,33 +198,26 @@ class PurchasesApi:
                 "(nothing was stored)",
                 headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
             )
-        try:
-            recorded = await purchases.record(
-                self.app.db, purchase, Timing.from_settings(self.app.settings), now
-            )
-        except OrderConflict as exc:
+        timing = Timing.from_settings(self.app.settings)
+        done = await ingest(self.app.db, purchase, timing, now, self.keys)
+        if done.conflict is not None:
             return _error(
                 409,
-                f"order_id {exc.order_id!r} is already recorded for another customer",
+                f"order_id {done.conflict.order_id!r} is already recorded for another customer",
                 errors=[{"field": "order_id", "message": "already used for another customer"}],
             )
-        if recorded.created:
-            log.info(
-                "purchase %s recorded: review %s, %d restock reminders (%d superseded)",
-                purchase.order_id,
-                "queued" if recorded.review_queued else "shared" if recorded.review_id else "none",
-                recorded.restock_queued,
-                recorded.restock_cancelled,
-            )
-            if recorded.earliest_due is not None and recorded.earliest_due <= now:
-                self.app.outbox.kick()
-        return web.json_response(
-            {
-                "order_id": purchase.order_id,
-                "customer_link": f"https://t.me/{username}?start={recorded.link_payload}",
-            },
-            status=201 if recorded.created else 200,
-        )
+        if done.created:
+            log.info("purchase %s recorded", purchase.order_id)
+            if purchase.purchased_at + timing.review_delay <= now:
+                self.app.outbox.kick()  # a late order whose review request is due already
+        answer: dict[str, Any] = {
+            "order_id": purchase.order_id,
+            "customer_link": f"https://t.me/{username}?start={done.link_payload}",
+            **(extra or {}),
+        }
+        if warnings:
+            answer["warnings"] = warnings
+        return web.json_response(answer, status=201 if done.created else 200)
 
     async def put_product(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -281,9 +296,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _error(500, "internal error; nothing was stored")
 
 
-def setup_api(web_app: web.Application, app: WebContext) -> None:
+def setup_api(web_app: web.Application, app: WebContext) -> PurchasesApi:
     """Add the /api/v1 routes (and JSON error answers under /api/) to the bot's web app."""
     api = PurchasesApi(app)
     web_app.middlewares.append(_json_errors)
     web_app.router.add_post(f"{PREFIX}/purchases", api.guarded(api.post_purchase))
     web_app.router.add_put(f"{PREFIX}/products/{{sku}}", api.guarded(api.put_product))
+    return api

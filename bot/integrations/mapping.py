@@ -93,10 +93,12 @@ def _customer(
         try:
             key = phone_key(phone)
         except ValueError:
+            # «555-555-SHIP» (Shopify's sample) or a foreign number: dropped, like a broken
+            # e-mail; the order still counts.
             key = None
     return {
         "id": ext_id or guest_id(email, key, order_id),
-        "phone": phone or None,
+        "phone": key,
         "name": name or None,
         "email": email,
     }

@@ -17,7 +17,7 @@ from tests.conftest import ADMIN_ID, START
 from tests.report_factories import Facts
 from tests.test_report_survey import boss
 
-FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv")
+FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv", "orders.csv")
 
 
 @pytest.fixture

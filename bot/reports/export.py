@@ -164,6 +164,69 @@ async def reviews_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[byte
     )
 
 
+ORDER_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "purchased_at",
+    "items",
+    "quantity",
+    "revenue",
+    "currency",
+    "after_restock",
+    "after_review_request",
+    "after_winback",
+)
+
+
+async def orders_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
+    """Every order with its revenue (Σ price × quantity of its priced items) and whether it came
+    within the conversion window of a restock reminder (of one of its SKUs, 14 days), a review
+    request (14 days) or a win-back message (30 days) — the report's attributed revenue."""
+
+    def convert(r: aiosqlite.Row) -> Sequence[object]:
+        revenue = r["revenue"]
+        return (
+            safe_text(r["order_id"]),
+            "" if r["forgotten_at"] is not None else safe_text(r["customer"]),
+            local_time(r["purchased_at"], tz),
+            r["items"],
+            r["quantity"],
+            "" if revenue is None else f"{round(revenue) / 100:.2f}",
+            r["currency"] or "",
+            r["after_restock"],
+            r["after_review"],
+            r["after_winback"],
+        )
+
+    def after(kind: str, days: int, same_sku: bool) -> str:
+        sku = (
+            " AND EXISTS (SELECT 1 FROM order_items a JOIN order_items b ON b.sku = a.sku "
+            "WHERE a.id = x.ref_id AND b.order_id = o.id)"
+            if same_sku
+            else ""
+        )
+        return (
+            f"EXISTS (SELECT 1 FROM outbox x WHERE x.kind = '{kind}' AND x.status = 'sent' "
+            f"AND x.customer_id = o.customer_id AND x.sent_at <= o.purchased_at "
+            f"AND x.sent_at >= strftime('%Y-%m-%dT%H:%M:%fZ', o.purchased_at, '-{days} days'){sku})"
+        )
+
+    return await _stream(
+        conn,
+        "SELECT o.order_id, o.purchased_at, c.external_id AS customer, c.forgotten_at, "
+        "COUNT(oi.id) AS items, SUM(oi.quantity) AS quantity, "
+        "SUM(oi.price_cents * oi.quantity) AS revenue, MAX(oi.currency) AS currency, "
+        f"{after('restock', 14, True)} AS after_restock, "
+        f"{after('review_request', 14, False)} AS after_review, "
+        f"{after('winback', 30, False)} AS after_winback "
+        "FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "JOIN order_items oi ON oi.order_id = o.id GROUP BY o.id ORDER BY o.purchased_at, o.id",
+        (),
+        ORDER_COLUMNS,
+        convert,
+    )
+
+
 async def reminders_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
     """Every message queued for customers (restock reminders, review requests and reminders)."""
 
@@ -243,6 +306,10 @@ COMMENTS_NOTE = N_(
     "Anonymous comments of closed surveys, shuffled: only groups of at least {min} commenters; "
     "a department only where its own group is that large. No names, pseudonyms or times."
 )
+ORDERS_NOTE = N_(
+    "Orders with their revenue (price × quantity) and whether they came after a restock "
+    "reminder, a review request or a win-back message. Times in {tz}."
+)
 REMINDERS_NOTE = N_(
     "Messages queued for customers: restock reminders (converted = bought again) and review "
     "requests. Times in {tz}."
@@ -278,6 +345,7 @@ async def build_exports(
         reviews = await reviews_csv(conn, tz=tz)
         reminders = await reminders_csv(conn, tz=tz)
         comments = await survey_comments_csv(conn, min_group=settings.survey_comment_min_group)
+        orders = await orders_csv(conn, tz=tz)
     exports = [
         Export(
             "survey_answers.csv", *survey, SURVEY_NOTE, {**params, "min": settings.survey_min_group}
@@ -290,5 +358,6 @@ async def build_exports(
             COMMENTS_NOTE,
             {"min": settings.survey_comment_min_group},
         ),
+        Export("orders.csv", *orders, ORDERS_NOTE, params),
     ]
     return [await _fit(e) for e in exports]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 from bot.reports.money import MoneyFigures, MoneyReport
-from bot.reports.render import date_text, delta, delta_pp, pct
 from bot.texts import N_
 
 SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€"}
@@ -16,6 +17,34 @@ SEGMENT_NAMES = {
     "at_risk": N_("at risk"),
     "lapsed": N_("lapsed"),
 }
+
+
+# Small number helpers of render.py, repeated here: render.py hooks this section in, so this
+# module cannot import it back.
+def date_text(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%d.%m.%Y")
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return str(Decimal(repr(value * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + "%"
+
+
+def delta(current: int, previous: int, _digits: int = 0) -> str:
+    diff = current - previous
+    if diff == 0:
+        return " (= 0)"
+    return f" (▲ +{diff})" if diff > 0 else f" (▼ −{-diff})"
+
+
+def delta_pp(tr: Translator, current: float | None, previous: float | None) -> str:
+    if current is None or previous is None:
+        return ""
+    points = Decimal(repr((current - previous) * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if points == 0:
+        return f" (= 0 {tr('pp')})"
+    return f" (▲ +{points} {tr('pp')})" if points > 0 else f" (▼ −{-points} {tr('pp')})"
 
 
 def money(tr: Translator, cents: int | None, currency: str | None) -> str:
@@ -118,9 +147,13 @@ def money_section(tr: Translator, report: MoneyReport, tz: ZoneInfo) -> str:
     if cohorts:
         lines.append(
             tr("LTV by month of the first purchase: ")
-            + " · ".join(f"{k.month}: {m(k.ltv)} ×{k.customers}" for k in cohorts)
+            + " · ".join(_cohort(k.month, m(k.ltv), k.customers) for k in cohorts)
         )
     return "\n".join(lines)
+
+
+def _cohort(month: str, ltv: str, customers: int) -> str:
+    return f"{month}: {ltv} ×{customers}"
 
 
 __all__ = ["MoneyFigures", "money", "money_section"]

@@ -23,6 +23,7 @@ from bot.reports.survey import (
     TargetStatus,
     WaveFigures,
 )
+from bot.reports.money_render import money_section
 from bot.survey.scoring import QUESTION_COUNT, TOTAL_MAX, level_for
 from bot.texts import N_
 
@@ -339,6 +340,8 @@ def render_report(tr: Translator, report: Report) -> list[str]:
     if report.customers is not None:
         sections.append(customers_section(tr, report.customers, report.tz))
     sections += plan_sections(tr, report.plans)
+    if report.money is not None and report.money.has_money:
+        sections.append(money_section(tr, report.money, report.tz))
     return sections
 
 

@@ -154,6 +154,7 @@ class BotApp:
 
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
+    from bot.events import messages as event_messages
     from bot.plans import messages as plan_messages
     from bot.pulse import service as pulse_service
     from bot.restock import messages as restock_messages
@@ -161,6 +162,7 @@ def outbox_kinds() -> dict[str, Kind]:
     from bot.reviews import messages as review_messages
     from bot.survey import messages as survey_messages
     from bot.voc import messages as voc_messages
+    from bot.winback import messages as winback_messages
 
     return build_registry(
         survey_messages.KINDS,
@@ -170,6 +172,8 @@ def outbox_kinds() -> dict[str, Kind]:
         plan_messages.KINDS,
         voc_messages.KINDS,
         pulse_service.KINDS,
+        winback_messages.KINDS,
+        event_messages.KINDS,
     )
 
 

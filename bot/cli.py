@@ -115,6 +115,7 @@ def _import_purchases(args: argparse.Namespace) -> int:
         return settings
     configure_logging(settings, level=logging.WARNING)
     from bot.customers.csv_import import run_import
+    from bot.integrations.mapping import retailcrm
 
     return asyncio.run(
         run_import(
@@ -123,6 +124,7 @@ def _import_purchases(args: argparse.Namespace) -> int:
             fmt=args.format,
             dry_run=args.dry_run,
             links=Path(args.links) if args.links else None,
+            read_order=retailcrm,
         )
     )
 

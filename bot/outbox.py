@@ -54,7 +54,23 @@ class Postpone:
     reason: str
 
 
-Rendered = Outgoing | Skip | Postpone
+@dataclass(frozen=True)
+class Post:
+    """Not a Telegram message: a body for the kind's own `deliver` (events to a shop's CRM)."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a kind's own `deliver` did: sent, or retry at `retry_at` (it counts an attempt)."""
+
+    sent: bool
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+Rendered = Outgoing | Skip | Postpone | Post
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,8 @@ OnUnreachable = Callable[
 # Time-based changes that send nothing (e.g. an unanswered review request expires); the
 # dispatcher runs each once per tick, in its own transaction. Returns how many things changed.
 Sweep = Callable[["aiosqlite.Connection", RenderContext, datetime], Awaitable[int]]
+# Delivers a `Post` itself (HTTP to a shop's system), outside the Telegram sender's pacing.
+Deliverer = Callable[[RenderContext, OutboxRow, Post], Awaitable[Delivered]]
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,7 @@ class Kind:
     # the bot), for rows sent to a fixed chat: the feature decides what that means (e.g. an
     # initiative's owner can no longer be asked, and the admins are told).
     on_unreachable: OnUnreachable | None = None
+    deliver: Deliverer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

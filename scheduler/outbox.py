@@ -26,7 +26,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Skip, Sweep
+from bot.outbox import Kind, OutboxRow, Outgoing, Post, Postpone, RenderContext, Skip, Sweep
 from scheduler.sender import Delivery, Sender
 from scheduler.tasks import finish_or_cancel
 from storage import customers as customers_q
@@ -195,6 +195,19 @@ class OutboxDispatcher:
         if isinstance(rendered, Postpone):
             await self._reschedule(row, rendered.until, rendered.reason, undo_attempt=True)
             return "postponed"
+        if isinstance(rendered, Post):
+            if kind.deliver is None:
+                await self._finish(row, "failed", error=f"kind {row.kind} cannot deliver a post")
+                return "failed"
+            delivered = await kind.deliver(self.context, row, rendered)
+            if delivered.sent:
+                await self._mark_sent(row, kind, Delivery("sent"))
+                return "sent"
+            assert delivered.retry_at is not None
+            await self._reschedule(
+                row, delivered.retry_at, delivered.error or "", undo_attempt=False
+            )
+            return "retry"
         delivery = await self.sender.deliver(rendered, attempts=row.attempts)
         await self._apply(row, kind, rendered, delivery)
         return delivery.outcome

@@ -35,6 +35,8 @@ PLAN_OWNER_GONE = "plan_owner_gone"
 VOC_DIGEST = "voc_digest"
 VOC_SUGGESTION = "voc_suggestion"
 PULSE_INVITE = "pulse_invite"
+WINBACK = "winback"  # ref_id: orders.id of the customer's last purchase when it was queued
+EVENT_OUT = "event_out"  # ref_id: events_out.id; posted to WEBHOOK_OUT_URL, not to Telegram
 
 # The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
 # finds the rows by it.
@@ -362,3 +364,59 @@ async def release_claimed(conn: aiosqlite.Connection, row_ids: Sequence[int]) ->
         f"WHERE status = 'sending' AND id IN ({','.join('?' * len(row_ids))})",
         list(row_ids),
     )
+
+
+# --- win-back and events out (issue 14) ----------------------------------------------------------
+@dataclass(frozen=True)
+class Lapsing:
+    customer_id: int
+    purchases: list[datetime]
+    last_order: int  # orders.id of the last purchase
+    last_winback: datetime | None  # when the last win-back row was queued
+
+
+async def lapsing_customers(conn: aiosqlite.Connection, cutoff: datetime) -> list[Lapsing]:
+    """Linked, subscribed customers whose last purchase is before `cutoff`, with every purchase
+    time and their last win-back row, for the win-back rules to decide on."""
+    rows = await conn.execute_fetchall(
+        """
+        WITH lapsed AS (
+            SELECT o.customer_id, MAX(o.purchased_at) AS last FROM orders o
+            JOIN customers c ON c.id = o.customer_id
+            WHERE c.telegram_id IS NOT NULL AND c.subscribed = 1 AND c.forgotten_at IS NULL
+              AND c.unreachable_at IS NULL
+            GROUP BY o.customer_id HAVING last < ?
+        )
+        SELECT l.customer_id, o.id AS order_pk, o.purchased_at,
+               (SELECT MAX(x.created_at) FROM outbox x WHERE x.customer_id = l.customer_id
+                AND x.kind = 'winback' AND x.status != 'cancelled') AS last_winback
+        FROM lapsed l JOIN orders o ON o.customer_id = l.customer_id
+        ORDER BY l.customer_id, o.purchased_at, o.id
+        """,
+        (to_db(cutoff),),
+    )
+    out: dict[int, Lapsing] = {}
+    for r in rows:
+        item = out.get(r["customer_id"])
+        if item is None:
+            last = from_db(r["last_winback"]) if r["last_winback"] else None
+            item = out[r["customer_id"]] = Lapsing(r["customer_id"], [], r["order_pk"], last)
+        item.purchases.append(from_db(r["purchased_at"]))
+        out[r["customer_id"]] = Lapsing(
+            item.customer_id, item.purchases, r["order_pk"], item.last_winback
+        )
+    return list(out.values())
+
+
+async def insert_event(conn: aiosqlite.Connection, kind: str, body: str, now: datetime) -> int:
+    cur = await conn.execute(
+        "INSERT INTO events_out (kind, body, created_at) VALUES (?, ?, ?)", (kind, body, to_db(now))
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def event_body(conn: aiosqlite.Connection, event_id: int) -> tuple[str, str] | None:
+    async with conn.execute("SELECT kind, body FROM events_out WHERE id = ?", (event_id,)) as cur:
+        row = await cur.fetchone()
+    return (row["kind"], row["body"]) if row else None

@@ -30,7 +30,7 @@ from bot.customers.formats.values import CellProblem, normalize_email, parse_whe
 from bot.texts import N_
 
 
-class NotAnOrder(Exception):
+class NotAnOrder(ValueError):
     """The body is not an order of that system: an English msgid and its parameters."""
 
     def __init__(self, msgid: str, **params: Any) -> None:

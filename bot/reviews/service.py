@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from bot.events import service as events
 from storage import customers as customers_q
 from storage import reviews as q
 from storage.outbox import (
@@ -123,6 +124,13 @@ async def rate(
             alert_id = await q.insert_alert(conn, review.id, now)
             if alert_id is not None:
                 await _alert_admins(conn, NEGATIVE_ALERT, alert_id, settings, now)
+                await events.publish(
+                    conn,
+                    settings,
+                    events.REVIEW_NEGATIVE,
+                    await events.review_data(conn, review.id),
+                    now,
+                )
         return await _state(conn, review.id, settings)
 
 
@@ -223,6 +231,9 @@ async def _complete(
 ) -> bool:
     if not await q.complete(conn, review.id, now, comment):
         return False
+    await events.publish(
+        conn, settings, events.REVIEW_COMPLETED, await events.review_data(conn, review.id), now
+    )
     if settings.review_bonus_text:
         await enqueue(
             conn,

@@ -255,6 +255,9 @@ def assemble(
         order.items.extend(items)
 
     finished = [o for o in orders.values() if o.items]
+    for order in finished:
+        for item in order.items:  # a later line's blank currency is the order's
+            item.currency = item.currency or order.currency or mapping.default_currency
     # An order all of whose lines had no SKU (a gift card alone) is not a purchase to follow up.
     return Assembled(
         orders=finished,

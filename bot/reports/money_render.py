@@ -117,7 +117,7 @@ def money_section(tr: Translator, report: MoneyReport, tz: ZoneInfo) -> str:
         + _money_delta(tr, cur.winback_revenue, prev.winback_revenue, c),
         tr(
             "Win-back messages: sent {sent} · bought again {converted}",
-            sent=f"{cur.winback_sent}{delta(cur.winback_sent, prev.winback_sent, 0)}",
+            sent=str(cur.winback_sent) + delta(cur.winback_sent, prev.winback_sent, 0),
             converted=cur.winback_converted,
         ),
     ]

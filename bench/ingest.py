@@ -1,6 +1,6 @@
-"""Benchmark: purchases coming in, through the HTTP API and the CSV import.
+"""Benchmark: purchases coming in, through the HTTP API, shops' webhooks and the CSV import.
 
-    .venv/bin/python bench/ingest.py [--api N] [--csv-orders N]
+    .venv/bin/python bench/ingest.py [--api N] [--csv-orders N] [--webhooks N] [--shopify-orders N]
 
 Prints, with the machine beside every figure:
 - the API: sequential and concurrent POST /api/v1/purchases (latency percentiles and rate),
@@ -9,13 +9,21 @@ Prints, with the machine beside every figure:
 - the CSV import: checking and writing rates, a repeated (idempotent) import, and how long the
   running bot's own small writes had to wait while a separate `python -m bot import-purchases`
   process held the write transaction (the all-or-nothing import takes the writer for its
-  whole duration).
+  whole duration);
+- signed Shopify webhooks (POST /api/v1/integrations/shopify): one sender against 16 at once,
+  orders/s and the ratio (the goal: 16 senders at least 4x one, through the group commit of
+  bot/customers/ingest.py, each request still all or nothing);
+- an import of a Shopify orders export (default 100,000 orders, 1-3 lines each, order cells
+  left blank on later lines as Shopify writes them) by `python -m bot import-purchases`, and the
+  survey-press latency meanwhile: `record_answer` (the database part of a survey button press)
+  every 50 ms in the running bot while the import's transaction holds the writer.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -33,12 +41,15 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import csv_import, purchases  # noqa: E402
 from bot.app import BotApp, build_app  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
+from bot.customers import csv_import, purchases  # noqa: E402
 from bot.customers.schema import PurchaseIn  # noqa: E402
 from bot.emulator import BotAPIEmulator  # noqa: E402
+from bot.integrations.signatures import hmac_base64  # noqa: E402
+from bot.pseudonym import Pseudonymizer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.survey import service as survey  # noqa: E402
 from storage import Database  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
@@ -267,10 +278,183 @@ async def bench_csv(app: BotApp, settings: Settings, folder: Path, orders: int) 
         await fresh.close()
 
 
+SHOPIFY_SECRET = "bench-shopify-secret"
+SHOPIFY_HEADER = (
+    "Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Total,Created at,"
+    "Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Billing Name,Billing Phone,Id"
+)
+
+
+def shopify_order(n: int, now: datetime, rng: random.Random) -> bytes:
+    customer = rng.randrange(max(1, n // 3) + 1)
+
+    return json.dumps(
+        {
+            "id": 5_000_000 + n,
+            "name": f"#W{n}",
+            "email": f"c{customer}@example.com",
+            "created_at": (now - timedelta(hours=rng.randrange(48))).isoformat(),
+            "currency": "RUB",
+            "billing_address": {"name": "Анна", "phone": f"+7997{customer:07d}"},
+            "line_items": [
+                {
+                    "sku": f"SKU-{rng.randrange(300)}",
+                    "name": "Чай",
+                    "quantity": rng.randrange(1, 4),
+                    "price": f"{rng.randrange(100, 5000)}.00",
+                    "gift_card": False,
+                }
+                for _ in range(rng.choice([1, 2, 3]))
+            ],
+        }
+    ).encode()
+
+
+async def bench_webhooks(app: BotApp, n: int) -> None:
+    base = f"http://127.0.0.1:{app.http_port}/api/v1/integrations/shopify"
+    rng = random.Random(3)
+    now = app.clock.now()
+    print(f"\nShopify webhooks ({n} signed orders of 1-3 items per run; {machine()})")
+    rates = {}
+    async with aiohttp.ClientSession() as session:
+
+        def post(raw: bytes) -> Callable[[], Awaitable[None]]:
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Hmac-Sha256": hmac_base64(SHOPIFY_SECRET, raw),
+            }
+
+            async def call() -> None:
+                async with session.post(base, data=raw, headers=headers) as r:
+                    await r.read()
+                    assert r.status == 201, (r.status, await r.text())
+
+            return call
+
+        for senders, offset in ((1, 0), (16, n)):
+            bodies = [shopify_order(20_000_000 + offset + i, now, rng) for i in range(n)]
+            group = app.db.group_commit(_ingest_apply())
+            batches, items = group.batches, group.items
+            started = time.perf_counter()
+            lat = await timed([post(b) for b in bodies], senders)
+            seconds = time.perf_counter() - started
+            rates[senders] = n / seconds
+            per = (group.items - items) / max(1, group.batches - batches)
+            print(
+                line(f"orders/create, {senders} sender{'s' if senders > 1 else ''}", lat, seconds)
+                + f"   {per:.1f} orders a transaction"
+            )
+    print(f"  {'':<38} 16 senders = {rates[16] / rates[1]:.1f}x one sender")
+
+
+def _ingest_apply() -> Any:
+    from bot.customers import ingest
+
+    return ingest._apply
+
+
+def write_shopify_csv(path: Path, orders: int, now: datetime) -> int:
+    """Shopify's export: every line repeats Name and Email; the order's other cells are on its
+    first line only."""
+    rng = random.Random(11)
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(SHOPIFY_HEADER + "\n")
+        for o in range(orders):
+            customer = rng.randrange(orders // 3 + 1)
+            at = (now - timedelta(minutes=rng.randrange(20 * 24 * 60))).strftime(
+                "%Y-%m-%d %H:%M:%S +0000"
+            )
+            for line_no in range(rng.choice([1, 2, 3])):
+                sku = f"SKU-{rng.randrange(300)}"
+                price = f"{rng.randrange(100, 5000)}.00"
+                if line_no == 0:
+                    out.write(
+                        f"#{1000 + o},c{customer}@example.com,paid,{at},unfulfilled,RUB,,{at},"
+                        f"{rng.randrange(1, 4)},Товар {sku},{price},{sku},Покупатель {customer},"
+                        f"+7996{customer:07d},{9_000_000 + o}\n"
+                    )
+                else:
+                    out.write(
+                        f"#{1000 + o},c{customer}@example.com,,,,,,,{rng.randrange(1, 4)},"
+                        f"Товар {sku},{price},{sku},,,\n"
+                    )
+                rows += 1
+    return rows
+
+
+async def bench_shopify_import(app: BotApp, settings: Settings, folder: Path, orders: int) -> None:
+    path = folder / "shopify_orders.csv"
+    now = app.clock.now()
+    rows = write_shopify_csv(path, orders, now)
+    size = path.stat().st_size / 1e6
+    print(f"\nShopify export import ({orders} orders, {rows} lines, {size:.1f} MB; {machine()})")
+
+    # A survey open in the running bot, and one employee pressing a score button every 50 ms.
+    keys = Pseudonymizer(b"bench")
+    payload, _ = await survey.create_invite(app.db, "Продажи", 1, now)
+    await survey.join(app.db, payload, 777, "ru", now, reminder_days=3)
+    wave = await survey.start_wave(app.db, "Bench", 1, now, reminder_days=3)
+    presses: list[float] = []
+    stop = asyncio.Event()
+
+    async def pressing() -> None:
+        score = 1
+        while not stop.is_set():
+            score = score % 5 + 1
+            started = time.perf_counter()
+            await survey.record_answer(
+                app.db,
+                keys,
+                telegram_id=777,
+                wave_id=wave.wave.id,
+                question=1,
+                score=score,
+                change=True,
+                now=app.clock.now(),
+            )
+            presses.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "DATABASE_PATH": str(settings.database_path),
+        "PSEUDONYM_SECRET": "bench",
+    }
+    presser = asyncio.create_task(pressing())
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "import-purchases", "--format", "shopify", str(path),
+        env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    whole = time.perf_counter() - started
+    stop.set()
+    await presser
+    assert proc.returncode == 0, err.decode()[-2000:]
+    first = out.decode().strip().splitlines()[0]
+    print(
+        f"  python -m bot import-purchases --format shopify  {whole:6.1f} s"
+        f" = {orders / whole:6.0f} orders/s"
+    )
+    print(f"  ({first})")
+    print(
+        f"  survey presses meanwhile: {len(presses)}, p50 {pct(presses, 50) * 1000:.1f} ms, "
+        f"p95 {pct(presses, 95) * 1000:.1f} ms, max {max(presses):.2f} s (a press waits for the "
+        "import's one write transaction; SQLite's busy timeout is 10 s)"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--api", type=int, default=2000, help="purchases per API run")
     parser.add_argument("--csv-orders", type=int, default=10_000, help="orders in the CSV")
+    parser.add_argument("--webhooks", type=int, default=2000, help="Shopify webhooks per run")
+    parser.add_argument(
+        "--shopify-orders", type=int, default=100_000, help="orders in the Shopify export"
+    )
     args = parser.parse_args()
     # The real clock: the import subprocess uses it too, so both see the same "now".
     clock = SystemClock()
@@ -285,14 +469,21 @@ async def main() -> None:
                 http_port=0,
                 pseudonym_secret="bench",
                 api_token=API_TOKEN,
+                shopify_webhook_secret=SHOPIFY_SECRET,
                 report_cron="",
                 scheduler_tick_seconds=3600,
             )
             app = build_app(settings, clock=clock)
             await app.start(polling=False)
             try:
-                await bench_api(app, args.api)
-                await bench_csv(app, settings, folder, args.csv_orders)
+                if args.api:
+                    await bench_api(app, args.api)
+                if args.webhooks:
+                    await bench_webhooks(app, args.webhooks)
+                if args.csv_orders:
+                    await bench_csv(app, settings, folder, args.csv_orders)
+                if args.shopify_orders:
+                    await bench_shopify_import(app, settings, folder, args.shopify_orders)
             finally:
                 await app.stop()
     print(f"\nstatistics: Python {platform.python_version()}, SQLite {_sqlite_version()}")

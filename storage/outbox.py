@@ -8,6 +8,7 @@ The kind names are the vocabulary of the `kind` column, so they are defined once
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -420,3 +421,11 @@ async def event_body(conn: aiosqlite.Connection, event_id: int) -> tuple[str, st
     async with conn.execute("SELECT kind, body FROM events_out WHERE id = ?", (event_id,)) as cur:
         row = await cur.fetchone()
     return (row["kind"], row["body"]) if row else None
+
+
+async def scrub_events(conn: aiosqlite.Connection, old: str, new: str) -> None:
+    """Replace a forgotten customer's contact id in the stored event bodies (JSON strings)."""
+    await conn.execute(
+        "UPDATE events_out SET body = replace(body, ?, ?) WHERE instr(body, ?) > 0",
+        (json.dumps(old), json.dumps(new), json.dumps(old)),
+    )

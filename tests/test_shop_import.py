@@ -233,3 +233,32 @@ async def test_forget_clears_the_email_and_hashes_an_email_customer_id(
         settings.database_path, f"SELECT email, name FROM customers WHERE id = {anna['id']}"
     )
     assert after == {"email": None, "name": None}
+
+
+async def test_forget_hashes_a_guests_phone_id_too(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    path = fixture(tmp_path, "shopify_orders_export.csv")
+    assert await run_import(settings, path, clock=clock) == 0
+    keys = Pseudonymizer(settings.resolve_pseudonym_secret())
+    db = Database(settings.database_path)
+    await db.open(process_lock=False)
+    try:
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO events_out (kind, body, created_at) VALUES ('review.completed', "
+                '\'{"data": {"customer_id": "tel:+79120001122"}}\', \'2026-01-01\')'
+            )
+        [ivan] = await query(
+            settings.database_path,
+            "SELECT id FROM customers WHERE external_id = 'tel:+79120001122'",
+        )
+        await privacy.forget_customer(db, ivan["id"], clock.now(), keys=keys)
+    finally:
+        await db.close()
+    dump = str(await query(settings.database_path, "SELECT * FROM customers")) + str(
+        await query(settings.database_path, "SELECT body FROM events_out")
+    )
+    assert "79120001122" not in dump
+    assert await run_import(settings, path, clock=clock) == 0  # the same file: nothing new
+    assert len(await query(settings.database_path, "SELECT id FROM orders")) == 2

@@ -1,4 +1,5 @@
-"""The shop's customer id when it is an e-mail: after /forget it is kept as a keyed hash.
+"""The shop's customer id when it is an e-mail (or a guest's phone): after /forget it is kept
+as a keyed hash.
 
 Shopify's export has no customer id, so a customer there is known by e-mail (bot.customers.
 formats.rows.guest_id), and other shops use the e-mail as their id too. /forget must not leave
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from bot.customers.formats.rows import GUEST_PHONE_PREFIX
 from bot.customers.schema import PurchaseIn
 from bot.pseudonym import Pseudonymizer
 from storage import customers as q
@@ -21,7 +23,10 @@ LABEL = "shop-customer-email"
 
 
 def looks_like_email(external_id: str) -> bool:
-    return "@" in external_id and not external_id.startswith(HASH_PREFIX)
+    """An id that is a person's contact: an e-mail, or a guest's `tel:+7…` (formats.rows)."""
+    if external_id.startswith(HASH_PREFIX):
+        return False
+    return "@" in external_id or external_id.startswith(GUEST_PHONE_PREFIX)
 
 
 def hashed_id(keys: Pseudonymizer, email: str) -> str:

@@ -28,7 +28,7 @@ from bot.customers import identity
 from bot.pseudonym import Pseudonymizer
 from storage import Database
 from storage import plans as plans_q
-from storage.outbox import cancel_pending
+from storage.outbox import cancel_pending, scrub_events
 from storage.timestamps import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,11 @@ async def _forget(
     if row is not None and identity.looks_like_email(row["external_id"]):
         # The shop's id is the e-mail itself: keep it only as a keyed hash, which later orders
         # for that address are mapped to (bot/customers/identity.py).
+        hashed = identity.hashed_id(keys, row["external_id"])
         await conn.execute(
-            "UPDATE customers SET external_id = ? WHERE id = ?",
-            (identity.hashed_id(keys, row["external_id"]), customer_id),
+            "UPDATE customers SET external_id = ? WHERE id = ?", (hashed, customer_id)
         )
+        await scrub_events(conn, row["external_id"], hashed)
     return await cancel_pending(conn, customer_id=customer_id, reason="customer forgotten")
 
 

@@ -15,6 +15,7 @@ from bot.i18n import Translator
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
 from bot.reports.metrics import change
+from bot.reports.money_render import money_section
 from bot.reports.plans_render import plan_sections
 from bot.reports.survey import (
     QUESTION_SHORT,
@@ -23,7 +24,6 @@ from bot.reports.survey import (
     TargetStatus,
     WaveFigures,
 )
-from bot.reports.money_render import money_section
 from bot.survey.scoring import QUESTION_COUNT, TOTAL_MAX, level_for
 from bot.texts import N_
 

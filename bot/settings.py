@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     # and weekday both hold, as APScheduler reads a crontab); empty disables it.
     voc_cron: str = "0 10 1-7 * mon"
 
+    # --- The customer loop: cases, names, effort (issue 11, bot/cases/) ----------------------
+    shop_name: str = Field(default="", max_length=64)  # named in every customer message
+    company_name: str = Field(default="", max_length=64)  # for employees; else SHOP_NAME
+    support_hours: str = Field(default="", max_length=100)  # e.g. «пн–пт 9:00–18:00»
+    alert_response_hours: float = Field(default=24, gt=0, le=24 * 30)
+    review_ask_effort: bool = True  # the CES question after NPS
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:

@@ -16,8 +16,9 @@ from aiogram.exceptions import TelegramAPIError
 
 from bot.i18n import I18n, Translator
 from bot.settings import Settings
-from bot.texts import company_name, shop_name
-from storage.people import Roles
+from bot.shop import company_name, shop_name
+from storage import Database
+from storage.people import Roles, roles_of
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +83,20 @@ def admin_welcome(tr: Translator, settings: Settings) -> str:
 
 
 def stranger_welcome(tr: Translator, settings: Settings) -> str:
+    company = _bold(company_name(tr, settings))
     return "\n".join(
         [
             "🏪 " + _bold(shop_name(tr, settings)),
             "",
+            tr("Hello! This is the customer-centricity bot of {company}.", company=company),
+            "",
             tr(
-                "Hello! If you are a customer, open the link from your receipt or press /link "
-                "to share your phone number: then you can rate purchases and write to the shop "
-                "here."
+                "If you are a customer, open the link from your receipt or press /link to share "
+                "your phone number: then you can rate purchases and write to the shop here."
             ),
             tr(
                 "If you work at {company}, open the invitation link from your manager or HR.",
-                company=_bold(company_name(tr, settings)),
+                company=company,
             ),
         ]
     )
@@ -110,6 +113,13 @@ def welcome(tr: Translator, settings: Settings, roles: Roles, *, admin: bool) ->
     if not parts:
         parts.append(stranger_welcome(tr, settings))
     return "\n\n".join(parts)
+
+
+async def welcome_for(db: Database, settings: Settings, tr: Translator, telegram_id: int) -> str:
+    """The welcome for whoever this is now (roles read from the database)."""
+    async with db.read() as conn:
+        roles = await roles_of(conn, telegram_id)
+    return welcome(tr, settings, roles, admin=settings.is_admin(telegram_id))
 
 
 def description(tr: Translator, settings: Settings) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from aiogram import F
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
-from bot.outbox import OutboxPort
 
 from bot.callbacks import CaseConfirmCb
 from bot.cases import service
@@ -18,12 +17,13 @@ from bot.cases.machine import Refusal
 from bot.cases.messages import confirmed_text, received_text
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.outbox import OutboxPort
 from bot.settings import Settings
 from handlers.reviews import show
 from handlers.routes import Routes
 from storage import Database
 from storage import cases as q
-from storage.reviews import customer_id_for_telegram
+from storage.customers import customer_id_for_telegram
 
 routes = Routes(__name__)
 

@@ -22,10 +22,10 @@ from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKey
 from bot.clock import Clock
 from bot.customers import linking as customers
 from bot.customers.linking import LinkOutcome, LinkResult
-from bot.i18n import I18n, _
+from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
-from handlers.fallback import about_text
+from bot.welcome import stranger_welcome
 from handlers.routes import Routes
 from storage import Database
 
@@ -226,7 +226,9 @@ async def start_again(message: Message, db: Database, i18n: I18n) -> None:
 
 
 @routes.message(CommandStart(deep_link=False), IsStranger())
-async def start_stranger(message: Message) -> None:
+async def start_stranger(message: Message, settings: Settings, i18n: I18n) -> None:
+    tr = Translator(i18n, i18n.current_locale)
     await message.answer(
-        about_text() + "\n\n" + share_phone_invitation(), reply_markup=share_phone_keyboard()
+        stranger_welcome(tr, settings) + "\n\n" + share_phone_invitation(),
+        reply_markup=share_phone_keyboard(),
     )

@@ -1,7 +1,6 @@
 """SQL of the cases tables: cases, case_messages, case_reply_targets, case_chat_messages.
 
 Plain functions over a connection that return plain data; the caller owns the transaction.
-Outbox kinds of the cases feature are named here, once.
 """
 
 from __future__ import annotations
@@ -10,23 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.clock import from_db, to_db
+from storage.outbox import RESTOCK
+from storage.timestamps import from_db, to_db
 
 if TYPE_CHECKING:
     import aiosqlite
 
-# Outbox kinds. ref_id: a case_messages.id for the first two, a cases.id for the reminders.
-CASE_TO_CUSTOMER = "case_to_customer"  # the shop's answer, or «Вопрос решён?»
-CASE_TO_ADMIN = "case_to_admin"  # (chat_id = the admin) a case's message or event
-CASE_DUE = "case_due"  # (chat_id = the admin) the first answer is due now
-CASE_OVERDUE = "case_overdue"  # (chat_id = the admin) … and is now overdue
-KINDS = (CASE_TO_CUSTOMER, CASE_TO_ADMIN, CASE_DUE, CASE_OVERDUE)
-
 _CASE_COLUMNS = (
     "c.id, c.customer_id, c.topic, c.subject, c.review_id, c.order_item_id, c.status, "
     "c.opened_at, c.due_at, c.first_answered_at, c.first_answered_by, c.resolved_at, "
-    "c.resolved_by, c.resolved_by_name, c.closed_at, c.closed_how, c.reopened, "
-    "c.recovered_at, c.recovered_how"
+    "c.resolved_by, c.resolved_by_name, c.closed_at, c.closed_how, c.reopened"
 )
 
 
@@ -53,8 +45,6 @@ class CaseRow:
     closed_at: datetime | None
     closed_how: str | None
     reopened: int
-    recovered_at: datetime | None
-    recovered_how: str | None
 
 
 def _case(row: aiosqlite.Row) -> CaseRow:
@@ -76,8 +66,6 @@ def _case(row: aiosqlite.Row) -> CaseRow:
         closed_at=_dt(row["closed_at"]),
         closed_how=row["closed_how"],
         reopened=row["reopened"],
-        recovered_at=_dt(row["recovered_at"]),
-        recovered_how=row["recovered_how"],
     )
 
 
@@ -214,17 +202,26 @@ async def waiting_confirmation_since(conn: aiosqlite.Connection, before: datetim
         return [row[0] for row in await cur.fetchall()]
 
 
-async def mark_recovered(
-    conn: aiosqlite.Connection, customer_id: int, how: str, now: datetime, since: datetime
-) -> int:
-    """A customer's closed complaints resolved after `since` count as recovered (once each)."""
-    cur = await conn.execute(
-        "UPDATE cases SET recovered_at = ?, recovered_how = ? "
-        "WHERE customer_id = ? AND topic = 'complaint' AND status = 'closed' "
-        "AND recovered_at IS NULL AND closed_at >= ? AND closed_at <= ?",
-        (to_db(now), how, customer_id, to_db(since), to_db(now)),
-    )
-    return cur.rowcount
+async def first_return(
+    conn: aiosqlite.Connection, customer_id: int, after: datetime
+) -> tuple[datetime, str] | None:
+    """The customer's first sign of coming back after `after`: a rating of 4–5 or a purchase."""
+    found: list[tuple[datetime, str]] = []
+    async with conn.execute(
+        "SELECT MIN(rated_at) FROM reviews WHERE customer_id = ? AND rating >= 4 AND rated_at > ?",
+        (customer_id, to_db(after)),
+    ) as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        found.append((from_db(row[0]), "rating"))
+    async with conn.execute(
+        "SELECT MIN(purchased_at) FROM orders WHERE customer_id = ? AND purchased_at > ?",
+        (customer_id, to_db(after)),
+    ) as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        found.append((from_db(row[0]), "purchase"))
+    return min(found) if found else None
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -350,13 +347,18 @@ async def cases_opened_between(
         return [_case(row) for row in await cur.fetchall()]
 
 
-async def all_cases(conn: aiosqlite.Connection) -> list[tuple[CaseRow, str]]:
-    """Every case with the shop's customer id, for the export."""
+async def export_rows(conn: aiosqlite.Connection) -> list[tuple[CaseRow, str, bool, int]]:
+    """Every case with the shop's customer id, whether the customer was forgotten, and how many
+    messages (texts said by either side) it holds."""
     async with conn.execute(
-        f"SELECT {_CASE_COLUMNS}, cu.external_id FROM cases c "
-        "JOIN customers cu ON cu.id = c.customer_id ORDER BY c.id"
+        f"SELECT {_CASE_COLUMNS}, cu.external_id, cu.forgotten_at, "
+        "(SELECT COUNT(*) FROM case_messages m WHERE m.case_id = c.id AND m.event = 'message') "
+        "AS messages FROM cases c JOIN customers cu ON cu.id = c.customer_id ORDER BY c.id"
     ) as cur:
-        return [(_case(row), row["external_id"]) for row in await cur.fetchall()]
+        return [
+            (_case(row), row["external_id"], row["forgotten_at"] is not None, row["messages"])
+            for row in await cur.fetchall()
+        ]
 
 
 async def buy_again_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> int:
@@ -364,9 +366,9 @@ async def buy_again_between(conn: aiosqlite.Connection, start: datetime, end: da
     async with conn.execute(
         "SELECT COUNT(DISTINCT o.id) FROM outbox o "
         "JOIN cases c ON c.order_item_id = o.ref_id AND c.topic = 'buy_again' "
-        "WHERE o.kind = 'restock' AND o.status = 'sent' AND o.sent_at >= ? AND o.sent_at < ? "
+        "WHERE o.kind = ? AND o.status = 'sent' AND o.sent_at >= ? AND o.sent_at < ? "
         "AND c.opened_at >= o.sent_at",
-        (to_db(start), to_db(end)),
+        (RESTOCK, to_db(start), to_db(end)),
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

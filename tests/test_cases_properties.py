@@ -12,18 +12,18 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.outbox import OutboxRow, RenderContext, Skip
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from storage.timestamps import from_db, to_db
 
 from bot.cases import messages, service
 from bot.cases.machine import Refusal, Topic
 from bot.clock import FakeClock
 from bot.i18n import build_i18n
+from bot.outbox import OutboxRow, RenderContext, Skip
 from bot.settings import Settings
 from storage import Database
-from storage.cases import CASE_TO_CUSTOMER
+from storage.outbox import CASE_TO_CUSTOMER
+from storage.timestamps import from_db, to_db
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 RULES = service.Rules(admin_ids=frozenset({1, 2}), response_hours=24, window=(0, 24), tz=UTC)

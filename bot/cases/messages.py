@@ -14,24 +14,17 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from bot.customers.messages import customer_chat
-from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
 
 from bot.callbacks import CaseAction, CaseCb, CaseConfirmCb
 from bot.cases import service
 from bot.cases.machine import Status, Topic
+from bot.customers.messages import customer_chat
 from bot.i18n import Translator
-from bot.texts import shop_name
+from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
+from bot.shop import shop_header
 from storage import cases as q
-from storage.cases import (
-    CASE_DUE,
-    CASE_OVERDUE,
-    CASE_TO_ADMIN,
-    CASE_TO_CUSTOMER,
-    CaseMessage,
-    CaseRow,
-    CustomerCard,
-)
+from storage.cases import CaseMessage, CaseRow, CustomerCard
+from storage.outbox import CASE_DUE, CASE_OVERDUE, CASE_TO_ADMIN, CASE_TO_CUSTOMER
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -47,7 +40,7 @@ def when(moment: datetime, tz: tzinfo) -> str:
 
 # --- the customer's side -----------------------------------------------------------------------
 def header(tr: Translator, settings: Settings) -> str:
-    return "🏪 <b>" + escape(shop_name(tr, settings)) + "</b>"
+    return shop_header(tr, settings.shop_name)
 
 
 def answer_text(tr: Translator, settings: Settings, text: str) -> str:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from storage.outbox import enqueue
-
 from bot.cases.machine import (
     Effect,
     Event,
@@ -31,7 +29,16 @@ from bot.cases.machine import (
 )
 from bot.cases.timing import CONFIRM_WAIT, RECOVERY_WINDOW, add_window_hours
 from storage import cases as q
-from storage.cases import CASE_DUE, CASE_OVERDUE, CASE_TO_ADMIN, CASE_TO_CUSTOMER, CaseRow
+from storage import reviews as reviews_q
+from storage.cases import CaseRow
+from storage.outbox import (
+    CASE_DUE,
+    CASE_OVERDUE,
+    CASE_TO_ADMIN,
+    CASE_TO_CUSTOMER,
+    cancel_for_ref,
+    enqueue,
+)
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -280,6 +287,9 @@ async def shop_replies(
         return outcome
     if Effect.FIRST_ANSWER in outcome.effects:
         await q.note_first_answer(conn, case.id, admin_id, now)
+        await cancel_for_ref(
+            conn, kinds=(CASE_DUE, CASE_OVERDUE), ref_id=case.id, reason="answered"
+        )
     message_id = await q.add_message(
         conn,
         case.id,
@@ -315,6 +325,11 @@ async def resolve(
         return outcome
     name = admin_name[:ADMIN_NAME_MAX]
     await q.note_resolved(conn, case.id, admin_id, name, now)
+    if case.review_id is not None:
+        # The complaint's alert counts as resolved in the report's negative reviews, as before.
+        alert_id = await reviews_q.alert_id_of_review(conn, case.review_id)
+        if alert_id is not None:
+            await reviews_q.resolve_alert(conn, alert_id, admin_id, name, now)
     message_id = await q.add_message(
         conn, case.id, author="shop", event="resolved", now=now, admin_id=admin_id, admin_name=name
     )
@@ -354,8 +369,12 @@ async def sweep(conn: aiosqlite.Connection, now: datetime) -> int:
     return closed
 
 
-async def note_recovery(
-    conn: aiosqlite.Connection, *, customer_id: int, how: str, now: datetime
-) -> int:
-    """A 4–5 rating or a purchase within RECOVERY_WINDOW after a resolved complaint."""
-    return await q.mark_recovered(conn, customer_id, how, now, now - RECOVERY_WINDOW)
+async def recovery(conn: aiosqlite.Connection, case: CaseRow) -> str | None:
+    """How a complaint's customer came back: «rating» (a later 4–5) or «purchase», within
+    RECOVERY_WINDOW after the complaint was resolved; None when they have not (yet)."""
+    if case.topic != Topic.COMPLAINT or case.status != Status.CLOSED or case.resolved_at is None:
+        return None
+    found = await q.first_return(conn, case.customer_id, case.resolved_at)
+    if found is None or found[0] > case.resolved_at + RECOVERY_WINDOW:
+        return None
+    return found[1]

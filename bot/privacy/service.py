@@ -25,6 +25,7 @@ import aiosqlite
 
 from storage import Database
 from storage import plans as plans_q
+from storage import cases as cases_q
 from storage.outbox import cancel_pending
 from storage.timestamps import from_db, to_db
 
@@ -116,6 +117,8 @@ async def _forget(conn: aiosqlite.Connection, customer_id: int, now: datetime) -
         # A fresh unguessable token: the old deep link (on a receipt, in a chat) stops working.
         (secrets.token_urlsafe(18), to_db(now), customer_id),
     )
+    # What the customer and the shop wrote in cases may itself hold personal details.
+    await cases_q.forget_texts(conn, customer_id)
     return await cancel_pending(conn, customer_id=customer_id, reason="customer forgotten")
 
 

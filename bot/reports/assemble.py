@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.reports.customers import CustomerReport, customer_report
+from bot.reports.loop import LoopReport, loop_report
 from bot.reports.periods import ReportRequest
 from bot.reports.plans import PlansReport, plans_report
 from bot.reports.survey import SurveyReport, release_survey, survey_report
@@ -28,6 +29,7 @@ class Report:
     survey: SurveyReport | None  # None: not asked for, or no wave yet
     customers: CustomerReport | None  # None: not asked for
     plans: PlansReport | None = None  # the action plan, comments, suggestions, the pulse
+    loop: LoopReport | None = None  # cases, CES, buy-again: with the customers
 
 
 async def assemble_report(
@@ -39,6 +41,7 @@ async def assemble_report(
     negative_max: int,
     tz: ZoneInfo,
     comment_min_group: int = 5,
+    target_hours: float = 24,
 ) -> Report:
     survey = await survey_report(conn, min_group) if request.survey else None
     customers = (
@@ -57,7 +60,13 @@ async def assemble_report(
         if request.survey
         else None
     )
-    return Report(now, request, tz, survey, customers, plans)
+
+    loop = (
+        await loop_report(conn, now, request.days, target_hours=target_hours)
+        if request.customers
+        else None
+    )
+    return Report(now, request, tz, survey, customers, plans, loop)
 
 
 async def build_report(
@@ -79,4 +88,5 @@ async def build_report(
             negative_max=settings.negative_rating_max,
             tz=settings.tz,
             comment_min_group=settings.survey_comment_min_group,
+            target_hours=settings.alert_response_hours,
         )

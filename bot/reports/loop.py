@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING
 
+from bot.cases.service import recovery
 from bot.reports.metrics import ratio
+from bot.reports.numbers import delta, delta_pp, fmt, pct
 from bot.reports.periods import Periods, Window, periods
 from storage import cases as q
+from storage.timestamps import to_db
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -84,8 +87,6 @@ class LoopReport:
 
 
 async def _effort(conn: aiosqlite.Connection, window: Window) -> Effort:
-    from storage.timestamps import to_db
-
     async with conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(ces), 0), COALESCE(SUM(ces >= ?), 0) FROM reviews "
         "WHERE ces_at >= ? AND ces_at < ? AND ces IS NOT NULL",
@@ -104,7 +105,7 @@ async def _figures(conn: aiosqlite.Connection, window: Window) -> LoopFigures:
         if c.first_answered_at is not None
     ]
     resolution = [(c.closed_at - c.opened_at).total_seconds() / HOUR for c in cases if c.closed_at]
-    recovered = {c.customer_id for c in cases if c.recovered_at is not None}
+    recovered = {c.customer_id for c in cases if await recovery(conn, c) is not None}
     return LoopFigures(
         opened=len(cases),
         first_answer_hours=first,
@@ -131,14 +132,10 @@ async def loop_report(
 
 # --- text ------------------------------------------------------------------------------------
 def _hours(tr: Translator, value: float | None) -> str:
-    from bot.reports.render import fmt
-
     return "—" if value is None else tr("{hours} h", hours=fmt(value, 1))
 
 
 def loop_section(tr: Translator, report: LoopReport) -> str:
-    from bot.reports.render import delta, delta_pp, fmt, pct
-
     cur, prev = report.current, report.previous
 
     def count(current: int, previous: int) -> str:
@@ -162,21 +159,26 @@ def loop_section(tr: Translator, report: LoopReport) -> str:
             tr("Confirmed by the customer: {n}", n=count(cur.confirmed, prev.confirmed)),
             tr("Reopened: {n}", n=count(cur.reopened, prev.reopened)),
             tr("Recovered customers: {n}", n=count(cur.recovered, prev.recovered)),
-            tr("CES (effort, 1–5): {mean}", mean=fmt(cur.effort.mean))
-            + delta(cur.effort.mean, prev.effort.mean)
-            + " · "
-            + tr("easy (4–5): {share}", share=pct(cur.effort.easy_share))
-            + delta_pp(tr, cur.effort.easy_share, prev.effort.easy_share)
-            + " · "
-            + tr("answers: {n}", n=cur.effort.count),
         ]
+    )
+
+
+def ces_line(tr: Translator, report: LoopReport) -> str:
+    """CES in the customers' section: the mean and the share of 4–5, with their changes."""
+    cur, prev = report.current.effort, report.previous.effort
+    return (
+        tr("CES (effort, 1–5): {mean}", mean=fmt(cur.mean))
+        + delta(cur.mean, prev.mean)
+        + " · "
+        + tr("easy (4–5): {share}", share=pct(cur.easy_share))
+        + delta_pp(tr, cur.easy_share, prev.easy_share)
+        + " · "
+        + tr("answers: {n}", n=cur.count)
     )
 
 
 def buy_again_line(tr: Translator, report: LoopReport, sent: int, sent_before: int) -> str:
     """The restock reminders' second conversion: «Купить снова» intents, as its own line."""
-    from bot.reports.render import delta_pp, pct
-
     cur, prev = report.current, report.previous
     # Intents are counted on reminders sent in the period, so never more than were sent.
     share = ratio(min(cur.buy_again, sent), sent)

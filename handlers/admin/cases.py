@@ -12,7 +12,6 @@ from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message, User
-from bot.outbox import OutboxPort
 
 from bot.callbacks import CaseAction, CaseCb
 from bot.cases import service
@@ -20,6 +19,7 @@ from bot.cases.machine import Refusal
 from bot.cases.messages import when
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.outbox import OutboxPort
 from bot.settings import Settings
 from handlers.routes import Routes
 from storage import Database

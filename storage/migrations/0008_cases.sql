@@ -23,9 +23,7 @@ CREATE TABLE cases (
     resolved_by_name   TEXT,
     closed_at          TEXT,
     closed_how         TEXT CHECK (closed_how IN ('confirmed', 'timeout')),
-    reopened           INTEGER NOT NULL DEFAULT 0,  -- how many times «Нет» reopened it
-    recovered_at       TEXT,                   -- a later 4–5 rating or purchase (complaints)
-    recovered_how      TEXT CHECK (recovered_how IN ('rating', 'purchase'))
+    reopened           INTEGER NOT NULL DEFAULT 0   -- how many times «Нет» reopened it
 );
 CREATE UNIQUE INDEX cases_one_active ON cases(customer_id, subject) WHERE status != 'closed';
 CREATE INDEX cases_customer ON cases(customer_id, status);

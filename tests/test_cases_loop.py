@@ -17,7 +17,7 @@ from typing import Any
 from bot.app import BotApp
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, FakeUser
-from tests.factories import TEA, Item, buy, link, one, press, product
+from tests.factories import TEA, Item, buy, link, one, press, press_data, product
 
 SHOP = "Чайная лавка"
 ADMINS = "1,2"
@@ -319,22 +319,33 @@ async def test_a_customer_who_blocked_the_bot_gets_nothing_and_the_admin_is_told
 async def test_stop_in_the_middle_cancels_the_relay(
     start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
-    app = await start(start_app)
+    # Answers to customers keep to SEND_HOURS: written at 22:00, the answer waits for 09:00,
+    # and the customer says /stop in between.
+    app = await start(start_app, send_hours="9-21")
     olga = tg.user(1, "Olga")
     anna = tg.user(7001, "Анна")
     recorded = await buy(app, "A-1", "cust-1", TEA)
     await link(tg, recorded, anna)
+    clock.advance(hours=10)  # 22:00 in Moscow
     anna.send("Вопрос")
     await tick(tg, app)
+    assert "Вопрос клиента" in olga.last["text"]  # admins hear of it at any hour
     await press(tg, olga, "Ответить клиенту")
     olga.send("Ответ")
-    await tg.settle()  # queued, not yet sent
-    anna.send("/stop")
     await tick(tg, app)
-    assert not any(t.split("\n")[-3:-2] == "Ответ" for t in anna.texts())
-    assert not any("Ответ\n" in t for t in anna.texts())
+    assert await one(app, "SELECT status FROM outbox WHERE kind = 'case_to_customer'") == "pending"
+    anna.send("/stop")
+    await tg.settle()
+    clock.advance(hours=12)
+    await tick(tg, app)
+    assert not any("Чтобы ответить, просто напишите" in t for t in anna.texts())
     status = await one(app, "SELECT status FROM outbox WHERE kind = 'case_to_customer'")
     assert status == "cancelled"
+    # Writing again after /stop is still heard (a customer may always reach the shop), and
+    # the answer is refused for delivery while the customer is unsubscribed.
+    anna.send("Ещё вопрос")
+    await tick(tg, app)
+    assert "«Ещё вопрос»" in olga.last["text"]
 
 
 async def test_two_admins_answering_the_same_case_both_reach_the_customer_in_order(
@@ -374,8 +385,9 @@ async def test_buy_again_without_a_link_opens_a_case_and_counts_in_the_report(
     await link(tg, recorded, anna)
     clock.advance(days=7)
     await tick(tg, app)
-    reminder = next(m for m in anna.bot_messages() if "Фильтр для воды" in m["text"])
+    reminder = next(m for m in anna.bot_messages() if "🛒" in m["text"])
     assert "Купить снова" in buttons(reminder)[0]
+    (buy_button,) = reminder["reply_markup"]["inline_keyboard"][0]
     await press(tg, anna, "Купить снова", message=reminder)
     await tick(tg, app)
     assert "Магазин свяжется с вами" in anna.last["text"]
@@ -383,10 +395,17 @@ async def test_buy_again_without_a_link_opens_a_case_and_counts_in_the_report(
     assert "Клиент хочет купить снова" in alert
     assert "Товар: Фильтр для воды" in alert
     assert "Предыдущий заказ: A-1" in alert
-    # Pressed twice: still one case.
-    await press(tg, anna, "Купить снова", message=reminder)
+    # Pressed twice (an old copy of the button): still one case, no second alert.
+    alerts = len(olga.texts())
+    await press_data(tg, anna, buy_button["callback_data"])
+    await tick(tg, app)
+    assert len(olga.texts()) == alerts
     assert await one(app, "SELECT COUNT(*) FROM cases WHERE topic = 'buy_again'") == 1
-    assert "Хотят купить снова: 1 — 100%" in await report(tg, olga)
+    clock.advance(minutes=1)  # the report's period ends before now
+    text = await report(tg, olga)
+    assert "Напоминания о пополнении: отправлено 1 (▲ +1) · купили снова 0 — 0%" in text
+    assert "Хотят купить снова: 1 — 100%" in text
+    assert "Открыто обращений: 1 (▲ +1)" in text
 
 
 async def test_buy_again_with_a_link_is_the_shops_url(
@@ -400,6 +419,6 @@ async def test_buy_again_with_a_link_is_the_shops_url(
     await link(tg, recorded, anna)
     clock.advance(days=7)
     await tick(tg, app)
-    reminder = next(m for m in anna.bot_messages() if "Фильтр для воды" in m["text"])
+    reminder = next(m for m in anna.bot_messages() if "🛒" in m["text"])
     (buy_button,) = reminder["reply_markup"]["inline_keyboard"][0]
     assert buy_button == {"text": "Купить снова", "url": "https://shop.example/flt-1"}

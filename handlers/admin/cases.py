@@ -7,6 +7,7 @@ of the case in their chat. Thin: `bot.cases.service` decides; the relays go thro
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
@@ -21,6 +22,7 @@ from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 from storage import cases as q
@@ -164,6 +166,17 @@ async def resolve(
     else:
         outbox.kick()
         await callback.answer(tr("Marked as resolved: the customer is asked to confirm."))
+    if case.resolved_at is not None:
+        message = callback.message
+        if isinstance(message, Message) and message.text:
+            # Who resolved it and when, under the message pressed; its buttons go.
+            line = tr(
+                "✅ Resolved: {name}, {when}",
+                name=escape(case.resolved_by_name or str(case.resolved_by)),
+                when=when(case.resolved_at, settings.tz),
+            )
+            if line not in message.text:
+                await show(callback, message.html_text + "\n\n" + line, None)
     assert callback.bot is not None
     await remove_buttons(callback.bot, stale, settings)
 

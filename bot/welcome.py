@@ -17,6 +17,7 @@ from aiogram.exceptions import TelegramAPIError
 from bot.i18n import I18n, Translator
 from bot.settings import Settings
 from bot.shop import company_name, shop_name
+from bot.texts import N_
 from storage import Database
 from storage.people import Roles, roles_of
 
@@ -65,13 +66,19 @@ def admin_welcome(tr: Translator, settings: Settings) -> str:
                 shop=_bold(shop_name(tr, settings)),
             ),
             "",
-            tr("/report — the report: survey, customers, cases"),
-            tr("/invite <department> — an invitation link for employees"),
-            tr("/departments — departments and their members"),
-            tr("/survey_start [title] · /survey_close — open and close a survey wave"),
-            tr("/target <6..30> — the target for the next wave"),
-            tr("/export — CSV files of answers, reviews, reminders and cases"),
-            tr("/forget_customer <id> — forget a customer's personal data"),
+            # The commands' <arguments> are text, not markup (parse mode is HTML).
+            *(
+                escape(tr(line))
+                for line in (
+                    N_("/report — the report: survey, customers, cases"),
+                    N_("/invite <department> — an invitation link for employees"),
+                    N_("/departments — departments and their members"),
+                    N_("/survey_start [title] · /survey_close — open and close a survey wave"),
+                    N_("/target <6..30> — the target for the next wave"),
+                    N_("/export — CSV files of answers, reviews, reminders and cases"),
+                    N_("/forget_customer <id> — forget a customer's personal data"),
+                )
+            ),
             "",
             tr(
                 "Alerts about customers come here with «Reply to the customer» and «Resolved»: "

@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
-from handlers.reviews import show
+from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
 from storage import cases as q

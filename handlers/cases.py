@@ -11,7 +11,7 @@ from aiogram import F
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import CaseConfirmCb
+from bot.callbacks import CaseCb, CaseConfirmCb
 from bot.cases import service
 from bot.cases.machine import Refusal
 from bot.cases.messages import confirmed_text, received_text
@@ -105,3 +105,10 @@ async def confirm(
     await callback.answer(_("Saved, thank you!"))
     tr = Translator(i18n, i18n.current_locale)
     await show(callback, confirmed_text(tr, settings, solved=callback_data.solved), None)
+
+
+# --- not for customers -------------------------------------------------------------------------
+@routes.callback_query(CaseCb.filter())
+async def case_button_not_admin(callback: CallbackQuery) -> None:
+    # The admin router, earlier, takes admins' presses: this one came from someone else.
+    await callback.answer(_("This button is for the bot's administrators only."))

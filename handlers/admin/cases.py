@@ -101,6 +101,24 @@ async def reply(
     await message.answer(_("✉️ Sent to the customer (case #{id}).").format(id=case_id))
 
 
+class WaitsForAReply(BaseFilter):
+    """The admin pressed «Ответить клиенту» and has not written the answer yet."""
+
+    async def __call__(self, message: Message, db: Database) -> bool:
+        if message.from_user is None or (message.text or "").startswith("/"):
+            return False
+        async with db.read() as conn:
+            return await q.reply_target(conn, message.from_user.id) is not None
+
+
+@routes.message(~F.text, WaitsForAReply())
+async def not_text(message: Message) -> None:
+    # Photos, voice and files are not relayed (yet): say so rather than drop them silently.
+    await message.answer(
+        _("Only text can be sent to the customer: write the answer as a text message.")
+    )
+
+
 @routes.callback_query(CaseCb.filter(F.action == CaseAction.REPLY))
 async def start_reply(
     callback: CallbackQuery, callback_data: CaseCb, db: Database, clock: Clock

@@ -103,6 +103,7 @@ async def test_forged_and_misplaced_presses_change_nothing(
 
     # Anna's own «Да», twice: the first closes it, the second changes nothing.
     await press(tg, anna, "Да")
+    await app.outbox.tick()  # the admins' note goes first: the snapshot is of a quiet state
     closed = await cases_snapshot(app)
     answer = await press_data(tg, anna, CaseConfirmCb(case=case_id, solved=True).pack())
     assert answer["text"] == "Ваш ответ уже сохранён. Спасибо!"

@@ -155,9 +155,9 @@ class BotApp:
 
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
+    from bot.cases import messages as case_messages
     from bot.plans import messages as plan_messages
     from bot.pulse import service as pulse_service
-    from bot.cases import messages as case_messages
     from bot.restock import messages as restock_messages
     from bot.reviews import alerts
     from bot.reviews import messages as review_messages

@@ -24,8 +24,8 @@ from enum import Enum
 import aiosqlite
 
 from storage import Database
-from storage import plans as plans_q
 from storage import cases as cases_q
+from storage import plans as plans_q
 from storage.outbox import cancel_pending
 from storage.timestamps import from_db, to_db
 

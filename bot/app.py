@@ -30,6 +30,7 @@ from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.outbox import Kind, build_registry
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
+from bot.welcome import register_descriptions
 from handlers import get_routers
 from handlers.web.context import WebContext
 from handlers.web.health import setup_health
@@ -103,6 +104,7 @@ class BotApp:
             log.warning("API_TOKEN is not set: the purchases API refuses every call")
         self.scheduler.start()
         await register_commands(self.bot, self.settings)
+        await register_descriptions(self.bot, self.settings, self.i18n)
         if self.settings.webhook_mode:
             await self.bot.set_webhook(
                 url=self.settings.webhook_url or "",
@@ -154,6 +156,7 @@ class BotApp:
 
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
+    from bot.cases import messages as case_messages
     from bot.events import messages as event_messages
     from bot.plans import messages as plan_messages
     from bot.pulse import service as pulse_service
@@ -174,6 +177,7 @@ def outbox_kinds() -> dict[str, Kind]:
         pulse_service.KINDS,
         winback_messages.KINDS,
         event_messages.KINDS,
+        case_messages.KINDS,
     )
 
 

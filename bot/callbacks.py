@@ -63,9 +63,15 @@ class ReviewSkipCb(CallbackData, prefix="rs1"):
     review: DbId  # «Skip» the comment
 
 
+class ReviewEffortCb(CallbackData, prefix="re1"):
+    review: DbId
+    score: int  # 1..5 (CES); 0 = «Skip» the question
+
+
 class RestockAction(StrEnum):
     SNOOZE = "snooze"  # «Remind me in a week»
     STOP = "stop"  # «Don't remind me again» (this product)
+    BUY_AGAIN = "buy"  # «Buy again» when the product has no shop link: the shop calls back
 
 
 class RestockCb(CallbackData, prefix="rk1"):
@@ -138,3 +144,19 @@ class PulseScoreCb(CallbackData, prefix="pr1"):
     round: DbId
     department: DbId
     score: int  # 1..5; checked
+
+
+# --- cases (bot/cases/) --------------------------------------------------------------------------
+class CaseAction(StrEnum):
+    REPLY = "reply"  # «Reply to the customer»: the admin's next message answers the case
+    RESOLVE = "resolve"  # «Resolved»: the customer is asked to confirm
+
+
+class CaseCb(CallbackData, prefix="ca1"):
+    case: DbId  # cases.id; admins only (the admin router's filter)
+    action: CaseAction
+
+
+class CaseConfirmCb(CallbackData, prefix="cc1"):
+    case: DbId  # cases.id; the handler checks it is the presser's own case
+    solved: bool  # «Yes» / «No» to «Is your issue resolved?»

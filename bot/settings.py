@@ -97,6 +97,13 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value.strip()
 
+    # --- The customer loop: cases, names, effort (issue 11, bot/cases/) ----------------------
+    shop_name: str = Field(default="", max_length=64)  # named in every customer message
+    company_name: str = Field(default="", max_length=64)  # for employees; else SHOP_NAME
+    support_hours: str = Field(default="", max_length=100)  # e.g. «пн–пт 9:00–18:00»
+    alert_response_hours: float = Field(default=24, gt=0, le=24 * 30)
+    review_ask_effort: bool = True  # the CES question after NPS
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:

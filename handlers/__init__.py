@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 
 from handlers import (
+    cases,
     customers,
     errors,
     fallback,
@@ -33,6 +34,9 @@ def get_routers() -> list[Router]:
         privacy.routes.build(),
         start.routes.build(),
         survey.routes.build(),
+        # After every conversation step above (a review's comment first): free text from a
+        # customer is a message to the shop.
+        cases.routes.build(),
         refusals.routes.build(),
         fallback.routes.build(),
     ]

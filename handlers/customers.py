@@ -22,10 +22,11 @@ from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKey
 from bot.clock import Clock
 from bot.customers import linking as customers
 from bot.customers.linking import LinkOutcome, LinkResult
-from bot.i18n import I18n, _
+from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
-from handlers.fallback import about_text
+from bot.shop import shop_header
+from bot.welcome import stranger_welcome
 from handlers.routes import Routes
 from storage import Database
 
@@ -75,6 +76,7 @@ async def link_by_receipt(
     command: CommandObject,
     db: Database,
     clock: Clock,
+    settings: Settings,
     i18n: I18n,
     outbox: OutboxPort,
 ) -> None:
@@ -92,14 +94,21 @@ async def link_by_receipt(
             reply_markup=share_phone_keyboard(),
         )
         return
-    await message.answer(_link_text(result), reply_markup=ReplyKeyboardRemove())
+    await message.answer(
+        _shop(settings, i18n) + _link_text(result), reply_markup=ReplyKeyboardRemove()
+    )
     if result.outcome is LinkOutcome.LINKED:
         outbox.kick()  # messages that waited for the link may be due already
 
 
 @routes.message(F.contact)
 async def link_by_phone(
-    message: Message, db: Database, clock: Clock, i18n: I18n, outbox: OutboxPort
+    message: Message,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+    outbox: OutboxPort,
 ) -> None:
     assert message.from_user is not None
     assert message.contact is not None
@@ -122,7 +131,9 @@ async def link_by_phone(
         )
         await message.answer(text, reply_markup=share_phone_keyboard())
         return
-    await message.answer(_phone_text(result), reply_markup=ReplyKeyboardRemove())
+    await message.answer(
+        _shop(settings, i18n) + _phone_text(result), reply_markup=ReplyKeyboardRemove()
+    )
     if result.outcome is LinkOutcome.LINKED:
         outbox.kick()
 
@@ -192,15 +203,25 @@ def _already_text() -> str:
 
 
 # --- subscription -------------------------------------------------------------------------------
+def _shop(settings: Settings, i18n: I18n) -> str:
+    """The shop's name above a customer's answer: they always know who writes to them."""
+    return shop_header(Translator(i18n, i18n.current_locale), settings.shop_name) + "\n\n"
+
+
 @routes.message(Command("stop"), IsCustomer())
-async def stop(message: Message, db: Database, clock: Clock) -> None:
+async def stop(
+    message: Message, db: Database, clock: Clock, settings: Settings, i18n: I18n
+) -> None:
     assert message.from_user is not None
     stopped = await customers.unsubscribe(db, message.from_user.id, clock.now())
     if stopped is not None and not stopped.was_subscribed and stopped.cancelled == 0:
-        await message.answer(_("Messages are already off. Send /start to turn them back on."))
+        await message.answer(
+            _shop(settings, i18n) + _("Messages are already off. Send /start to turn them back on.")
+        )
         return
     await message.answer(
-        _(
+        _shop(settings, i18n)
+        + _(
             "Done: you will get no more messages from us, and the ones already planned are "
             "cancelled. If you change your mind, send /start."
         ),
@@ -209,7 +230,7 @@ async def stop(message: Message, db: Database, clock: Clock) -> None:
 
 
 @routes.message(CommandStart(deep_link=False), IsCustomer())
-async def start_again(message: Message, db: Database, i18n: I18n) -> None:
+async def start_again(message: Message, db: Database, settings: Settings, i18n: I18n) -> None:
     assert message.from_user is not None
     before = await customers.resubscribe(db, message.from_user.id, i18n.current_locale)
     if before is not None and not before.subscribed:
@@ -222,11 +243,13 @@ async def start_again(message: Message, db: Database, i18n: I18n) -> None:
             "Messages are on: we will ask how you liked your purchases and remind you when it "
             "is time to restock. Send /stop to turn them off."
         )
-    await message.answer(text)
+    await message.answer(_shop(settings, i18n) + text)
 
 
 @routes.message(CommandStart(deep_link=False), IsStranger())
-async def start_stranger(message: Message) -> None:
+async def start_stranger(message: Message, settings: Settings, i18n: I18n) -> None:
+    tr = Translator(i18n, i18n.current_locale)
     await message.answer(
-        about_text() + "\n\n" + share_phone_invitation(), reply_markup=share_phone_keyboard()
+        stranger_welcome(tr, settings) + "\n\n" + share_phone_invitation(),
+        reply_markup=share_phone_keyboard(),
     )

@@ -1,36 +1,30 @@
-"""Anything nobody else handled: explain what the bot is and how to join; settle stray buttons."""
+"""Anything nobody else handled: the welcome for whoever writes; settle stray buttons."""
 
 from __future__ import annotations
 
 from aiogram.types import CallbackQuery, Message
 
-from bot.i18n import _
+from bot.i18n import I18n, Translator, _
+from bot.settings import Settings
+from bot.welcome import welcome_for
 from handlers.routes import Routes
+from storage import Database
 
 routes = Routes(__name__)
 
 
-def about_text() -> str:
-    return "\n".join(
-        [
-            _("Hello! This is the customer-centricity bot of our company."),
-            "",
-            _(
-                "Employees take a short confidential survey on how customer-centric we are. "
-                "To join, open the invitation link from your manager or HR."
-            ),
-            _(
-                "Customers get a short question about their purchase and reminders when it is "
-                "time to restock. If you are a customer, open the link from the shop's receipt "
-                "or message."
-            ),
-        ]
-    )
+async def welcome_text(message: Message, db: Database, settings: Settings, i18n: I18n) -> str:
+    """A customer, an employee, an admin and a stranger each get their own welcome."""
+    assert message.from_user is not None
+    tr = Translator(i18n, i18n.current_locale)
+    return await welcome_for(db, settings, tr, message.from_user.id)
 
 
 @routes.message()
-async def explain(message: Message) -> None:
-    await message.answer(about_text())
+async def explain(message: Message, db: Database, settings: Settings, i18n: I18n) -> None:
+    if message.from_user is None:
+        return
+    await message.answer(await welcome_text(message, db, settings, i18n))
 
 
 @routes.callback_query()

@@ -1,4 +1,4 @@
-"""Customers answer review requests (stars, NPS, comment).
+"""Customers answer review requests (stars, NPS, effort, comment).
 
 Thin: every press goes to `bot.reviews.service`, which checks it against the database; these
 handlers only show the outcome. A «Resolved» press that reaches this router
@@ -9,21 +9,29 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F
+from aiogram import Bot, F
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import AlertResolveCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
+from bot.callbacks import (
+    AlertResolveCb,
+    ReviewEffortCb,
+    ReviewNpsCb,
+    ReviewRatingCb,
+    ReviewSkipCb,
+)
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.reviews import service as reviews
 from bot.reviews.messages import (
+    after_nps_message,
     comment_message,
     nps_message,
     thanks_message,
-    thanks_text,
+    thanks_reply,
 )
 from bot.settings import Settings
 from handlers.replies import show
@@ -73,6 +81,10 @@ async def rate(
     if result.negative:
         outbox.kick()  # the admins' alerts are queued: send them now, not at the next tick
     await callback.answer(_("Saved, thank you!"))
+    if result.late:
+        # Past the request's time: the rating is kept, the conversation is over.
+        await show(callback, thanks_message(_tr(i18n), result), None)
+        return
     await show(callback, *nps_message(_tr(i18n), result))
 
 
@@ -97,6 +109,30 @@ async def recommend(
         await callback.answer(refusal_text(result))
         return
     await callback.answer(_("Saved, thank you!"))
+    await show(callback, *after_nps_message(_tr(i18n), result))
+
+
+@routes.callback_query(ReviewEffortCb.filter())
+async def effort(
+    callback: CallbackQuery,
+    callback_data: ReviewEffortCb,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    result = await reviews.score_effort(
+        db,
+        telegram_id=callback.from_user.id,
+        review_id=callback_data.review,
+        score=callback_data.score,
+        now=clock.now(),
+        settings=settings,
+    )
+    if isinstance(result, reviews.Refusal):
+        await callback.answer(refusal_text(result))
+        return
+    await callback.answer(_("Saved, thank you!") if callback_data.score else None)
     await show(callback, *comment_message(_tr(i18n), result))
 
 
@@ -154,7 +190,21 @@ async def comment(
     if result is None:
         raise SkipHandler  # completed meanwhile (e.g. «Skip» pressed): not a comment after all
     outbox.kick()  # the bonus and the admins' follow-up, when there are any
-    await message.answer(thanks_text(_tr(i18n)))
+    tr = _tr(i18n)
+    assert message.bot is not None
+    # The review message still offers «Skip» (and perhaps the effort buttons): the comment is
+    # in, so it becomes the thank-you without buttons.
+    for chat_id, message_id in await reviews.conversation_messages(db, result.review.id):
+        await _settle_message(message.bot, chat_id, message_id, thanks_message(tr, result))
+    await message.answer(thanks_reply(tr, result))
+
+
+async def _settle_message(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+    except TelegramAPIError as exc:
+        # Not modified (it was settled already), or too old to edit: nothing more to do.
+        log.debug("review message %s/%s not settled: %s", chat_id, message_id, exc)
 
 
 # --- not for customers -------------------------------------------------------------------------

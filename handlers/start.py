@@ -12,7 +12,7 @@ from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from bot.survey import service as survey_service
 from bot.survey.messages import next_step_message
-from handlers.fallback import about_text
+from handlers.fallback import welcome_text
 from handlers.routes import Routes
 from storage import Database
 
@@ -62,5 +62,7 @@ async def join_by_invite(
 
 @routes.message(CommandStart())
 @routes.message(Command("help"))
-async def hello(message: Message) -> None:
-    await message.answer(about_text())
+async def hello(message: Message, db: Database, settings: Settings, i18n: I18n) -> None:
+    if message.from_user is None:
+        return
+    await message.answer(await welcome_text(message, db, settings, i18n))

@@ -38,6 +38,11 @@ VOC_SUGGESTION = "voc_suggestion"
 PULSE_INVITE = "pulse_invite"
 WINBACK = "winback"  # ref_id: orders.id of the customer's last purchase when it was queued
 EVENT_OUT = "event_out"  # ref_id: events_out.id; posted to WEBHOOK_OUT_URL, not to Telegram
+# Cases (bot/cases/). ref_id: case_messages.id for the first two, cases.id for the reminders.
+CASE_TO_CUSTOMER = "case_to_customer"  # the shop's answer, or «Вопрос решён?»
+CASE_TO_ADMIN = "case_to_admin"  # (chat_id = the admin) a case's message or event
+CASE_DUE = "case_due"  # (chat_id = the admin) the first answer is due now
+CASE_OVERDUE = "case_overdue"  # (chat_id = the admin) … and is overdue now
 
 # The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
 # finds the rows by it.

@@ -66,11 +66,12 @@ class Review:
     nps_at: datetime | None
     comment: str | None
     completed_at: datetime | None
+    ces: int | None = None  # effort 1–5, the optional step after NPS
 
 
 _REVIEW_SQL = (
-    "SELECT id, customer_id, status, requested_at, rating, nps, nps_at, comment, completed_at "
-    "FROM reviews "
+    "SELECT id, customer_id, status, requested_at, rating, nps, nps_at, comment, completed_at, "
+    "ces FROM reviews "
 )
 
 
@@ -85,6 +86,7 @@ def _review(row: aiosqlite.Row) -> Review:
         nps_at=_at(row["nps_at"]),
         comment=row["comment"],
         completed_at=_at(row["completed_at"]),
+        ces=row["ces"],
     )
 
 
@@ -179,6 +181,28 @@ async def set_nps(conn: aiosqlite.Connection, review_id: int, score: int, now: d
         (score, to_db(now), review_id),
     )
     return cur.rowcount > 0
+
+
+async def set_ces(conn: aiosqlite.Connection, review_id: int, score: int, now: datetime) -> bool:
+    """The effort answer (CES, 1–5); only after NPS and before the review is completed."""
+    cur = await conn.execute(
+        "UPDATE reviews SET ces = ?, ces_at = ? "
+        "WHERE id = ? AND ces IS NULL AND nps IS NOT NULL AND completed_at IS NULL",
+        (score, to_db(now), review_id),
+    )
+    return cur.rowcount > 0
+
+
+async def review_message_ids(conn: aiosqlite.Connection, review_id: int) -> list[tuple[int, int]]:
+    """(chat, message) of the request and reminder sent for a review: the conversation's
+    messages, whose buttons go once the review is complete."""
+    async with conn.execute(
+        "SELECT c.telegram_id, o.message_id FROM outbox o JOIN customers c ON c.id = o.customer_id "
+        "WHERE o.kind IN (?, ?) AND o.ref_id = ? "
+        "AND o.status = 'sent' AND o.message_id IS NOT NULL AND c.telegram_id IS NOT NULL",
+        (REVIEW_REQUEST, REVIEW_REMINDER, review_id),
+    ) as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
 
 
 async def complete(

@@ -70,7 +70,7 @@ async def test_english_speaker_is_answered_and_stored_in_english(
     user.send(f"/start {payload}")
     await tg.settle()
 
-    assert user.last["text"].startswith("Thank you! Your purchases are now linked")
+    assert user.last["text"].startswith("🏪 Our shop\n\nThank you! Your purchases are now linked")
     assert (await customer_row(app))["language"] == "en"
 
 
@@ -340,7 +340,7 @@ async def test_plain_start_from_a_subscribed_customer(app: BotApp, tg: BotAPIEmu
     user.send("/start")
     await tg.settle()
 
-    assert user.last["text"].startswith("Сообщения включены")
+    assert user.last["text"].startswith("🏪 Наш магазин\n\nСообщения включены")
     assert not asks_for_phone(user.last)
 
 

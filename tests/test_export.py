@@ -17,7 +17,10 @@ from tests.conftest import ADMIN_ID, START
 from tests.report_factories import Facts
 from tests.test_report_survey import boss
 
-FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv", "orders.csv")
+FILES = (
+    "survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv", "orders.csv",
+    "cases.csv",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -47,12 +50,16 @@ async def test_no_data_gives_header_only_files(app: BotApp, tg: BotAPIEmulator) 
         "\ufeffwave,department,respondent,question,score,answered_at\r\n".encode()
     )
     assert files["reviews.csv"].decode("utf-8-sig") == (
-        "order_id,customer_id,rating,nps,comment,answered_at\r\n"
+        "order_id,customer_id,rating,nps,comment,answered_at,ces\r\n"
     )
     assert files["reminders.csv"].decode("utf-8-sig") == (
         "order_id,customer_id,sku,kind,due_at,status,sent_at,converted\r\n"
     )
     assert files["survey_comments.csv"].decode("utf-8-sig") == "wave,department,comment\r\n"
+    assert files["cases.csv"].decode("utf-8-sig") == (
+        "case_id,customer_id,topic,status,opened_at,due_at,first_answered_at,resolved_at,"
+        "closed_at,closed_how,reopened,messages,recovered\r\n"
+    )
     captions = [m.get("caption", "") for m in boss(tg).bot_messages() if "document" in m]
     assert captions[0].startswith("survey_answers.csv: 0 rows. Complete answers by pseudonym")
 

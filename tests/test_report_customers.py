@@ -80,9 +80,10 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
         "Mean rating: 3.43 of 5 (▼ −0.07) · ratings: 7",
         "CSAT (ratings of 4–5): 57% (▲ +7 pp)",
         "NPS: +14 (▲ +14) — promoters 3 · passives 2 · detractors 2",
-        "CES: not collected (the review does not ask about effort)",
+        "CES (effort, 1–5): — · easy (4–5): — · answers: 0",
         "Negative reviews: 2 (▲ +1) · resolved: 1",
         "Restock reminders: sent 4 (▲ +2) · bought again 1 — 25% (▼ −25 pp)",
+        "Want to buy again: 0 — 0% (= 0 pp)",
         "Buyers: 3 (▼ −1)",
         "Retention: 50% (▲ +17 pp) — 2 of 4 customers of the previous 30 days bought again; "
         "churn: 50%",

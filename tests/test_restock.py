@@ -51,9 +51,11 @@ async def test_due_reminder_arrives_and_not_before(
     clock.advance(seconds=1)
     await app.outbox.tick()
     (message,) = restock_messages(anna)
-    assert message["text"] == "🛒 12 января 2026 вы покупали Чай улун. Пора пополнить запас?"
-    # No reorder_url for the product: no «Buy again» button that could only disappoint.
-    assert [b["text"] for b in buttons(message)] == [SNOOZE, STOP]
+    assert message["text"] == (
+        "🏪 Наш магазин\n\n🛒 12 января 2026 вы покупали Чай улун. Пора пополнить запас?"
+    )
+    # No reorder_url for the product: «Buy again» asks the shop to call back (test_cases_loop).
+    assert [b["text"] for b in buttons(message)] == ["Купить снова", SNOOZE, STOP]
 
 
 async def test_buy_again_button_opens_the_products_url(
@@ -74,8 +76,11 @@ async def test_english_customer_gets_english(
     await link(tg, recorded, john)
     clock.advance(days=27)
     await app.outbox.tick()
-    assert john.last["text"] == "🛒 On 12 January 2026 you bought Чай улун. Time to restock?"
+    assert john.last["text"] == (
+        "🏪 Our shop\n\n🛒 On 12 January 2026 you bought Чай улун. Time to restock?"
+    )
     assert [b["text"] for b in buttons(john.last)] == [
+        "Buy again",
         "Remind me in a week",
         "Don't remind me again",
     ]
@@ -123,7 +128,7 @@ async def test_snooze_brings_it_back_in_a_week_once(
     answer = await press(tg, anna, SNOOZE)
     assert answer["text"] == "Напомню через неделю."
     assert "⏰ Напомню 15 февраля 2026." in anna.last["text"]
-    assert [b["text"] for b in buttons(anna.last)] == [STOP]
+    assert [b["text"] for b in buttons(anna.last)] == ["Купить снова", STOP]
 
     (queued,) = await rows(app, "kind = ? AND status = 'pending'", RESTOCK)
     assert from_db(queued["due_at"]) == clock.now() + timedelta(days=7)
@@ -147,7 +152,7 @@ async def test_dont_remind_again_stops_this_product(
     anna = tg.user(8007, "Анна")
     recorded = await reminded(app, tg, clock, anna)
     await press(tg, anna, SNOOZE)
-    assert [b["text"] for b in buttons(anna.last)] == [STOP]
+    assert [b["text"] for b in buttons(anna.last)] == ["Купить снова", STOP]
     answer = await press(tg, anna, STOP)
     assert answer["text"] == "Готово: напоминаний об этом товаре больше не будет."
     assert "🔕 Готово: больше не напомню о товаре Чай улун." in anna.last["text"]

@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.app import BotApp
-from bot.callbacks import AlertResolveCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
+from bot.callbacks import (
+    AlertResolveCb,
+    CaseAction,
+    CaseCb,
+    ReviewNpsCb,
+    ReviewRatingCb,
+    ReviewSkipCb,
+)
 from bot.clock import FakeClock
 from bot.customers.messages import MAX_ITEMS_SHOWN
 from bot.emulator import BotAPIEmulator, FakeUser
@@ -119,22 +126,30 @@ async def test_happy_review_in_english_with_a_bonus(
     assert buttons(john.last) == [["0", "1", "2", "3", "4", "5"], ["6", "7", "8", "9", "10"]]
 
     await press(tg, john, "9")
-    assert "Write a couple of words or press «Skip»." in john.last["text"]
+    assert "How easy was it to place the order and get it?" in john.last["text"]
+    assert "1 — very hard … 5 — very easy." in john.last["text"]
+    assert buttons(john.last) == [["1", "2", "3", "4", "5"], ["Skip"]]
+
+    await press(tg, john, "4")
+    assert "What did you like? Write a couple of words or press «Skip»." in john.last["text"]
     assert "Your rating: ⭐⭐⭐⭐⭐" in john.last["text"]
+    assert "Effort: 4 of 5" in john.last["text"]
 
     await press(tg, john, "Skip")
     await app.outbox.tick()
     texts = john.texts()
     assert "Thank you for your review!" in texts[-2]
-    assert texts[-1] == "🎁 A thank-you for your review: Promo code <THANKS10> for 10% off"
+    assert texts[-1] == (
+        "🏪 Our shop\n\n🎁 A thank-you for your review: Promo code <THANKS10> for 10% off"
+    )
 
     review = await one(
         app,
-        "SELECT json_array(status, rating, nps, comment, completed_at IS NOT NULL) FROM reviews "
-        "WHERE id = ?",
+        "SELECT json_array(status, rating, nps, ces, comment, completed_at IS NOT NULL) "
+        "FROM reviews WHERE id = ?",
         recorded.review_id,
     )
-    assert review == '["answered",5,9,null,1]'
+    assert review == '["answered",5,9,4,null,1]'
     assert await one(app, "SELECT COUNT(*) FROM alerts") == 0
 
 
@@ -149,15 +164,19 @@ async def test_comment_is_stored_and_thanked(
     anna.send("  Всё отлично, <b>спасибо</b>!  ")
     await settle_outbox(tg, app)
 
-    assert anna.texts()[-2] == "Спасибо за отзыв! Он помогает нам становиться лучше."
-    assert anna.texts()[-1] == "🎁 Спасибо за отзыв — это вам: Промокод СПАСИБО"
+    assert (
+        anna.texts()[-2] == "🏪 Наш магазин\n\nСпасибо за отзыв! Он помогает нам становиться лучше."
+    )
+    assert anna.texts()[-1] == "🏪 Наш магазин\n\n🎁 Спасибо за отзыв — это вам: Промокод СПАСИБО"
+    # The comment came during the effort question: no «Skip» is left on the review message.
+    assert all("reply_markup" not in m for m in anna.bot_messages())
     assert await one(app, "SELECT comment FROM reviews WHERE id = ?", recorded.review_id) == (
         "Всё отлично, <b>спасибо</b>!"
     )
-    # Only that one message was a comment: the next one goes to the usual fallback.
+    # Only that one message was a comment: the next one is a question to the shop (a case).
     anna.send("а ещё вопрос")
     await tg.settle()
-    assert "бот программы клиентоцентричности" in anna.last["text"]
+    assert "мы получили ваше сообщение и ответим здесь" in anna.last["text"]
 
 
 async def test_rating_of_one_alerts_every_admin_who_resolve_it_once(
@@ -178,7 +197,7 @@ async def test_rating_of_one_alerts_every_admin_who_resolve_it_once(
         assert "Клиент: Анна Смирнова (+79991234567, ID в магазине cust-7020)" in alert
         assert "Заказы: A-1" in alert
         assert "Товары: Чай улун ×2, Чашки <фарфор> & блюдца" in alert
-        assert buttons(admin.last) == [["Решено"]]
+        assert buttons(admin.last) == [["Ответить клиенту", "Решено"]]
 
     # The comment comes later; the admins get it too.
     await press(tg, anna, "3")
@@ -189,16 +208,21 @@ async def test_rating_of_one_alerts_every_admin_who_resolve_it_once(
         assert "Комментарий: Чай пришёл <мятый>" in admin.last["text"]
 
     answer = await press(tg, olga, "Решено")
-    assert answer["text"] == "Отмечено как решённое. Спасибо!"
-    assert "✅ Решено: Olga (@olga_cx)" in olga.last["text"]
-    assert "reply_markup" not in olga.last
+    assert answer["text"] == "Отмечено как решённое: клиента спросили, решён ли вопрос."
+    alert = next(m for m in olga.bot_messages() if "Комментарий к негативному" in m["text"])
+    assert "✅ Решено: Olga (@olga_cx)" in alert["text"]
+    # Every message of the resolved case, in every admin's chat, has lost its buttons.
+    for admin in (olga, pavel):
+        assert all("reply_markup" not in m for m in admin.bot_messages())
     resolved = await one(app, "SELECT json_array(resolved_by, resolved_by_name) FROM alerts")
     assert resolved == '[1,"Olga (@olga_cx)"]'
 
+    # Pavel's press from an old copy of the button: the first press stands.
+    await app.outbox.tick()
     before = await snapshot(app)
-    answer = await press(tg, pavel, "Решено")
-    assert answer["text"] == "Уже решено: Olga (@olga_cx)."
-    assert "✅ Решено: Olga (@olga_cx)" in pavel.last["text"]
+    case_id = await one(app, "SELECT id FROM cases")
+    answer = await press_data(tg, pavel, CaseCb(case=case_id, action=CaseAction.RESOLVE).pack())
+    assert answer["text"].startswith("Уже отмечено решённым: Olga (@olga_cx)")
     assert await snapshot(app) == before
     assert recorded.review_id is not None
 
@@ -345,10 +369,15 @@ async def test_one_reminder_when_unanswered_then_the_request_expires(
     assert await one(app, "SELECT status FROM reviews WHERE id = ?", recorded.review_id) == (
         "expired"
     )
-    before = await snapshot(app)
+    # A late rating is still kept (and thanked); nothing more is asked or reminded.
     answer = await press(tg, anna, "5⭐")
-    assert answer["text"] == "Время для ответа на этот вопрос истекло. Всё равно спасибо!"
-    assert await snapshot(app) == before
+    assert answer["text"] == "Сохранено, спасибо!"
+    assert anna.last["text"].endswith("Спасибо! Ваша оценка сохранена.")
+    assert "reply_markup" not in anna.last
+    assert await one(app, "SELECT rating FROM reviews WHERE id = ?", recorded.review_id) == 5
+    clock.advance(days=10)
+    await app.outbox.tick()
+    assert len(anna.texts()) == seen + 1
 
 
 async def test_a_late_press_expires_the_request_even_before_the_sweep(
@@ -357,13 +386,15 @@ async def test_a_late_press_expires_the_request_even_before_the_sweep(
     anna = tg.user(7041, "Анна")
     recorded = await asked(app, tg, clock, anna)
     clock.advance(days=6)
-    answer = await press(tg, anna, "5⭐")
-    assert answer["text"] == "Время для ответа на этот вопрос истекло. Всё равно спасибо!"
+    answer = await press(tg, anna, "2⭐")
+    assert answer["text"] == "Сохранено, спасибо!"
     status = await one(
         app, "SELECT status || '/' || IFNULL(rating, '-') FROM reviews WHERE id = ?",
         recorded.review_id,
     )  # fmt: skip
-    assert status == "expired/-"
+    assert status == "answered/2"
+    # A late low rating is a complaint like any other: the admins hear of it.
+    assert await one(app, "SELECT topic FROM cases") == "complaint"
 
 
 async def test_no_reminder_once_rated(app: BotApp, tg: BotAPIEmulator, clock: FakeClock) -> None:
@@ -404,7 +435,7 @@ async def test_unanswered_comment_completes_after_a_day_with_the_bonus(
     )
     clock.advance(hours=1)
     await app.outbox.tick()
-    assert anna.last["text"] == "🎁 Спасибо за отзыв — это вам: Промокод СПАСИБО"
+    assert anna.last["text"] == "🏪 Наш магазин\n\n🎁 Спасибо за отзыв — это вам: Промокод СПАСИБО"
     # A text after that is not taken as the comment, and «Skip» now changes nothing.
     before = await snapshot(app)
     answer = await press_data(tg, anna, ReviewSkipCb(review=recorded.review_id).pack())

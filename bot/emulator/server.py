@@ -92,10 +92,14 @@ class FakeUser:
         return chat
 
     # --- what a person does -------------------------------------------------------------
-    def send(self, text: str) -> dict[str, Any]:
-        """The user writes a message (a command when it starts with /)."""
+    def send(self, text: str, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The user writes a message (a command when it starts with /); `reply_to` makes it
+        Telegram's «Reply» to that message of the chat."""
         self.started = True
-        message = self.emulator._user_message(self, {"text": text})
+        content: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
+        message = self.emulator._user_message(self, content)
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [

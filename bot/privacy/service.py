@@ -27,6 +27,7 @@ import aiosqlite
 from bot.customers import identity
 from bot.pseudonym import Pseudonymizer
 from storage import Database
+from storage import cases as cases_q
 from storage import plans as plans_q
 from storage.outbox import cancel_pending, scrub_events
 from storage.timestamps import from_db, to_db
@@ -134,6 +135,8 @@ async def _forget(
             "UPDATE customers SET external_id = ? WHERE id = ?", (hashed, customer_id)
         )
         await scrub_events(conn, row["external_id"], hashed)
+    # What the customer and the shop wrote in cases may itself hold personal details.
+    await cases_q.forget_texts(conn, customer_id)
     return await cancel_pending(conn, customer_id=customer_id, reason="customer forgotten")
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.reports.customers import CustomerReport, customer_report
+from bot.reports.loop import LoopReport, loop_report
 from bot.reports.money import MoneyReport, money_report
 from bot.reports.periods import ReportRequest
 from bot.reports.plans import PlansReport, plans_report
@@ -30,6 +31,7 @@ class Report:
     customers: CustomerReport | None  # None: not asked for
     plans: PlansReport | None = None  # the action plan, comments, suggestions, the pulse
     money: MoneyReport | None = None  # with the customers: revenue, LTV, win-back (issue 14)
+    loop: LoopReport | None = None  # cases, CES, buy-again: with the customers
 
 
 async def assemble_report(
@@ -42,6 +44,7 @@ async def assemble_report(
     tz: ZoneInfo,
     comment_min_group: int = 5,
     winback_days: int | None = None,
+    target_hours: float = 24,
 ) -> Report:
     survey = await survey_report(conn, min_group) if request.survey else None
     customers = (
@@ -65,7 +68,12 @@ async def assemble_report(
         if request.customers
         else None
     )
-    return Report(now, request, tz, survey, customers, plans, money)
+    loop = (
+        await loop_report(conn, now, request.days, target_hours=target_hours)
+        if request.customers
+        else None
+    )
+    return Report(now, request, tz, survey, customers, plans, money, loop)
 
 
 async def build_report(
@@ -88,4 +96,5 @@ async def build_report(
             tz=settings.tz,
             comment_min_group=settings.survey_comment_min_group,
             winback_days=settings.winback_days,
+            target_hours=settings.alert_response_hours,
         )

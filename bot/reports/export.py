@@ -1,4 +1,4 @@
-"""CSV exports for admins: survey answers, reviews and customer reminders.
+"""CSV exports for admins: survey answers, reviews, customer reminders and cases.
 
 Files are UTF-8 with a BOM (so Excel reads Cyrillic right), comma-separated with CRLF line ends
 and a header row (RFC 4180, pandas' defaults), one fact a row; times are local to TIMEZONE as
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.cases.service import recovery
 from bot.disclosure import neutralise, neutralise_row
 from bot.disclosure.service import released
 from bot.i18n import Translator
@@ -41,10 +42,17 @@ from bot.reports.survey import release_survey
 from bot.settings import Settings
 from bot.texts import N_
 from storage import Database
+from storage import cases as cases_q
 from storage.survey import all_waves
+from storage.timestamps import to_db
 
 SURVEY_COLUMNS = ("wave", "department", "respondent", "question", "score", "answered_at")
-REVIEW_COLUMNS = ("order_id", "customer_id", "rating", "nps", "comment", "answered_at")
+# `ces` came later (issue 11): appended, so files read by column position still work.
+REVIEW_COLUMNS = ("order_id", "customer_id", "rating", "nps", "comment", "answered_at", "ces")
+CASE_COLUMNS = (
+    "case_id", "customer_id", "topic", "status", "opened_at", "due_at", "first_answered_at",
+    "resolved_at", "closed_at", "closed_how", "reopened", "messages", "recovered",
+)  # fmt: skip
 REMINDER_COLUMNS = (
     "order_id", "customer_id", "sku", "kind", "due_at", "status", "sent_at", "converted",
 )  # fmt: skip
@@ -147,11 +155,12 @@ async def reviews_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[byte
             "" if r["nps"] is None else r["nps"],
             "" if forgotten else safe_text(r["comment"]),
             local_time(r["answered_at"], tz),
+            "" if r["ces"] is None else r["ces"],
         )
 
     return await _stream(
         conn,
-        "SELECT r.rating, r.nps, r.comment, c.external_id AS customer, c.forgotten_at, "
+        "SELECT r.rating, r.nps, r.comment, r.ces, c.external_id AS customer, c.forgotten_at, "
         "COALESCE(r.rated_at, r.nps_at, r.commented_at) AS answered_at, "
         "(SELECT group_concat(o.order_id, ' ') FROM orders o WHERE o.review_id = r.id) "
         "AS order_ids "
@@ -279,6 +288,37 @@ async def survey_comments_csv(conn: aiosqlite.Connection, *, min_group: int) -> 
     return to_csv(COMMENTS_COLUMNS, rows), len(rows)
 
 
+async def cases_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
+    """One row per case: its times, how it closed, how often it was reopened, how many messages
+    were exchanged, and whether a complaint's customer came back («rating» or «purchase»)."""
+
+    def when(value: datetime | None) -> str:
+        return local_time(to_db(value), tz) if value is not None else ""
+
+    rows: list[Sequence[object]] = []
+    for case, external_id, forgotten, messages in await cases_q.export_rows(conn):
+        rows.append(
+            (
+                case.id,
+                "" if forgotten else safe_text(external_id),
+                case.topic,
+                case.status,
+                when(case.opened_at),
+                when(case.due_at),
+                when(case.first_answered_at),
+                when(case.resolved_at),
+                when(case.closed_at),
+                case.closed_how or "",
+                case.reopened,
+                messages,
+                await recovery(conn, case) or "",
+            )
+        )
+    writer = CsvWriter(CASE_COLUMNS)
+    await asyncio.to_thread(writer.write, rows)
+    return await asyncio.to_thread(writer.content), writer.rows
+
+
 # --- what /export sends ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Export:
@@ -309,6 +349,10 @@ COMMENTS_NOTE = N_(
 ORDERS_NOTE = N_(
     "Orders with their revenue (price × quantity) and whether they came after a restock "
     "reminder, a review request or a win-back message. Times in {tz}."
+)
+CASES_NOTE = N_(
+    "Cases (complaints, questions, buy-again requests): times, how each closed (confirmed by "
+    "the customer or timeout), reopenings, messages, recovered customers. Times in {tz}."
 )
 REMINDERS_NOTE = N_(
     "Messages queued for customers: restock reminders (converted = bought again) and review "
@@ -346,6 +390,7 @@ async def build_exports(
         reminders = await reminders_csv(conn, tz=tz)
         comments = await survey_comments_csv(conn, min_group=settings.survey_comment_min_group)
         orders = await orders_csv(conn, tz=tz)
+        cases = await cases_csv(conn, tz=tz)
     exports = [
         Export(
             "survey_answers.csv", *survey, SURVEY_NOTE, {**params, "min": settings.survey_min_group}
@@ -359,5 +404,6 @@ async def build_exports(
             {"min": settings.survey_comment_min_group},
         ),
         Export("orders.csv", *orders, ORDERS_NOTE, params),
+        Export("cases.csv", *cases, CASES_NOTE, params),
     ]
     return [await _fit(e) for e in exports]

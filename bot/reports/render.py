@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
-from bot.reports.metrics import change
+from bot.reports.loop import LoopReport, buy_again_line, ces_line, loop_section
 from bot.reports.money_render import money_section
+from bot.reports.numbers import delta, delta_pp, fmt, pct, rounded, signed
 from bot.reports.plans_render import plan_sections
 from bot.reports.survey import (
     QUESTION_SHORT,
@@ -35,43 +36,7 @@ LEVEL_SQUARES = {"initial": "🟥", "transitional": "🟧", "forming": "🟨", "
 OTHERS = N_("Others")
 
 
-# --- numbers ----------------------------------------------------------------------------------
-def rounded(value: float, digits: int = 2) -> str:
-    """Rounded half up, as people round by hand (Python's own formatting rounds 4.25 to 4.2)."""
-    quantum = Decimal(1).scaleb(-digits)
-    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
-
-
-def fmt(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else rounded(value, digits)
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else rounded(value * 100, 0) + "%"
-
-
-def _signed(value: float, digits: int) -> str:
-    text = rounded(abs(value), digits)
-    if Decimal(text) == 0:
-        return "= " + text
-    return ("▲ +" if value > 0 else "▼ −") + text
-
-
-def delta(current: float | None, previous: float | None, digits: int = 2) -> str:
-    """« (▲ +0.40)» against the previous value, or nothing when there is nothing to compare."""
-    diff = change(current, previous)
-    return "" if diff is None else f" ({_signed(diff, digits)})"
-
-
-def delta_pp(tr: Translator, current: float | None, previous: float | None) -> str:
-    """A change of a share in percentage points: « (▲ +5 pp)»."""
-    diff = change(current, previous)
-    if diff is None:
-        return ""
-    points = tr("pp")  # percentage points
-    return f" ({_signed(diff * 100, 0)} {points})"
-
-
+# --- numbers: bot/reports/numbers.py ------------------------------------------------------------
 def date_text(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%d.%m.%Y")
 
@@ -210,7 +175,7 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
     if previous is not None and prev_total is not None:
         score += " " + tr(
             "({change} vs «{title}»)",
-            change=_signed(mean_total - prev_total, 2),
+            change=signed(mean_total - prev_total, 2),
             title=escape(previous.wave.title),
         )
     lines += [score, "<b>" + escape(tr(level.title)) + "</b>: " + escape(tr(level.description))]
@@ -248,7 +213,9 @@ def _count(current: int, previous: int) -> str:
     return f"{current}{delta(current, previous, 0)}"
 
 
-def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> str:
+def customers_section(
+    tr: Translator, report: CustomerReport, tz: ZoneInfo, loop: LoopReport | None = None
+) -> str:
     span = report.periods
     cur, prev = report.current, report.previous
     lines = [
@@ -274,7 +241,9 @@ def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> s
         tr("CSAT (ratings of 4–5): {csat}", csat=pct(cur.ratings.csat))
         + delta_pp(tr, cur.ratings.csat, prev.ratings.csat),
         _nps_line(tr, cur, prev),
-        tr("CES: not collected (the review does not ask about effort)"),
+        ces_line(tr, loop)
+        if loop
+        else tr("CES: not collected (the review does not ask about effort)"),
         tr(
             "Negative reviews: {n} · resolved: {resolved}",
             n=_count(cur.ratings.negative, prev.ratings.negative),
@@ -287,6 +256,7 @@ def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> s
             rate=pct(cur.conversion),
         )
         + delta_pp(tr, cur.conversion, prev.conversion),
+        *([buy_again_line(tr, loop, cur.restock_sent, prev.restock_sent)] if loop else []),
         tr("Buyers: {n}", n=_count(cur.buyers, prev.buyers)),
         tr(
             "Retention: {retention}{change} — {kept} of {base} customers of the previous {days} "
@@ -338,7 +308,9 @@ def render_report(tr: Translator, report: Report) -> list[str]:
             else no_survey_section(tr)
         )
     if report.customers is not None:
-        sections.append(customers_section(tr, report.customers, report.tz))
+        sections.append(customers_section(tr, report.customers, report.tz, report.loop))
+    if report.loop is not None:
+        sections.append(loop_section(tr, report.loop))
     sections += plan_sections(tr, report.plans)
     if report.money is not None and report.money.has_money:
         sections.append(money_section(tr, report.money, report.tz))

@@ -15,6 +15,7 @@ from bot.callbacks import RestockAction, RestockCb
 from bot.customers.messages import customer_chat, local_date, short
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
+from bot.shop import shop_header
 from storage import restock as q
 from storage.outbox import RESTOCK
 from storage.restock import RestockItem
@@ -30,22 +31,41 @@ def _reorder_url(url: str | None) -> str | None:
     return None
 
 
-def restock_text(tr: Translator, item: RestockItem, tz: object) -> str:
-    return tr(
-        "🛒 On {date} you bought {item}. Time to restock?",
-        date=local_date(tr, item.purchased_at, tz),
-        item="<b>" + escape(short(item.name)) + "</b>",
+def restock_text(tr: Translator, item: RestockItem, tz: object, shop: str | None = None) -> str:
+    return (
+        shop_header(tr, shop)
+        + "\n\n"
+        + tr(
+            "🛒 On {date} you bought {item}. Time to restock?",
+            date=local_date(tr, item.purchased_at, tz),
+            item="<b>" + escape(short(item.name)) + "</b>",
+        )
     )
 
 
 def restock_keyboard(
-    tr: Translator, item: RestockItem, *, snooze: bool = True, stop: bool = True
+    tr: Translator,
+    item: RestockItem,
+    *,
+    snooze: bool = True,
+    stop: bool = True,
+    buy: bool = True,
 ) -> InlineKeyboardMarkup | None:
-    """«Buy again» (a link, when the product has one), «Remind me in a week», «Don't remind»."""
+    """«Buy again» (the shop's link when the product has one, else a button that asks the shop
+    to call back), «Remind me in a week», «Don't remind me again»."""
     rows: list[list[InlineKeyboardButton]] = []
     url = _reorder_url(item.reorder_url)
     if url is not None:
         rows.append([InlineKeyboardButton(text=tr("Buy again"), url=url)])
+    elif buy:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=tr("Buy again"),
+                    callback_data=RestockCb(item=item.id, action=RestockAction.BUY_AGAIN).pack(),
+                )
+            ]
+        )
     if snooze:
         rows.append(
             [
@@ -67,22 +87,32 @@ def restock_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def snoozed_text(tr: Translator, item: RestockItem, until: datetime, tz: object) -> str:
+def snoozed_text(
+    tr: Translator, item: RestockItem, until: datetime, tz: object, shop: str | None = None
+) -> str:
     return (
-        restock_text(tr, item, tz)
+        restock_text(tr, item, tz, shop)
         + "\n\n"
         + tr("⏰ I will remind you on {date}.", date=local_date(tr, until, tz))
     )
 
 
-def stopped_text(tr: Translator, item: RestockItem, tz: object) -> str:
+def stopped_text(tr: Translator, item: RestockItem, tz: object, shop: str | None = None) -> str:
     return (
-        restock_text(tr, item, tz)
+        restock_text(tr, item, tz, shop)
         + "\n\n"
         + tr(
             "🔕 Done: no more reminders about {item}.",
             item="<b>" + escape(short(item.name)) + "</b>",
         )
+    )
+
+
+def buy_again_text(tr: Translator, item: RestockItem, tz: object, shop: str | None = None) -> str:
+    return (
+        restock_text(tr, item, tz, shop)
+        + "\n\n"
+        + tr("Thank you! The shop will contact you about your order.")
     )
 
 
@@ -102,7 +132,9 @@ async def render_restock(
         return Skip("cancelled", "bought again since")
     tz = ctx.settings.tz
     return Outgoing(
-        chat_id=chat_id, text=restock_text(tr, item, tz), reply_markup=restock_keyboard(tr, item)
+        chat_id=chat_id,
+        text=restock_text(tr, item, tz, ctx.settings.shop_name),
+        reply_markup=restock_keyboard(tr, item),
     )
 
 

@@ -1,4 +1,8 @@
-"""Restock reminder use cases: «Remind me in a week» and «Don't remind me again».
+"""Restock reminder use cases: «Remind me in a week», «Don't remind me again», «Buy again».
+
+«Buy again» on a product without a shop link records the intent as a case of its own kind
+(bot/cases/, topic buy_again): the admins get the customer, the product and the order, and the
+report counts it beside the reminder's conversion.
 
 The reminder itself is rendered by `bot.reviews.messages` when its row is due; it is not sent
 when the customer has bought the SKU again since, or said «Don't remind me again» for it.
@@ -12,6 +16,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from bot.cases import service as cases
+from bot.cases.machine import Topic
 from storage import customers as customers_q
 from storage import restock as q
 from storage.outbox import RESTOCK, cancel_restock_of_sku, enqueue
@@ -20,6 +26,7 @@ from storage.restock import RestockItem
 if TYPE_CHECKING:
     import aiosqlite
 
+    from bot.settings import Settings
     from storage import Database
 
 SNOOZE = timedelta(days=7)
@@ -89,3 +96,28 @@ async def stop_reminders(
             conn, item.customer_id, item.sku, "customer opted out of this product"
         )
     return StoppedReminders(item, already=not added, cancelled=cancelled)
+
+
+@dataclass(frozen=True)
+class BuyAgain:
+    item: RestockItem
+    already: bool  # pressed before: the same case goes on, the admins are not alerted twice
+
+
+async def buy_again(
+    db: Database, *, telegram_id: int, item_id: int, now: datetime, settings: Settings
+) -> BuyAgain | Refusal:
+    """The customer wants the product again and the shop has no link: the shop calls back."""
+    async with db.write() as conn:
+        item = await _own_reminded_item(conn, telegram_id, item_id)
+        if isinstance(item, Refusal):
+            return item
+        opened = await cases.open_case(
+            conn,
+            customer_id=item.customer_id,
+            topic=Topic.BUY_AGAIN,
+            item_id=item.id,
+            now=now,
+            rules=cases.Rules.from_settings(settings),
+        )
+    return BuyAgain(item, already=not opened.created)

@@ -1,4 +1,9 @@
-"""What admins see about a negative review: the alert, the comment that follows, «Resolved».
+"""What admins see about a negative review: the alert, the comment that follows, its buttons.
+
+A low rating opens a complaint case (bot/cases/), so the alert carries the case's «Ответить
+клиенту» and «Решено» (alerts sent before cases existed keep the old «Решено», which only
+records who resolved it); each alert sent is remembered as a message of its case, so an admin's
+reply to it answers the customer.
 
 Alerts go through the outbox (one row per admin, queued in the transaction that stores the
 rating), so a crash right after the customer's press cannot lose them, and they ignore
@@ -14,13 +19,16 @@ from typing import TYPE_CHECKING
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import AlertResolveCb
+from bot.cases.messages import case_keyboard
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
 from bot.reviews.service import AlertView, alert_view
+from storage import cases as cases_q
+from storage.cases import CaseRow
 from storage.outbox import NEGATIVE_ALERT, NEGATIVE_ALERT_COMMENT
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
+    from datetime import datetime, tzinfo
 
     import aiosqlite
 
@@ -79,9 +87,13 @@ def alert_text(tr: Translator, view: AlertView, tz: tzinfo, *, comment_only: boo
     return "\n".join(lines)
 
 
-def alert_keyboard(tr: Translator, view: AlertView) -> InlineKeyboardMarkup | None:
+def alert_keyboard(
+    tr: Translator, view: AlertView, case: CaseRow | None = None
+) -> InlineKeyboardMarkup | None:
     if view.alert.resolved:
         return None
+    if case is not None:
+        return case_keyboard(tr, case)
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
@@ -107,11 +119,21 @@ async def _render(
     if not comment_only and view.alert.resolved:
         return Skip("cancelled", "resolved before it went out")
     tr = Translator(ctx.i18n, ctx.settings.default_language)
-    return Outgoing(
-        chat_id=row.chat_id,
-        text=alert_text(tr, view, ctx.settings.tz, comment_only=comment_only),
-        reply_markup=alert_keyboard(tr, view),
-    )
+    case = await cases_q.case_of_review(conn, view.alert.review.id)
+    text = alert_text(tr, view, ctx.settings.tz, comment_only=comment_only)
+    if case is not None:
+        text += "\n" + tr("Case #{id}", id=case.id)
+    return Outgoing(chat_id=row.chat_id, text=text, reply_markup=alert_keyboard(tr, view, case))
+
+
+async def remember_alert(
+    ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, message_id: int, now: datetime
+) -> None:
+    """The alert is a message of its case: a reply to it answers the customer."""
+    view = await alert_view(conn, row.ref_id) if row.ref_id is not None else None
+    case = await cases_q.case_of_review(conn, view.alert.review.id) if view else None
+    if case is not None and row.chat_id is not None:
+        await cases_q.note_chat_message(conn, row.chat_id, message_id, case.id)
 
 
 async def render_alert(ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow) -> Rendered:
@@ -125,6 +147,11 @@ async def render_alert_comment(
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind(NEGATIVE_ALERT, render_alert, respects_send_window=False),
-    Kind(NEGATIVE_ALERT_COMMENT, render_alert_comment, respects_send_window=False),
+    Kind(NEGATIVE_ALERT, render_alert, respects_send_window=False, on_sent=remember_alert),
+    Kind(
+        NEGATIVE_ALERT_COMMENT,
+        render_alert_comment,
+        respects_send_window=False,
+        on_sent=remember_alert,
+    ),
 )

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
+from bot.callbacks import ReviewEffortCb, ReviewNpsCb, ReviewRatingCb, ReviewSkipCb
 from bot.customers.messages import STAR, customer_chat, format_items, stars
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
 from bot.reviews import service as reviews
+from bot.shop import shop_header
 from bot.texts import N_
 from storage import reviews as q
 from storage.outbox import REVIEW_BONUS, REVIEW_REMINDER, REVIEW_REQUEST
@@ -67,6 +68,21 @@ def skip_keyboard(tr: Translator, review_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def effort_keyboard(tr: Translator, review_id: int) -> InlineKeyboardMarkup:
+    def button(text: str, score: int) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=ReviewEffortCb(review=review_id, score=score).pack()
+        )
+
+    scores = range(reviews.EFFORT_MIN, reviews.EFFORT_MAX + 1)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(str(score), score) for score in scores],
+            [button(tr("Skip"), reviews.EFFORT_SKIP)],
+        ]
+    )
+
+
 # --- the review, step by step ------------------------------------------------------------------
 REQUEST = N_("How do you like your purchase: {items}?")
 REQUEST_HINT = N_("Rate it from 1 to 5 stars: it takes one tap.")
@@ -74,20 +90,28 @@ REMINDER_INTRO = N_("⏰ We would love to hear from you.")
 
 
 def request_message(
-    tr: Translator, review_id: int, items: list[ItemLine], *, reminder: bool = False
+    tr: Translator,
+    review_id: int,
+    items: list[ItemLine],
+    *,
+    reminder: bool = False,
+    shop: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [tr(REMINDER_INTRO), ""] if reminder else []
+    lines = [shop_header(tr, shop), ""]
+    lines += [tr(REMINDER_INTRO), ""] if reminder else [tr("Hello!")]
     lines += ["<b>" + tr(REQUEST, items=format_items(tr, items)) + "</b>", "", tr(REQUEST_HINT)]
     return "\n".join(lines), rating_keyboard(review_id)
 
 
 def _answers_so_far(tr: Translator, state: ReviewState) -> list[str]:
     review = state.review
-    lines = [tr(REQUEST, items=format_items(tr, state.items)), ""]
+    lines = [shop_header(tr, state.shop), "", tr(REQUEST, items=format_items(tr, state.items)), ""]
     if review.rating is not None:
         lines.append(tr("Your rating: {stars}", stars=stars(review.rating)))
     if review.nps is not None:
         lines.append(tr("Would recommend us: {score} of 10", score=review.nps))
+    if review.ces is not None:
+        lines.append(tr("Effort: {score} of 5", score=review.ces))
     return lines
 
 
@@ -103,9 +127,30 @@ def nps_message(tr: Translator, state: ReviewState) -> tuple[str, InlineKeyboard
     return "\n".join(lines), nps_keyboard(state.review.id)
 
 
+def effort_message(tr: Translator, state: ReviewState) -> tuple[str, InlineKeyboardMarkup]:
+    lines = _answers_so_far(tr, state)
+    lines += [
+        "",
+        "<b>" + tr("How easy was it to place the order and get it?") + "</b>",
+        tr("1 — very hard … 5 — very easy."),
+    ]
+    return "\n".join(lines), effort_keyboard(tr, state.review.id)
+
+
+def after_nps_message(tr: Translator, state: ReviewState) -> tuple[str, InlineKeyboardMarkup]:
+    """The step after NPS: the effort question (REVIEW_ASK_EFFORT), else the comment."""
+    return effort_message(tr, state) if state.ask_effort else comment_message(tr, state)
+
+
 def comment_message(tr: Translator, state: ReviewState) -> tuple[str, InlineKeyboardMarkup]:
     lines = _answers_so_far(tr, state)
-    lines += ["", "<b>" + tr("Write a couple of words or press «Skip».") + "</b>"]
+    if state.negative:
+        prompt = tr("What went wrong? Write a couple of words or press «Skip».")
+    elif state.positive:
+        prompt = tr("What did you like? Write a couple of words or press «Skip».")
+    else:
+        prompt = tr("Write a couple of words or press «Skip».")
+    lines += ["", "<b>" + prompt + "</b>"]
     return "\n".join(lines), skip_keyboard(tr, state.review.id)
 
 
@@ -113,16 +158,32 @@ def thanks_message(tr: Translator, state: ReviewState) -> str:
     lines = _answers_so_far(tr, state)
     if state.review.comment:
         lines.append(tr("Your comment: {comment}", comment=escape(state.review.comment)))
-    lines += ["", thanks_text(tr)]
+    lines += ["", thanks_text(tr, state)]
     return "\n".join(lines)
 
 
-def thanks_text(tr: Translator) -> str:
+def thanks_text(tr: Translator, state: ReviewState | None = None) -> str:
+    if state is not None and state.late:
+        return tr("Thank you! Your rating is saved.")
+    if state is not None and state.negative:
+        # The promise the case keeps: an admin answers from the alert.
+        return tr(
+            "Thank you for your review! We will look into it and answer you here, in this chat."
+        )
     return tr("Thank you for your review! It helps us get better.")
 
 
-def bonus_message(tr: Translator, bonus: str) -> str:
-    return tr("🎁 A thank-you for your review: {bonus}", bonus=escape(bonus))
+def thanks_reply(tr: Translator, state: ReviewState) -> str:
+    """The answer to a comment (a new message, so it names the shop too)."""
+    return shop_header(tr, state.shop) + "\n\n" + thanks_text(tr, state)
+
+
+def bonus_message(tr: Translator, bonus: str, shop: str | None = None) -> str:
+    return (
+        shop_header(tr, shop)
+        + "\n\n"
+        + tr("🎁 A thank-you for your review: {bonus}", bonus=escape(bonus))
+    )
 
 
 # --- the outbox --------------------------------------------------------------------------------
@@ -148,7 +209,9 @@ async def _review_request(
     items = await q.review_items(conn, review.id)
     if not items:
         return Skip("failed", "the review covers no order items")
-    text, markup = request_message(tr, review.id, items, reminder=reminder)
+    text, markup = request_message(
+        tr, review.id, items, reminder=reminder, shop=ctx.settings.shop_name
+    )
     return Outgoing(chat_id=chat_id, text=text, reply_markup=markup)
 
 
@@ -174,7 +237,7 @@ async def render_review_bonus(
     bonus = (ctx.settings.review_bonus_text or "").strip()
     if not bonus:
         return Skip("cancelled", "REVIEW_BONUS_TEXT is no longer set")
-    return Outgoing(chat_id=chat_id, text=bonus_message(tr, bonus))
+    return Outgoing(chat_id=chat_id, text=bonus_message(tr, bonus, ctx.settings.shop_name))
 
 
 KINDS: tuple[Kind, ...] = (

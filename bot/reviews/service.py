@@ -5,12 +5,14 @@ Timeline of one review (the purchases feature creates it with its `review_reques
   REVIEW_REMINDER_DAYS later; it is skipped if the customer has rated by then;
 - still unrated REVIEW_REMINDER_DAYS after the reminder's time (2 × REVIEW_REMINDER_DAYS after
   the request), the review expires (status `expired`, by the sweep each tick, or at once when
-  the customer presses late); a press on an expired request gets a polite answer and stores
-  nothing;
+  the customer presses late); a late rating is still stored (and a low one still opens a
+  complaint), the customer is thanked, and nothing more is asked or reminded;
 - a request that could never be sent (never linked, /stop, blocked) ends with its outbox row.
-Answers: the stars (status `answered`), then NPS 0..10, then a comment or «Skip»; a review with
-its NPS and no comment a day later is completed without one. Completion queues the bonus
-(REVIEW_BONUS_TEXT) whatever the rating.
+Answers: the stars (status `answered`), then NPS 0..10, then (REVIEW_ASK_EFFORT) the effort
+1..5 or «Skip», then a comment or «Skip»; a review with its NPS and no comment a day later is
+completed without one. Completion queues the bonus (REVIEW_BONUS_TEXT) whatever the rating:
+the bot never routes only happy customers onward. A low rating opens a complaint case
+(bot/cases/): the admins' alert carries «Ответить клиенту».
 
 Every function checks that the press makes sense for this person now (callback data can be
 forged or stale) and writes everything it changes in one transaction.
@@ -23,6 +25,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from bot.cases import service as cases
+from bot.cases.machine import Topic
 from bot.events import service as events
 from storage import customers as customers_q
 from storage import reviews as q
@@ -45,6 +49,9 @@ if TYPE_CHECKING:
 
 RATING_MIN, RATING_MAX = 1, 5
 NPS_MIN, NPS_MAX = 0, 10
+EFFORT_MIN, EFFORT_MAX = 1, 5
+EFFORT_SKIP = 0  # the «Skip» button of the effort question
+POSITIVE_MIN = 4  # ratings that ask «what did you like?»
 # How long after the NPS answer a text message counts as the review's comment.
 COMMENT_WAIT = timedelta(days=1)
 COMMENT_MAX_LEN = 1000
@@ -62,6 +69,13 @@ class ReviewState:
     review: Review
     items: list[ItemLine]
     negative: bool
+    shop: str = ""  # SHOP_NAME as set (the messages name «our shop» when it is empty)
+    ask_effort: bool = False  # REVIEW_ASK_EFFORT: the effort question comes after NPS
+    late: bool = False  # rated after the request expired: stored, thanked, nothing more asked
+
+    @property
+    def positive(self) -> bool:
+        return self.review.rating is not None and self.review.rating >= POSITIVE_MIN
 
 
 def expires_at(requested_at: datetime, reminder_days: float) -> datetime:
@@ -84,11 +98,20 @@ async def _own_review(
     return review
 
 
-async def _state(conn: aiosqlite.Connection, review_id: int, settings: Settings) -> ReviewState:
+async def _state(
+    conn: aiosqlite.Connection, review_id: int, settings: Settings, *, late: bool = False
+) -> ReviewState:
     review = await q.get_review(conn, review_id)
     assert review is not None
     items = await q.review_items(conn, review_id)
-    return ReviewState(review, items, is_negative(review.rating, settings))
+    return ReviewState(
+        review,
+        items,
+        is_negative(review.rating, settings),
+        shop=settings.shop_name.strip(),
+        ask_effort=settings.review_ask_effort,
+        late=late,
+    )
 
 
 # --- the customer's answers ---------------------------------------------------------------------
@@ -110,14 +133,16 @@ async def rate(
             return review
         if review.rating is not None:
             return Refusal.ALREADY
-        if review.status in ("expired", "cancelled"):
-            return Refusal.EXPIRED
+        if review.status == "cancelled":
+            return Refusal.EXPIRED  # /stop or /forget ended it: nothing is stored any more
         if review.status == "pending" and not await q.request_went_out(conn, review.id):
             return Refusal.INVALID  # never asked: no button of ours carries this id yet
         requested_at = review.requested_at or now
-        if now >= expires_at(requested_at, settings.review_reminder_days):
-            await q.set_status_if(conn, review.id, "expired", was=("pending", "requested"))
-            return Refusal.EXPIRED
+        # A late rating is still an answer worth keeping; only the rest of the conversation
+        # (and every reminder) is over.
+        late = review.status == "expired" or now >= expires_at(
+            requested_at, settings.review_reminder_days
+        )
         await q.set_rating(conn, review.id, rating, now)
         await cancel_for_ref(conn, kinds=(REVIEW_REMINDER,), ref_id=review.id, reason="answered")
         if is_negative(rating, settings):
@@ -131,7 +156,16 @@ async def rate(
                     await events.review_data(conn, review.id),
                     now,
                 )
-        return await _state(conn, review.id, settings)
+                await cases.open_case(
+                    conn,
+                    customer_id=review.customer_id,
+                    topic=Topic.COMPLAINT,
+                    review_id=review.id,
+                    now=now,
+                    rules=cases.Rules.from_settings(settings),
+                    notify_admins=False,  # the alert is the admins' news of it
+                )
+        return await _state(conn, review.id, settings, late=late)
 
 
 async def score_nps(
@@ -155,6 +189,37 @@ async def score_nps(
             return Refusal.ALREADY
         await q.set_nps(conn, review.id, score, now)
         return await _state(conn, review.id, settings)
+
+
+async def score_effort(
+    db: Database,
+    *,
+    telegram_id: int,
+    review_id: int,
+    score: int,
+    now: datetime,
+    settings: Settings,
+) -> ReviewState | Refusal:
+    """The effort answer (CES) 1..5, or EFFORT_SKIP; the comment step follows either way."""
+    if score != EFFORT_SKIP and not EFFORT_MIN <= score <= EFFORT_MAX:
+        return Refusal.INVALID
+    async with db.write() as conn:
+        review = await _own_review(conn, telegram_id, review_id)
+        if isinstance(review, Refusal):
+            return review
+        if review.nps is None:
+            return Refusal.STALE
+        if review.completed_at is not None or review.ces is not None:
+            return Refusal.ALREADY
+        if score != EFFORT_SKIP:
+            await q.set_ces(conn, review.id, score, now)
+        return await _state(conn, review.id, settings)
+
+
+async def conversation_messages(db: Database, review_id: int) -> list[tuple[int, int]]:
+    """(chat, message) of the review's request and reminder, for taking their buttons away."""
+    async with db.read() as conn:
+        return await q.review_message_ids(conn, review_id)
 
 
 async def skip_comment(

@@ -41,7 +41,7 @@ class MonthFigures:
     nps_detractors: int = 0
     ratings: int = 0
     satisfied: int = 0
-    ces: float | None = None  # not collected by the review conversation (yet)
+    ces: float | None = None  # the mean effort answer (1–5); None when nobody answered
     complaints: int = 0
     complaints_answered: int = 0
     answer_hours: list[float] = field(default_factory=list)  # per answered complaint

@@ -31,6 +31,12 @@ async def month_figures(
         params,
     ) as cur:
         ratings, satisfied = await cur.fetchone() or (0, 0)
+    # CES, the review's effort step (issue 11): the mean of the month's answers, 1–5.
+    async with conn.execute(
+        "SELECT AVG(ces) FROM reviews WHERE ces_at >= ? AND ces_at < ? AND ces IS NOT NULL",
+        params,
+    ) as cur:
+        (ces,) = await cur.fetchone() or (None,)
     # Complaints: the negative reviews of the month (their alerts); answered = resolved.
     async with conn.execute(
         "SELECT a.created_at, a.resolved_at FROM alerts a JOIN reviews r ON r.id = a.review_id"
@@ -49,6 +55,7 @@ async def month_figures(
         nps_detractors=int(detractors),
         ratings=int(ratings),
         satisfied=int(satisfied),
+        ces=float(ces) if ces is not None else None,
         complaints=len(alerts),
         complaints_answered=len(hours),
         answer_hours=hours,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import alerts, plans, privacy, reports, survey_admin, targets
+from handlers.admin import alerts, cases, plans, privacy, reports, survey_admin, targets
 from handlers.filters import IsAdmin
 
 
@@ -18,6 +18,7 @@ def get_admin_router() -> Router:
         plans.routes.build(),  # before targets: `/target 23 Sales` is a department's target
         targets.routes.build(),
         alerts.routes.build(),
+        cases.routes.build(),
         privacy.routes.build(),
     )
     return router

@@ -1,0 +1,1 @@
+"""Cases: the loop with one customer about one subject (complaint, question, buy-again)."""

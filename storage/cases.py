@@ -1,0 +1,424 @@
+"""SQL of the cases tables: cases, case_messages, case_reply_targets, case_chat_messages.
+
+Plain functions over a connection that return plain data; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from storage.outbox import RESTOCK
+from storage.timestamps import from_db, to_db
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+_CASE_COLUMNS = (
+    "c.id, c.customer_id, c.topic, c.subject, c.review_id, c.order_item_id, c.status, "
+    "c.opened_at, c.due_at, c.first_answered_at, c.first_answered_by, c.resolved_at, "
+    "c.resolved_by, c.resolved_by_name, c.closed_at, c.closed_how, c.reopened"
+)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return from_db(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    customer_id: int
+    topic: str
+    subject: str
+    review_id: int | None
+    order_item_id: int | None
+    status: str
+    opened_at: datetime
+    due_at: datetime
+    first_answered_at: datetime | None
+    first_answered_by: int | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    resolved_by_name: str | None
+    closed_at: datetime | None
+    closed_how: str | None
+    reopened: int
+
+
+def _case(row: aiosqlite.Row) -> CaseRow:
+    return CaseRow(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        topic=row["topic"],
+        subject=row["subject"],
+        review_id=row["review_id"],
+        order_item_id=row["order_item_id"],
+        status=row["status"],
+        opened_at=from_db(row["opened_at"]),
+        due_at=from_db(row["due_at"]),
+        first_answered_at=_dt(row["first_answered_at"]),
+        first_answered_by=row["first_answered_by"],
+        resolved_at=_dt(row["resolved_at"]),
+        resolved_by=row["resolved_by"],
+        resolved_by_name=row["resolved_by_name"],
+        closed_at=_dt(row["closed_at"]),
+        closed_how=row["closed_how"],
+        reopened=row["reopened"],
+    )
+
+
+@dataclass(frozen=True)
+class CaseMessage:
+    id: int
+    case_id: int
+    author: str  # customer, shop, system
+    event: str  # message, opened, resolved, reopened, confirmed, closed
+    admin_id: int | None
+    admin_name: str | None
+    text: str | None
+    created_at: datetime
+
+
+def _message(row: aiosqlite.Row) -> CaseMessage:
+    return CaseMessage(
+        id=row["id"],
+        case_id=row["case_id"],
+        author=row["author"],
+        event=row["event"],
+        admin_id=row["admin_id"],
+        admin_name=row["admin_name"],
+        text=row["text"],
+        created_at=from_db(row["created_at"]),
+    )
+
+
+# --- cases -------------------------------------------------------------------------------------
+async def get_case(conn: aiosqlite.Connection, case_id: int) -> CaseRow | None:
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.id = ?", (case_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def active_case(conn: aiosqlite.Connection, customer_id: int, subject: str) -> CaseRow | None:
+    """The one case of this customer and subject that is not closed, if any."""
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS} FROM cases c "
+        "WHERE c.customer_id = ? AND c.subject = ? AND c.status != 'closed'",
+        (customer_id, subject),
+    ) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def latest_active_case(conn: aiosqlite.Connection, customer_id: int) -> CaseRow | None:
+    """The customer's most recently active case that is not closed (their replies go there)."""
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS} FROM cases c "
+        "WHERE c.customer_id = ? AND c.status != 'closed' "
+        "ORDER BY (SELECT MAX(m.id) FROM case_messages m WHERE m.case_id = c.id) DESC, c.id DESC "
+        "LIMIT 1",
+        (customer_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def case_of_review(conn: aiosqlite.Connection, review_id: int) -> CaseRow | None:
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.review_id = ? ORDER BY c.id DESC LIMIT 1",
+        (review_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return _case(row) if row else None
+
+
+async def insert_case(
+    conn: aiosqlite.Connection,
+    *,
+    customer_id: int,
+    topic: str,
+    subject: str,
+    now: datetime,
+    due_at: datetime,
+    review_id: int | None = None,
+    order_item_id: int | None = None,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO cases (customer_id, topic, subject, review_id, order_item_id, opened_at, "
+        "due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (customer_id, topic, subject, review_id, order_item_id, to_db(now), to_db(due_at)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def set_status(conn: aiosqlite.Connection, case_id: int, status: str, *, was: str) -> bool:
+    """Compare-and-set: False when the case is no longer in `was` (someone acted first)."""
+    cur = await conn.execute(
+        "UPDATE cases SET status = ? WHERE id = ? AND status = ?", (status, case_id, was)
+    )
+    return cur.rowcount == 1
+
+
+async def note_first_answer(
+    conn: aiosqlite.Connection, case_id: int, admin_id: int, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE cases SET first_answered_at = ?, first_answered_by = ? "
+        "WHERE id = ? AND first_answered_at IS NULL",
+        (to_db(now), admin_id, case_id),
+    )
+
+
+async def note_resolved(
+    conn: aiosqlite.Connection, case_id: int, admin_id: int, admin_name: str, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE cases SET resolved_at = ?, resolved_by = ?, resolved_by_name = ? WHERE id = ?",
+        (to_db(now), admin_id, admin_name, case_id),
+    )
+
+
+async def note_reopened(conn: aiosqlite.Connection, case_id: int) -> None:
+    await conn.execute("UPDATE cases SET reopened = reopened + 1 WHERE id = ?", (case_id,))
+
+
+async def note_closed(conn: aiosqlite.Connection, case_id: int, how: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE cases SET closed_at = ?, closed_how = ? WHERE id = ?", (to_db(now), how, case_id)
+    )
+
+
+async def waiting_confirmation_since(conn: aiosqlite.Connection, before: datetime) -> list[int]:
+    """Resolved cases whose «Вопрос решён?» has waited since before `before`."""
+    async with conn.execute(
+        "SELECT id FROM cases WHERE status = 'resolved' AND resolved_at < ? ORDER BY id",
+        (to_db(before),),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def first_return(
+    conn: aiosqlite.Connection, customer_id: int, after: datetime
+) -> tuple[datetime, str] | None:
+    """The customer's first sign of coming back after `after`: a rating of 4–5 or a purchase."""
+    found: list[tuple[datetime, str]] = []
+    async with conn.execute(
+        "SELECT MIN(rated_at) FROM reviews WHERE customer_id = ? AND rating >= 4 AND rated_at > ?",
+        (customer_id, to_db(after)),
+    ) as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        found.append((from_db(row[0]), "rating"))
+    async with conn.execute(
+        "SELECT MIN(purchased_at) FROM orders WHERE customer_id = ? AND purchased_at > ?",
+        (customer_id, to_db(after)),
+    ) as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        found.append((from_db(row[0]), "purchase"))
+    return min(found) if found else None
+
+
+# --- messages ----------------------------------------------------------------------------------
+async def add_message(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    *,
+    author: str,
+    event: str,
+    now: datetime,
+    text: str | None = None,
+    admin_id: int | None = None,
+    admin_name: str | None = None,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO case_messages (case_id, author, event, admin_id, admin_name, text, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (case_id, author, event, admin_id, admin_name, text, to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def get_message(conn: aiosqlite.Connection, message_id: int) -> CaseMessage | None:
+    async with conn.execute("SELECT * FROM case_messages WHERE id = ?", (message_id,)) as cur:
+        row = await cur.fetchone()
+    return _message(row) if row else None
+
+
+async def messages_of(conn: aiosqlite.Connection, case_id: int) -> list[CaseMessage]:
+    async with conn.execute(
+        "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
+    ) as cur:
+        return [_message(row) for row in await cur.fetchall()]
+
+
+async def first_customer_text(conn: aiosqlite.Connection, case_id: int) -> str | None:
+    async with conn.execute(
+        "SELECT text FROM case_messages WHERE case_id = ? AND author = 'customer' "
+        "AND text IS NOT NULL ORDER BY id LIMIT 1",
+        (case_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def forget_texts(conn: aiosqlite.Connection, customer_id: int) -> int:
+    """/forget: what the customer and the shop wrote may hold personal details."""
+    cur = await conn.execute(
+        "UPDATE case_messages SET text = NULL "
+        "WHERE text IS NOT NULL AND case_id IN (SELECT id FROM cases WHERE customer_id = ?)",
+        (customer_id,),
+    )
+    return cur.rowcount
+
+
+# --- admins' side ------------------------------------------------------------------------------
+async def set_reply_target(
+    conn: aiosqlite.Connection, admin_id: int, case_id: int, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_reply_targets (admin_id, case_id, set_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(admin_id) DO UPDATE SET case_id = excluded.case_id, set_at = excluded.set_at",
+        (admin_id, case_id, to_db(now)),
+    )
+
+
+async def take_reply_target(conn: aiosqlite.Connection, admin_id: int) -> int | None:
+    """The case this admin's next message answers (consumed: the next one after is not)."""
+    async with conn.execute(
+        "DELETE FROM case_reply_targets WHERE admin_id = ? RETURNING case_id", (admin_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def reply_target(conn: aiosqlite.Connection, admin_id: int) -> int | None:
+    async with conn.execute(
+        "SELECT case_id FROM case_reply_targets WHERE admin_id = ?", (admin_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def note_chat_message(
+    conn: aiosqlite.Connection, chat_id: int, message_id: int, case_id: int
+) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO case_chat_messages (chat_id, message_id, case_id) VALUES (?, ?, ?)",
+        (chat_id, message_id, case_id),
+    )
+
+
+async def case_of_chat_message(
+    conn: aiosqlite.Connection, chat_id: int, message_id: int
+) -> int | None:
+    async with conn.execute(
+        "SELECT case_id FROM case_chat_messages WHERE chat_id = ? AND message_id = ?",
+        (chat_id, message_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def chat_messages_of(conn: aiosqlite.Connection, case_id: int) -> list[tuple[int, int]]:
+    async with conn.execute(
+        "SELECT chat_id, message_id FROM case_chat_messages WHERE case_id = ? "
+        "ORDER BY chat_id, message_id",
+        (case_id,),
+    ) as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+# --- reports -----------------------------------------------------------------------------------
+async def cases_opened_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime
+) -> list[CaseRow]:
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.opened_at >= ? AND c.opened_at < ? "
+        "ORDER BY c.id",
+        (to_db(start), to_db(end)),
+    ) as cur:
+        return [_case(row) for row in await cur.fetchall()]
+
+
+async def export_rows(conn: aiosqlite.Connection) -> list[tuple[CaseRow, str, bool, int]]:
+    """Every case with the shop's customer id, whether the customer was forgotten, and how many
+    messages (texts said by either side) it holds."""
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS}, cu.external_id, cu.forgotten_at, "
+        "(SELECT COUNT(*) FROM case_messages m WHERE m.case_id = c.id AND m.event = 'message') "
+        "AS messages FROM cases c JOIN customers cu ON cu.id = c.customer_id ORDER BY c.id"
+    ) as cur:
+        return [
+            (_case(row), row["external_id"], row["forgotten_at"] is not None, row["messages"])
+            for row in await cur.fetchall()
+        ]
+
+
+async def buy_again_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> int:
+    """Restock reminders sent in [start, end) that got a «Купить снова» intent."""
+    async with conn.execute(
+        "SELECT COUNT(DISTINCT o.id) FROM outbox o "
+        "JOIN cases c ON c.order_item_id = o.ref_id AND c.topic = 'buy_again' "
+        "WHERE o.kind = ? AND o.status = 'sent' AND o.sent_at >= ? AND o.sent_at < ? "
+        "AND c.opened_at >= o.sent_at",
+        (RESTOCK, to_db(start), to_db(end)),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+# --- what admins are shown ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class CustomerCard:
+    external_id: str
+    name: str | None
+    phone: str | None
+    telegram_id: int | None
+    reachable: bool  # linked, subscribed, not blocked, not forgotten
+
+
+async def customer_card(conn: aiosqlite.Connection, customer_id: int) -> CustomerCard | None:
+    async with conn.execute(
+        "SELECT external_id, name, phone, telegram_id, subscribed, unreachable_at, forgotten_at "
+        "FROM customers WHERE id = ?",
+        (customer_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    reachable = (
+        row["telegram_id"] is not None
+        and bool(row["subscribed"])
+        and row["unreachable_at"] is None
+        and row["forgotten_at"] is None
+    )
+    return CustomerCard(
+        row["external_id"], row["name"], row["phone"], row["telegram_id"], reachable
+    )
+
+
+@dataclass(frozen=True)
+class ItemCard:
+    name: str
+    quantity: int
+    order_id: str  # the shop's order id
+    purchased_at: datetime
+
+
+async def item_card(conn: aiosqlite.Connection, item_id: int) -> ItemCard | None:
+    async with conn.execute(
+        "SELECT i.name, i.quantity, o.order_id, o.purchased_at FROM order_items i "
+        "JOIN orders o ON o.id = i.order_id WHERE i.id = ?",
+        (item_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return ItemCard(row["name"], row["quantity"], row["order_id"], from_db(row["purchased_at"]))

@@ -17,7 +17,7 @@ from bot.events.signing import SIGNATURE_HEADER, verify
 from bot.integrations.signatures import hmac_base64
 from storage.outbox import EVENT_OUT, WINBACK
 from tests.conftest import ADMIN_ID
-from tests.factories import TEA, buy, link, press, product
+from tests.factories import TEA, Item, buy, link, press, product
 from tests.ingest_helpers import API_TOKEN, Api
 from tests.ingest_helpers import rows as query
 
@@ -182,30 +182,43 @@ async def test_events_arrive_signed_retried_and_once(
     clock.advance(days=7)
     await app.outbox.tick()
     statuses.extend([500])  # the CRM is down for the first try
-    await press(tg, anna, "1⭐")  # negative: an alert and an event
+    # Negative: an alert, and two events (the bad rating, and the complaint's case opened).
+    await press(tg, anna, "1⭐")
     await app.outbox.tick()
-    assert len(seen) == 1
-    [row] = await query(
-        app.db, f"SELECT status, attempts, last_error FROM outbox WHERE kind = '{EVENT_OUT}'"
+    assert len(seen) == 2
+    rows = await query(
+        app.db,
+        f"SELECT status, attempts, last_error FROM outbox WHERE kind = '{EVENT_OUT}' "
+        "AND status = 'pending'",
     )
-    assert row["status"] == "pending"
-    assert row["last_error"] == "HTTP 500 from the receiver"
+    assert [r["last_error"] for r in rows] == ["HTTP 500 from the receiver"]
     clock.advance(seconds=10)  # the first retry
     await app.outbox.tick()
     await press(tg, anna, "3")
-    await press(tg, anna, "Пропустить")  # completes the review: the second event
+    await press(tg, anna, "4")  # the effort question (CES) came after NPS
+    await press(tg, anna, "Пропустить")  # no comment: completes the review, the third event
     await app.outbox.tick()
     await app.outbox.tick()
 
     bodies = [json.loads(raw) for _, raw in seen]
-    assert [b["type"] for b in bodies] == ["review.negative", "review.negative", "review.completed"]
-    assert bodies[0]["id"] == bodies[1]["id"]  # the retry is the same event
-    assert bodies[2]["data"] == {
-        "review_id": bodies[2]["data"]["review_id"],
+    ids = [b["id"] for b in bodies]
+    [retried] = [i for i in set(ids) if ids.count(i) == 2]  # the retry is the same event
+    assert ids.index(retried) < 2
+    assert sorted({b["type"] for b in bodies}) == [
+        "case.opened",
+        "review.completed",
+        "review.negative",
+    ]
+    assert len(bodies) == 4
+    [completed] = [b for b in bodies if b["type"] == "review.completed"]
+    assert bodies[-1] == completed
+    assert completed["data"] == {
+        "review_id": completed["data"]["review_id"],
         "customer_id": "cust-e",
         "orders": ["A-1"],
         "rating": 1,
         "nps": 3,
+        "ces": 4,
         "comment": None,
     }
     for headers, raw in seen:
@@ -214,10 +227,10 @@ async def test_events_arrive_signed_retried_and_once(
         assert verify("out-secret", raw, headers[SIGNATURE_HEADER], now=timestamp)
         assert not verify("out-secret", raw + b" ", headers[SIGNATURE_HEADER], now=timestamp)
     sent = await query(app.db, f"SELECT status FROM outbox WHERE kind = '{EVENT_OUT}'")
-    assert [r["status"] for r in sent] == ["sent", "sent"]
+    assert [r["status"] for r in sent] == ["sent", "sent", "sent"]
     clock.advance(days=1)
     await app.outbox.tick()
-    assert len(seen) == 3  # nothing is sent twice
+    assert len(seen) == 4  # nothing is sent twice
 
 
 async def test_no_events_are_stored_without_a_url(
@@ -233,3 +246,45 @@ async def test_no_events_are_stored_without_a_url(
 
 def _user_texts(user: FakeUser) -> list[str]:
     return [m.get("text", "") for m in user.bot_messages()]
+
+
+async def test_case_events_follow_the_case_and_the_buy_again_intent(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock, receiver: Any
+) -> None:
+    url, seen, _ = receiver
+    app = await start_app(webhook_out_url=url, webhook_out_secret="out-secret")
+    olga = tg.user(ADMIN_ID, "Olga")
+    anna = tg.user(8106, "Анна")
+    filters = Item("FLT-1", "Фильтр для воды", 1, restock_days=10)
+    await link(tg, await buy(app, "A-1", "cust-c", filters), anna)
+    anna.send("Здравствуйте, у меня вопрос по заказу")  # a question: a case opens
+    await tg.settle()
+    await app.outbox.tick()
+    await press(tg, olga, "Ответить клиенту")
+    olga.send("Заказ приедет в четверг.")
+    await tg.settle()
+    await app.outbox.tick()
+    await press(tg, olga, "Решено")
+    await app.outbox.tick()
+    clock.advance(days=7)  # the restock reminder (10 days, 3 ahead)
+    await app.outbox.tick()
+    await tg.settle()
+    reminder = next(m for m in anna.bot_messages() if "🛒" in m.get("text", ""))
+    await press(tg, anna, "Купить снова", message=reminder)
+    await app.outbox.tick()
+
+    bodies = [json.loads(raw) for _, raw in seen]
+    assert [b["type"] for b in bodies] == [
+        "case.opened",
+        "case.answered",
+        "case.resolved",
+        "buy_again.intent",
+    ]
+    assert {b["data"]["customer_id"] for b in bodies} == {"cust-c"}
+    assert [b["data"]["status"] for b in bodies[:3]] == ["open", "answered", "resolved"]
+    assert bodies[3]["data"]["topic"] == "buy_again"
+    assert bodies[3]["data"]["sku"] == "FLT-1"
+    assert bodies[3]["data"]["order_id"] == "A-1"
+    for headers, raw in seen:
+        timestamp = int(headers[SIGNATURE_HEADER].split(",")[0].removeprefix("t="))
+        assert verify("out-secret", raw, headers[SIGNATURE_HEADER], now=timestamp)

@@ -28,6 +28,7 @@ from bot.cases.machine import (
     subject_key,
 )
 from bot.cases.timing import CONFIRM_WAIT, RECOVERY_WINDOW, add_window_hours
+from bot.events import service as events
 from storage import cases as q
 from storage import reviews as reviews_q
 from storage.cases import CaseRow
@@ -57,6 +58,7 @@ class Rules:
     response_hours: float
     window: tuple[int, int]
     tz: tzinfo
+    settings: Settings | None = None  # for the events out (WEBHOOK_OUT_URL); None: none
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -65,6 +67,7 @@ class Rules:
             response_hours=settings.alert_response_hours,
             window=settings.send_window,
             tz=settings.tz,
+            settings=settings,
         )
 
     def due_at(self, opened_at: datetime) -> datetime:
@@ -72,6 +75,24 @@ class Rules:
 
     def overdue_at(self, opened_at: datetime) -> datetime:
         return add_window_hours(opened_at, 2 * self.response_hours, self.window, self.tz)
+
+
+async def _publish(
+    conn: aiosqlite.Connection, rules: Rules, kind: str, case: CaseRow, now: datetime
+) -> None:
+    """Tell the shop's system (events out), in the transaction of the change."""
+    if rules.settings is None or not rules.settings.webhook_out_url:
+        return
+    data = await events.case_data(
+        conn,
+        case_id=case.id,
+        customer_id=case.customer_id,
+        topic=case.topic,
+        status=case.status,
+        review_id=case.review_id,
+        order_item_id=case.order_item_id,
+    )
+    await events.publish(conn, rules.settings, kind, data, now)
 
 
 def clean_text(text: str | None) -> str | None:
@@ -179,6 +200,8 @@ async def open_case(
         await _to_admins(conn, message_id, rules, now)
     case = await q.get_case(conn, case_id)
     assert case is not None
+    opened_kind = events.BUY_AGAIN if topic is Topic.BUY_AGAIN else events.CASE_OPENED
+    await _publish(conn, rules, opened_kind, case, now)
     return Opened(case, True, message_id)
 
 
@@ -304,6 +327,7 @@ async def shop_replies(
     await _to_admins(conn, message_id, rules, now, except_admin=admin_id)
     fresh = await q.get_case(conn, case.id)
     assert fresh is not None
+    await _publish(conn, rules, events.CASE_ANSWERED, fresh, now)
     return Replied(fresh, message_id)
 
 
@@ -337,6 +361,7 @@ async def resolve(
     await _to_admins(conn, message_id, rules, now, except_admin=admin_id)
     fresh = await q.get_case(conn, case.id)
     assert fresh is not None
+    await _publish(conn, rules, events.CASE_RESOLVED, fresh, now)
     return fresh
 
 

@@ -56,7 +56,8 @@ async def publish(
 async def review_data(conn: aiosqlite.Connection, review_id: int) -> dict[str, Any]:
     """What the shop's CRM gets about a review: the customer (the shop's id), orders, answers."""
     async with conn.execute(
-        "SELECT r.id, r.rating, r.nps, r.comment, c.external_id, c.forgotten_at FROM reviews r "
+        "SELECT r.id, r.rating, r.nps, r.ces, r.comment, c.external_id, c.forgotten_at "
+        "FROM reviews r "
         "JOIN customers c ON c.id = r.customer_id WHERE r.id = ?",
         (review_id,),
     ) as cur:
@@ -74,5 +75,47 @@ async def review_data(conn: aiosqlite.Connection, review_id: int) -> dict[str, A
         "orders": orders,
         "rating": row["rating"],
         "nps": row["nps"],
+        "ces": row["ces"],
         "comment": row["comment"],
     }
+
+
+async def case_data(
+    conn: aiosqlite.Connection,
+    *,
+    case_id: int,
+    customer_id: int,
+    topic: str,
+    status: str,
+    review_id: int | None,
+    order_item_id: int | None,
+) -> dict[str, Any]:
+    """What the shop's CRM gets about a case: the customer (the shop's id), the subject."""
+    async with conn.execute(
+        "SELECT external_id, forgotten_at FROM customers WHERE id = ?", (customer_id,)
+    ) as cur:
+        customer = await cur.fetchone()
+    data: dict[str, Any] = {
+        "case_id": case_id,
+        "customer_id": None
+        if customer is None or customer["forgotten_at"]
+        else customer["external_id"],
+        "topic": topic,
+        "status": status,
+    }
+    if review_id is not None:
+        async with conn.execute(
+            "SELECT order_id FROM orders WHERE review_id = ? ORDER BY purchased_at", (review_id,)
+        ) as cur:
+            data["review_id"] = review_id
+            data["orders"] = [r["order_id"] for r in await cur.fetchall()]
+    if order_item_id is not None:
+        async with conn.execute(
+            "SELECT o.order_id, i.sku, i.name FROM order_items i "
+            "JOIN orders o ON o.id = i.order_id WHERE i.id = ?",
+            (order_item_id,),
+        ) as cur:
+            item = await cur.fetchone()
+        if item is not None:
+            data.update(order_id=item["order_id"], sku=item["sku"], item_name=item["name"])
+    return data

@@ -193,7 +193,13 @@ class OutboxDispatcher:
             await self._skip(row, kind, rendered)
             return rendered.status
         if isinstance(rendered, Postpone):
-            await self._reschedule(row, rendered.until, rendered.reason, undo_attempt=True)
+            if rendered.reason == q.WAITING_FOR_LINK:
+                # The render read a snapshot: the customer may have linked since. Parking
+                # checks again in its own write, so a link at any moment releases the row.
+                async with self.db.write() as conn:
+                    await q.park_for_link(conn, row.id, rendered.until, self.clock.now())
+            else:
+                await self._reschedule(row, rendered.until, rendered.reason, undo_attempt=True)
             return "postponed"
         delivery = await self.sender.deliver(rendered, attempts=row.attempts)
         await self._apply(row, kind, rendered, delivery)

@@ -355,6 +355,34 @@ async def reschedule(
     )
 
 
+async def park_for_link(
+    conn: aiosqlite.Connection, row_id: int, until: datetime, now: datetime
+) -> bool:
+    """A customer's row waits (until its expiry) for the customer to link Telegram.
+
+    Unless the customer has linked meanwhile: the renderer read a snapshot, and a link that
+    committed after it found this row claimed, not waiting, so `release_waiting` missed it.
+    Deciding in this write, which the link's write cannot interleave with, closes that gap:
+    either the link came first and the row is due now, or it comes after and releases the
+    waiting row. Returns whether the row waits.
+    """
+    cur = await conn.execute(
+        "SELECT c.telegram_id IS NULL AS waits FROM outbox o JOIN customers c "
+        "ON c.id = o.customer_id WHERE o.id = ?",
+        (row_id,),
+    )
+    found = await cur.fetchone()
+    waits = found is None or bool(found["waits"])
+    await reschedule(
+        conn,
+        row_id,
+        until if waits else now,
+        WAITING_FOR_LINK if waits else None,
+        undo_attempt=True,
+    )
+    return waits
+
+
 async def release_claimed(conn: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
     """Claimed rows that were not sent go back to the queue as they were."""
     await conn.execute(

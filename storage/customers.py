@@ -459,6 +459,18 @@ async def mark_unreachable(conn: aiosqlite.Connection, customer_id: int, now: da
     )
 
 
+async def set_reachable_by_telegram(
+    conn: aiosqlite.Connection, telegram_id: int, reachable: bool, now: datetime
+) -> int:
+    """Telegram told us (my_chat_member) that this account blocked the bot or came back."""
+    cur = await conn.execute(
+        "UPDATE customers SET unreachable_at = CASE WHEN ? THEN NULL "
+        "ELSE coalesce(unreachable_at, ?) END WHERE telegram_id = ?",
+        (reachable, to_db(now), telegram_id),
+    )
+    return cur.rowcount
+
+
 async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | None:
     async with conn.execute(
         "SELECT id FROM customers WHERE telegram_id = ? AND forgotten_at IS NULL", (telegram_id,)

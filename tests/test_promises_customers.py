@@ -28,6 +28,7 @@ from tests.promises_helpers import (
     review_requests,
     unblock,
 )
+from tests.survey_helpers import admin, invite_link, join, start_wave
 
 SHARED_APP = settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
 _numbers = itertools.count(1)
@@ -251,6 +252,27 @@ async def test_unblocking_after_a_403_is_noticed(app: BotApp, tg: BotAPIEmulator
     app.clock.advance(days=7)
     await app.outbox.tick()
     await tg.wait_for(lambda: bool(review_requests(user)))
+
+
+async def test_an_employee_who_comes_back_gets_the_next_wave(
+    app: BotApp, tg: BotAPIEmulator
+) -> None:
+    employee = tg.user(930_003, "Пётр")
+    await join(tg, employee, await invite_link(tg, "Склад"))
+    employee.block()
+    await start_wave(tg, app, "Волна 1")  # 403: marked unreachable, the wave's rows cancelled
+    [row] = await query(
+        app, "SELECT unreachable_at FROM employees WHERE telegram_id = ?", employee.id
+    )
+    assert row["unreachable_at"] is not None
+    admin(tg).send("/survey_close")
+    await tg.settle()
+
+    unblock(tg, employee)
+    await tg.settle()
+    before = len(employee.texts())
+    await start_wave(tg, app, "Волна 2")
+    await tg.wait_for(lambda: len(employee.texts()) > before)
 
 
 # --- 4. the receipt link is not enough when the order has a phone -------------------------------

@@ -276,6 +276,16 @@ async def insert_review(conn: aiosqlite.Connection, customer_id: int, now: datet
     return cur.lastrowid
 
 
+async def move_orders_to_review(
+    conn: aiosqlite.Connection, order_ids: list[int], review_id: int
+) -> None:
+    """These orders are asked about in another (later) review."""
+    await conn.execute(
+        f"UPDATE orders SET review_id = ? WHERE id IN ({','.join('?' * len(order_ids))})",
+        [review_id, *order_ids],
+    )
+
+
 async def cancel_unsent_reviews(conn: aiosqlite.Connection, customer_id: int) -> int:
     cur = await conn.execute(
         "UPDATE reviews SET status = 'cancelled' WHERE customer_id = ? AND status = 'pending'",

@@ -132,6 +132,19 @@ async def cancel_for_ref(
     return cur.rowcount
 
 
+async def bring_review_request_forward(
+    conn: aiosqlite.Connection, review_id: int, due: datetime
+) -> int:
+    """A queued review request is due no later than `due` (an order attached to it is due
+    sooner). A request waiting for the customer's link keeps waiting: linking releases it."""
+    cur = await conn.execute(
+        "UPDATE outbox SET due_at = ? WHERE kind = ? AND ref_id = ? AND status = 'pending' "
+        "AND due_at > ? AND (last_error IS NULL OR last_error != ?)",
+        (to_db(due), REVIEW_REQUEST, review_id, to_db(due), WAITING_FOR_LINK),
+    )
+    return cur.rowcount
+
+
 async def release_waiting(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
     """The customer has just linked Telegram: their rows waiting for that are due now.
 

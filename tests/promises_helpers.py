@@ -99,4 +99,5 @@ def unblock(tg: BotAPIEmulator, user: FakeUser) -> None:
 
 
 def review_requests(user: FakeUser) -> list[str]:
-    return [t for t in user.texts() if "Как вам покупка" in t]
+    """The review requests the person got (not the reminders, which repeat the question)."""
+    return [t for t in user.texts() if "Как вам покупка" in t and "⏰" not in t]

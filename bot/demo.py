@@ -297,7 +297,7 @@ async def run_demo(out: Path, *, days: int = DAYS, customers: int = CUSTOMERS) -
             )
             # The demo's clock runs about 250,000 times faster than the real one, so Telegram's
             # «one message a second per chat» (kept in real seconds) would only make it wait.
-            app.outbox.sender.limiter.per_chat_interval = 0.0
+            app.outbox.sender.pacer.per_chat_interval = 0.0
             await app.start()
             try:
                 demo = Demo(tg, app, clock, days=days, customers=customers)

@@ -192,6 +192,9 @@ class Demo:
             shopper.link = answer["customer_link"]
             if self.rng.random() < 0.9:  # most open the link on their receipt
                 await self.say(shopper.user, "/start " + shopper.link.split("?start=", 1)[1])
+                # The shop gave her phone, so the bot asks her to confirm the link with it.
+                shopper.user.share_contact(body["customer"]["phone"])
+                await self.tg.settle()
 
     def _newest_with(self, user: FakeUser, prefix: str) -> dict[str, Any] | None:
         """The user's newest message, if it has a button of `prefix` and is not seen before."""

@@ -92,6 +92,18 @@ async def link_by_receipt(
             reply_markup=share_phone_keyboard(),
         )
         return
+    if result.outcome is LinkOutcome.NEEDS_PHONE:
+        # A receipt can be photographed or forwarded: its link alone does not show or link a
+        # customer the shop knows the phone of.
+        await message.answer(
+            _(
+                "To keep your purchases safe, please confirm it is you: share your phone "
+                "number with the button below. We link your purchases if it is the number the "
+                "shop has."
+            ),
+            reply_markup=share_phone_keyboard(),
+        )
+        return
     await message.answer(_link_text(result), reply_markup=ReplyKeyboardRemove())
     if result.outcome is LinkOutcome.LINKED:
         outbox.kick()  # messages that waited for the link may be due already
@@ -142,7 +154,10 @@ async def offer_phone(message: Message, db: Database) -> None:
 
 
 def _greeting(result: LinkResult) -> str:
-    name = result.customer.name if result.customer else None
+    # The shop's name for the customer only to an account that proved the customer's phone: a
+    # receipt link alone may be in someone else's hands.
+    customer = result.customer
+    name = customer.name if customer is not None and customer.phone_checked else None
     if name:
         return _("Thank you, {name}!").format(name=html.escape(name)) + " "
     return _("Thank you!") + " "

@@ -19,6 +19,7 @@ from bot.app import BotApp
 from tests.conftest import TOKEN
 from tests.promises_helpers import post_purchase, purchase_body, query
 
+ROOT = Path(__file__).resolve().parents[1]
 ORDERS = 20_000
 HEADER = "order_id,customer_id,phone,name,purchased_at,sku,item_name,quantity,restock_days"
 
@@ -44,6 +45,8 @@ def start_import(app: BotApp, csv: Path) -> subprocess.Popen[str]:
         "BOT_TOKEN": TOKEN,
         "DATABASE_PATH": str(app.settings.database_path),
         "PSEUDONYM_SECRET": "test-pseudonym-secret",
+        # This checkout's code, whatever is installed (the file's folder is the cwd).
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "import-purchases", str(csv)],

@@ -6,17 +6,22 @@ share its order_id (and its customer and time). phone, name and restock_days may
 absent. Comma, semicolon (Excel in Russian) or tab separated; UTF-8 (with or without BOM), or
 Windows-1251 as Excel saves it.
 
-All or nothing: every row is checked first, and any bad row is reported as `line N: reason` on
-stderr with nothing written. Then every order goes in one transaction, by the API's rules
-(`bot.customers.batch`, which gives what `record_purchase` would, in bulk), so an order imported
-twice is skipped, not doubled.
+All or nothing for bad rows: every row is checked first, and so is every order id against the
+database, and any bad row is reported as `line N: reason` on stderr with nothing written. Then
+the orders go in by the API's rules (`bot.customers.batch`, which gives what `record_purchase`
+would, in bulk), in transactions of BATCH_ORDERS orders with a pause between them, so a running
+bot's own writes (a survey press, an API call) go in between instead of waiting for the whole
+file. An import cut off half-way (a kill, a power cut) has written whole batches only; running
+the same file again skips the orders already there (orders are idempotent) and writes the rest.
 
 Exit codes: 0 imported (or nothing new), 1 bad rows (nothing written), 2 the file cannot be
-read as such a CSV, 3 the database could not be written (busy or broken; nothing written).
+read as such a CSV, 3 the database could not be written (busy or broken; the batches before
+the failure are written, a re-run completes them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import sqlite3
@@ -36,6 +41,7 @@ from bot.customers.purchases import Timing
 from bot.customers.schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
 from bot.settings import Settings
 from storage import Database
+from storage import customers as q
 
 COLUMNS = (
     "order_id",
@@ -52,9 +58,13 @@ OPTIONAL = frozenset({"phone", "name", "restock_days"})
 # Above this size a progress bar is shown even when stderr is not a terminal (a cron log).
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY_ROWS = 1000
-# Past this many orders the single transaction keeps a running bot's writers waiting for
-# seconds (bench/ingest.py measures it); the operator is told.
-LONG_TRANSACTION_ORDERS = 20_000
+# Orders per write transaction: about half a second of the writer on 2 cores (bench/ingest.py),
+# which is as long as a running bot's own writes wait for the import.
+BATCH_ORDERS = 2000
+# Between two batches the import lets go of the database this long. SQLite's busy handler,
+# which the bot's waiting writer sleeps in, retries at least every 100 ms: a shorter gap could
+# be missed, and the bot would wait batch after batch.
+BATCH_PAUSE_SECONDS = 0.12
 
 # Where a field of the model comes from in the file.
 _FIELD_COLUMN = {
@@ -309,36 +319,72 @@ class _Rollback(Exception):
     pass
 
 
+def _conflict(line: int, order_id: str, owner: str) -> RowError:
+    return RowError(
+        line, f"order_id {order_id!r} is already recorded for another customer ({owner!r})"
+    )
+
+
+async def find_conflicts(db: Database, orders: list[tuple[int, PurchaseIn]]) -> list[RowError]:
+    """Order ids the database (or an earlier row of the file) has for another customer.
+
+    Checked before anything is written, so a file with such a row writes nothing.
+    """
+    async with db.read() as conn:
+        known = await q.orders_by_shop_ids(conn, [p.order_id for _, p in orders])
+    owners = {order_id: stored.external_customer_id for order_id, stored in known.items()}
+    errors: list[RowError] = []
+    for line, purchase in orders:
+        owner = owners.setdefault(purchase.order_id, purchase.customer.id)
+        if owner != purchase.customer.id:
+            errors.append(_conflict(line, purchase.order_id, owner))
+    return errors
+
+
 async def write(
     db: Database,
     orders: list[tuple[int, PurchaseIn]],
     timing: Timing,
     now: datetime,
+    *,
+    batch: int = BATCH_ORDERS,
+    pause: float = BATCH_PAUSE_SECONDS,
+    on_batch: Callable[[int], None] | None = None,
 ) -> tuple[Summary, list[RowError]]:
-    """Every order in one transaction; any conflict rolls all of it back."""
-    purchases = [purchase for _, purchase in orders]
-    try:
-        async with db.write() as conn:
-            result = await record_batch(conn, purchases, timing, now)
-            if result.conflicts:
-                raise _Rollback
-    except _Rollback:
-        return Summary(), [
-            RowError(
-                orders[index][0],
-                f"order_id {exc.order_id!r} is already recorded for another customer "
-                f"({exc.customer_id!r})",
-            )
-            for index, exc in result.conflicts
-        ]
-    summary = Summary(
-        imported=len(result.created),
-        items=sum(len(purchases[i].items) for i in result.created),
-        skipped=len(result.skipped),
-        customers=result.customers,
-        review_requests=result.review_requests,
-        restock_reminders=result.restock_reminders,
-    )
+    """Every order, in transactions of `batch` orders with `pause` seconds between them.
+
+    Conflicts are looked for first, and any found writes nothing. One that appears meanwhile
+    (the API stored the same order id for another customer while the import ran) rolls back
+    its batch and stops the import there: the batches before it stay, as a re-run would write
+    them anyway.
+    """
+    conflicts = await find_conflicts(db, orders)
+    if conflicts:
+        return Summary(), conflicts
+    summary = Summary()
+    for start in range(0, len(orders), batch):
+        if start:
+            await asyncio.sleep(pause)  # the bot's own writes go in here
+        chunk = orders[start : start + batch]
+        purchases = [purchase for _, purchase in chunk]
+        try:
+            async with db.write() as conn:
+                result = await record_batch(conn, purchases, timing, now)
+                if result.conflicts:
+                    raise _Rollback
+        except _Rollback:
+            return summary, [
+                _conflict(chunk[index][0], exc.order_id, exc.customer_id)
+                for index, exc in result.conflicts
+            ]
+        summary.imported += len(result.created)
+        summary.items += sum(len(purchases[i].items) for i in result.created)
+        summary.skipped += len(result.skipped)
+        summary.customers |= result.customers
+        summary.review_requests += result.review_requests
+        summary.restock_reminders += result.restock_reminders
+        if on_batch is not None:
+            on_batch(len(chunk))
     return summary, []
 
 
@@ -378,16 +424,8 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
     if not parsed.orders:
         print(f"no purchases in {path}; nothing to import")
         return OK
-    if len(parsed.orders) > LONG_TRANSACTION_ORDERS:
-        print(
-            f"{path}: {len(parsed.orders)} orders go in one transaction (all or nothing); a "
-            "running bot's own writes wait for it (0.2-0.5 ms an order on 2 cores, see "
-            "bench/ingest.py). "
-            "Import at a quiet hour, or split the file: each part is all or nothing.",
-            file=sys.stderr,
-        )
-
     db = Database(settings.database_path)
+    bar = None
     try:
         # The running bot holds the process lock; SQLite's own locking (busy timeout) makes
         # this transaction wait for the bot's writer and the bot's wait for this one.
@@ -398,14 +436,22 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
             unit=" orders",
             disable=not show,
             file=sys.stderr,
-        ) as bar:
-            # One batch, one transaction: the bar moves when it commits.
-            summary, conflicts = await write(db, parsed.orders, Timing.from_settings(settings), now)
-            bar.update(len(parsed.orders))
+        ) as progress:
+            bar = progress
+            # One transaction a batch: the bar moves as each commits.
+            summary, conflicts = await write(
+                db, parsed.orders, Timing.from_settings(settings), now, on_batch=progress.update
+            )
     except sqlite3.Error as exc:
+        written = bar.n if bar is not None else 0
+        done = (
+            f"{written} of {len(parsed.orders)} orders were written; run the same file again "
+            "to import the rest"
+            if written
+            else "nothing was imported"
+        )
         print(
-            f"the database {settings.database_path} could not be written: {exc}; "
-            "nothing was imported",
+            f"the database {settings.database_path} could not be written: {exc}; {done}",
             file=sys.stderr,
         )
         return DATABASE_ERROR
@@ -413,7 +459,16 @@ async def run_import(settings: Settings, path: Path, *, clock: Clock | None = No
         await db.close()
     if conflicts:
         _report(conflicts)
-        print(f"{len(conflicts)} bad rows in {path}; nothing was imported.", file=sys.stderr)
+        if summary.imported or summary.skipped:
+            # Stored by someone else (the API) while the import ran: the batches before stay.
+            print(
+                f"{len(conflicts)} bad rows in {path}; the import stopped there, after "
+                f"{summary.imported} orders. Fix them and run the import again: the orders "
+                "already in are skipped.",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{len(conflicts)} bad rows in {path}; nothing was imported.", file=sys.stderr)
         return BAD_ROWS
     print(str(summary))
     return OK

@@ -142,7 +142,10 @@ async def link_by_phone(
 @routes.message(Command("link"))
 async def offer_phone(message: Message, db: Database) -> None:
     assert message.from_user is not None
-    if await customers.customer_of(db, message.from_user.id) is not None:
+    customer = await customers.customer_of(db, message.from_user.id)
+    # Linked by the receipt link alone: sharing the phone confirms the link (and lets /forget
+    # erase the shop's record).
+    if customer is not None and customer.phone_checked:
         await message.answer(
             _(
                 "This Telegram account is already linked to your purchases. Send /stop to "

@@ -258,14 +258,14 @@ async def test_phone_of_a_customer_linked_elsewhere_is_not_taken(
 
 
 async def test_link_command(app: BotApp, tg: BotAPIEmulator) -> None:
-    payload = await buy(app, phone=None)
+    await buy(app)
     user = tg.user(7019, "Anna")
 
     user.send("/link")
     await tg.settle()
     assert asks_for_phone(user.last)
 
-    user.send(f"/start {payload}")
+    user.share_contact("+79991234567")
     user.send("/link")
     await tg.settle()
     assert "уже привязан" in user.last["text"]

@@ -355,3 +355,32 @@ async def test_forget_from_a_link_alone_keeps_the_shops_data(
     owner.send(f"/start {payload}")
     await tg.settle()
     assert (await customer_row(app, "forget-1"))["telegram_id"] == owner.id
+
+
+async def test_sharing_the_phone_confirms_a_link_and_then_forget_erases(
+    app: BotApp, tg: BotAPIEmulator
+) -> None:
+    payload = await post_purchase(
+        app, purchase_body("F-2", "forget-2", app.clock.now(), phone=None, name="Ада")
+    )
+    owner = tg.user(940_031, "Ада")
+    owner.send(f"/start {payload}")
+    await tg.settle()
+    await post_purchase(  # the shop learns her phone with a later order
+        app, purchase_body("F-3", "forget-2", app.clock.now(), phone=PHONE, name="Ада")
+    )
+    owner.send("/link")  # linked by the link alone: /link offers to confirm it
+    await tg.settle()
+    assert asks_for_contact(owner.last)
+    owner.share_contact(PHONE)
+    await tg.settle()
+    assert (await customer_row(app, "forget-2"))["phone_checked"] == 1
+
+    owner.send("/forget")
+    await tg.settle()
+    owner.click("Да, удалить")
+    await tg.settle()
+    row = await customer_row(app, "forget-2")
+    assert row["name"] is None
+    assert row["phone"] is None
+    assert row["forgotten_at"] is not None

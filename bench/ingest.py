@@ -33,9 +33,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import csv_import, purchases  # noqa: E402
 from bot.app import BotApp, build_app  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
+from bot.customers import csv_import, purchases  # noqa: E402
 from bot.customers.schema import PurchaseIn  # noqa: E402
 from bot.emulator import BotAPIEmulator  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -224,8 +224,8 @@ async def bench_csv(app: BotApp, settings: Settings, folder: Path, orders: int) 
     )
     print(
         f"  the bot's small writes meanwhile: {len(waits)} took p50 {pct(waits, 50) * 1000:.1f} ms,"
-        f" max {max(waits):.2f} s (the import's write transaction holds the writer; SQLite's"
-        " busy timeout is 10 s)"
+        f" max {max(waits):.2f} s (the import writes in transactions of about"
+        f" {csv_import.BATCH_SECONDS} s and pauses between them; SQLite's busy timeout is 10 s)"
     )
 
     # The write phase alone, in this process, on fresh databases: the batch path the import

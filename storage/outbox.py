@@ -138,8 +138,9 @@ async def bring_review_request_forward(
     """A queued review request is due no later than `due` (an order attached to it is due
     sooner). A request waiting for the customer's link keeps waiting: linking releases it."""
     cur = await conn.execute(
-        "UPDATE outbox SET due_at = ? WHERE kind = ? AND ref_id = ? AND status = 'pending' "
-        "AND due_at > ? AND (last_error IS NULL OR last_error != ?)",
+        # The unary + keeps SQLite on outbox_ref: by outbox_due it would scan every pending row.
+        "UPDATE outbox SET due_at = ? WHERE kind = ? AND ref_id = ? AND +status = 'pending' "
+        "AND +due_at > ? AND (last_error IS NULL OR last_error != ?)",
         (to_db(due), REVIEW_REQUEST, review_id, to_db(due), WAITING_FOR_LINK),
     )
     return cur.rowcount

@@ -9,7 +9,7 @@ Windows-1251 as Excel saves it.
 All or nothing for bad rows: every row is checked first, and so is every order id against the
 database, and any bad row is reported as `line N: reason` on stderr with nothing written. Then
 the orders go in by the API's rules (`bot.customers.batch`, which gives what `record_purchase`
-would, in bulk), in transactions of BATCH_ORDERS orders with a pause between them, so a running
+would, in bulk), in transactions of about BATCH_SECONDS each with a pause between them, so a running
 bot's own writes (a survey press, an API call) go in between instead of waiting for the whole
 file. An import cut off half-way (a kill, a power cut) has written whole batches only; running
 the same file again skips the orders already there (orders are idempotent) and writes the rest.
@@ -26,6 +26,7 @@ import csv
 import io
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,9 +59,12 @@ OPTIONAL = frozenset({"phone", "name", "restock_days"})
 # Above this size a progress bar is shown even when stderr is not a terminal (a cron log).
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY_ROWS = 1000
-# Orders per write transaction: about half a second of the writer on 2 cores (bench/ingest.py),
-# which is as long as a running bot's own writes wait for the import.
-BATCH_ORDERS = 2000
+# How long one write transaction of the import may hold the writer: as long as a running bot's
+# own writes wait for it. Batches are sized by time, not by count: an order costs 0.3-3 ms
+# depending on its items and on how busy the machine is (bench/ingest.py), so the import starts
+# with FIRST_BATCH orders and sizes each next batch from how long the last one took.
+BATCH_SECONDS = 0.25
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 200, 20, 5000
 # Between two batches the import lets go of the database this long. SQLite's busy handler,
 # which the bot's waiting writer sleeps in, retries at least every 100 ms: a shorter gap could
 # be missed, and the bot would wait batch after batch.
@@ -347,11 +351,11 @@ async def write(
     timing: Timing,
     now: datetime,
     *,
-    batch: int = BATCH_ORDERS,
+    batch_seconds: float = BATCH_SECONDS,
     pause: float = BATCH_PAUSE_SECONDS,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[Summary, list[RowError]]:
-    """Every order, in transactions of `batch` orders with `pause` seconds between them.
+    """Every order, in transactions of about `batch_seconds` each with `pause` seconds between.
 
     Conflicts are looked for first, and any found writes nothing. One that appears meanwhile
     (the API stored the same order id for another customer while the import ran) rolls back
@@ -362,11 +366,14 @@ async def write(
     if conflicts:
         return Summary(), conflicts
     summary = Summary()
-    for start in range(0, len(orders), batch):
+    start, size = 0, FIRST_BATCH
+    while start < len(orders):
         if start:
             await asyncio.sleep(pause)  # the bot's own writes go in here
-        chunk = orders[start : start + batch]
+        chunk = orders[start : start + size]
+        start += len(chunk)
         purchases = [purchase for _, purchase in chunk]
+        began = time.monotonic()
         try:
             async with db.write() as conn:
                 result = await record_batch(conn, purchases, timing, now)
@@ -385,6 +392,11 @@ async def write(
         summary.restock_reminders += result.restock_reminders
         if on_batch is not None:
             on_batch(len(chunk))
+        # The next batch as many orders as fit in batch_seconds at this one's pace (at most
+        # twice as many: one fast batch says little).
+        took = max(time.monotonic() - began, 1e-3)
+        fitting = int(len(chunk) * batch_seconds / took)
+        size = max(MIN_BATCH, min(MAX_BATCH, 2 * len(chunk), fitting))
     return summary, []
 
 

@@ -146,6 +146,16 @@ async def bring_review_request_forward(
     return cur.rowcount
 
 
+async def count_queued_at(conn: aiosqlite.Connection, kind: str, created_at: datetime) -> int:
+    """Rows of `kind` queued at `created_at` and not cancelled since (what an import scheduled)."""
+    [row] = await conn.execute_fetchall(
+        "SELECT count(*) AS n FROM outbox WHERE kind = ? AND created_at = ? "
+        "AND status != 'cancelled'",
+        (kind, to_db(created_at)),
+    )
+    return int(row["n"])
+
+
 async def release_waiting(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
     """The customer has just linked Telegram: their rows waiting for that are due now.
 

@@ -43,6 +43,8 @@ from bot.customers.schema import MAX_ITEMS, CustomerIn, ItemIn, PurchaseIn
 from bot.settings import Settings
 from storage import Database
 from storage import customers as q
+from storage import outbox as outbox_q
+from storage.outbox import RESTOCK
 
 COLUMNS = (
     "order_id",
@@ -397,6 +399,11 @@ async def write(
         took = max(time.monotonic() - began, 1e-3)
         fitting = int(len(chunk) * batch_seconds / took)
         size = max(MIN_BATCH, min(MAX_BATCH, 2 * len(chunk), fitting))
+    if start > FIRST_BATCH:
+        # A later batch may supersede a reminder an earlier one queued (a repurchase of the
+        # SKU): count what is still scheduled, as one transaction would have.
+        async with db.read() as conn:
+            summary.restock_reminders = await outbox_q.count_queued_at(conn, RESTOCK, now)
     return summary, []
 
 

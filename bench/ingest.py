@@ -236,8 +236,8 @@ async def bench_csv(app: BotApp, settings: Settings, folder: Path, orders: int) 
     )
     print(
         f"  the bot's small writes meanwhile: {len(waits)} took p50 {pct(waits, 50) * 1000:.1f} ms,"
-        f" max {max(waits):.2f} s (the import's write transaction holds the writer; SQLite's"
-        " busy timeout is 10 s)"
+        f" max {max(waits):.2f} s (the import writes in transactions of about"
+        f" {csv_import.BATCH_SECONDS} s and pauses between them; SQLite's busy timeout is 10 s)"
     )
 
     # The write phase alone, in this process, on fresh databases: the batch path the import

@@ -28,6 +28,7 @@ from bot.commands import register_commands
 from bot.disclosure.guard import PseudonymKeyError, guard_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.outbox import Kind, build_registry
+from bot.pacing import Pacer, PacingMiddleware
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from bot.welcome import register_descriptions
@@ -181,8 +182,10 @@ def outbox_kinds() -> dict[str, Kind]:
     )
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, pacer: Pacer | None = None) -> Bot:
+    """The Bot, with the one pacing point every call goes through (bot/pacing.py)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(PacingMiddleware(pacer or Pacer(settings.send_rate)))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -200,7 +203,9 @@ def build_app(
 ) -> BotApp:
     clock = clock or SystemClock()
     db = Database(settings.database_path)
-    bot = build_bot(settings)
+    # Replies and the outbox share one pacer: one SEND_RATE, one second per chat.
+    pacer = Pacer(settings.send_rate)
+    bot = build_bot(settings, pacer)
     i18n = build_i18n(settings.default_language)
     pseudonyms = Pseudonymizer()  # keyed at start
     outbox = OutboxDispatcher(
@@ -211,6 +216,7 @@ def build_app(
         i18n=i18n,
         pseudonyms=pseudonyms,
         kinds=outbox_kinds(),
+        pacer=pacer,
     )
 
     dispatcher = Dispatcher(

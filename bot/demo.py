@@ -192,6 +192,9 @@ class Demo:
             shopper.link = answer["customer_link"]
             if self.rng.random() < 0.9:  # most open the link on their receipt
                 await self.say(shopper.user, "/start " + shopper.link.split("?start=", 1)[1])
+                # The shop gave her phone, so the bot asks her to confirm the link with it.
+                shopper.user.share_contact(body["customer"]["phone"])
+                await self.tg.settle()
 
     def _newest_with(self, user: FakeUser, prefix: str) -> dict[str, Any] | None:
         """The user's newest message, if it has a button of `prefix` and is not seen before."""
@@ -297,7 +300,7 @@ async def run_demo(out: Path, *, days: int = DAYS, customers: int = CUSTOMERS) -
             )
             # The demo's clock runs about 250,000 times faster than the real one, so Telegram's
             # «one message a second per chat» (kept in real seconds) would only make it wait.
-            app.outbox.sender.limiter.per_chat_interval = 0.0
+            app.outbox.sender.pacer.per_chat_interval = 0.0
             await app.start()
             try:
                 demo = Demo(tg, app, clock, days=days, customers=customers)

@@ -11,6 +11,7 @@ from handlers import (
     fallback,
     plans,
     privacy,
+    reachability,
     refusals,
     restock,
     reviews,
@@ -43,4 +44,5 @@ def get_routers() -> list[Router]:
     for router in routers:
         # Private chats only: the bot talks to people one by one (answers are confidential).
         router.message.filter(F.chat.type == "private")
-    return [*routers, errors.routes.build()]
+    # Blocking and unblocking (my_chat_member, private chats only: see handlers/reachability.py).
+    return [*routers, reachability.routes.build(), errors.routes.build()]

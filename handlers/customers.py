@@ -94,6 +94,19 @@ async def link_by_receipt(
             reply_markup=share_phone_keyboard(),
         )
         return
+    if result.outcome is LinkOutcome.NEEDS_PHONE:
+        # A receipt can be photographed or forwarded: its link alone does not show or link a
+        # customer the shop knows the phone of.
+        await message.answer(
+            _shop(settings, i18n)
+            + _(
+                "To keep your purchases safe, please confirm it is you: share your phone "
+                "number with the button below. We link your purchases if it is the number the "
+                "shop has."
+            ),
+            reply_markup=share_phone_keyboard(),
+        )
+        return
     await message.answer(
         _shop(settings, i18n) + _link_text(result), reply_markup=ReplyKeyboardRemove()
     )
@@ -141,7 +154,10 @@ async def link_by_phone(
 @routes.message(Command("link"))
 async def offer_phone(message: Message, db: Database) -> None:
     assert message.from_user is not None
-    if await customers.customer_of(db, message.from_user.id) is not None:
+    customer = await customers.customer_of(db, message.from_user.id)
+    # Linked by the receipt link alone: sharing the phone confirms the link (and lets /forget
+    # erase the shop's record).
+    if customer is not None and customer.phone_checked:
         await message.answer(
             _(
                 "This Telegram account is already linked to your purchases. Send /stop to "
@@ -153,7 +169,10 @@ async def offer_phone(message: Message, db: Database) -> None:
 
 
 def _greeting(result: LinkResult) -> str:
-    name = result.customer.name if result.customer else None
+    # The shop's name for the customer only to an account that proved the customer's phone: a
+    # receipt link alone may be in someone else's hands.
+    customer = result.customer
+    name = customer.name if customer is not None and customer.phone_checked else None
     if name:
         return _("Thank you, {name}!").format(name=html.escape(name)) + " "
     return _("Thank you!") + " "

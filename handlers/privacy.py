@@ -59,6 +59,26 @@ async def forget(message: Message, db: Database) -> None:
             text += "\n" + _("To leave the employee survey, send /leave.")
         await message.answer(text)
         return
+    if not customer.phone_checked:
+        await message.answer(
+            "\n".join(
+                [
+                    _(
+                        "This Telegram account was linked by a receipt link alone, so it can "
+                        "only be unlinked: you will get no more messages about these purchases, "
+                        "and the shop keeps its record."
+                    ),
+                    _(
+                        "To delete your phone number and name too, share your phone with /link "
+                        "first, then send /forget again."
+                    ),
+                    "",
+                    _("Unlink this account?"),
+                ]
+            ),
+            reply_markup=confirm_keyboard(PrivacyAction.FORGET, _("Yes, unlink"), _("No, keep")),
+        )
+        return
     await message.answer(
         "\n".join(
             [
@@ -120,6 +140,16 @@ async def confirmed(
         outcome = await privacy.forget_me(db, user_id, clock.now(), keys=pseudonyms)
     else:
         outcome = await privacy.leave(db, user_id, clock.now())
+    if outcome is privacy.Outcome.UNLINKED:
+        await callback.answer()
+        await show(
+            callback,
+            _(
+                "Done: this Telegram account is no longer linked to the purchases. The shop's "
+                "record stays as it was."
+            ),
+        )
+        return
     if outcome is not privacy.Outcome.DONE:
         # Nobody to forget (a second press, or a button that was never theirs): say so, and
         # leave the message the button was on as it is.

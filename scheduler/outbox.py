@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.i18n import I18n
+    from bot.pacing import Pacer
     from bot.pseudonym import Pseudonymizer
     from bot.settings import Settings
     from storage import Database
@@ -58,6 +59,7 @@ class OutboxDispatcher:
         i18n: I18n,
         pseudonyms: Pseudonymizer,
         kinds: dict[str, Kind],
+        pacer: Pacer | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -66,7 +68,7 @@ class OutboxDispatcher:
         self.context = RenderContext(
             settings=settings, clock=clock, i18n=i18n, pseudonyms=pseudonyms
         )
-        self.sender = Sender(bot=bot, settings=settings, clock=clock)
+        self.sender = Sender(bot=bot, settings=settings, clock=clock, pacer=pacer)
         self._sweeps: list[Sweep] = []
         for kind in self.kinds.values():
             if kind.sweep is not None and kind.sweep not in self._sweeps:
@@ -193,7 +195,13 @@ class OutboxDispatcher:
             await self._skip(row, kind, rendered)
             return rendered.status
         if isinstance(rendered, Postpone):
-            await self._reschedule(row, rendered.until, rendered.reason, undo_attempt=True)
+            if rendered.reason == q.WAITING_FOR_LINK:
+                # The render read a snapshot: the customer may have linked since. Parking
+                # checks again in its own write, so a link at any moment releases the row.
+                async with self.db.write() as conn:
+                    await q.park_for_link(conn, row.id, rendered.until, self.clock.now())
+            else:
+                await self._reschedule(row, rendered.until, rendered.reason, undo_attempt=True)
             return "postponed"
         if isinstance(rendered, Post):
             if kind.deliver is None:

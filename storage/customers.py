@@ -28,10 +28,14 @@ class Customer:
     language: str | None
     subscribed: bool
     forgotten: bool
+    # The linked account proved the customer's phone (a shared contact), rather than opening
+    # the receipt link alone (migration 0005).
+    phone_checked: bool = False
 
 
 _CUSTOMER_COLUMNS = (
-    "id, external_id, name, phone, link_token, telegram_id, language, subscribed, forgotten_at"
+    "id, external_id, name, phone, link_token, telegram_id, language, subscribed, forgotten_at, "
+    "phone_checked"
 )
 _CUSTOMER_SQL = f"SELECT {_CUSTOMER_COLUMNS} FROM customers "
 
@@ -47,6 +51,7 @@ def _customer(row: aiosqlite.Row) -> Customer:
         language=row["language"],
         subscribed=bool(row["subscribed"]),
         forgotten=row["forgotten_at"] is not None,
+        phone_checked=bool(row["phone_checked"]),
     )
 
 
@@ -98,7 +103,7 @@ async def customers_by_phone(conn: aiosqlite.Connection, phone: str) -> list[Cus
     """Customers with this phone, the one with the latest purchase first."""
     async with conn.execute(
         "SELECT c.id, c.external_id, c.name, c.phone, c.link_token, c.telegram_id, c.language, "
-        "c.subscribed, c.forgotten_at FROM customers c "
+        "c.subscribed, c.forgotten_at, c.phone_checked FROM customers c "
         "WHERE c.phone = ? AND c.forgotten_at IS NULL ORDER BY "
         "(SELECT MAX(o.purchased_at) FROM orders o WHERE o.customer_id = c.id) DESC, c.id DESC",
         (phone,),
@@ -117,12 +122,19 @@ async def is_known_person(conn: aiosqlite.Connection, telegram_id: int) -> bool:
 
 
 async def set_telegram(
-    conn: aiosqlite.Connection, customer_id: int, telegram_id: int, language: str, now: datetime
+    conn: aiosqlite.Connection,
+    customer_id: int,
+    telegram_id: int,
+    language: str,
+    now: datetime,
+    *,
+    phone_checked: bool = False,
 ) -> None:
     """Link a Telegram account to a customer (and subscribe: linking is asking for messages).
 
     One Telegram account is one customer (customers.telegram_id is unique): a link the
-    account held before is released first.
+    account held before is released first. An account that held this customer before (by the
+    link alone) loses it.
     """
     await conn.execute(
         "UPDATE customers SET telegram_id = NULL WHERE telegram_id = ? AND id != ?",
@@ -130,9 +142,44 @@ async def set_telegram(
     )
     await conn.execute(
         "UPDATE customers SET telegram_id = ?, language = ?, linked_at = ?, subscribed = 1, "
-        "unreachable_at = NULL, forgotten_at = NULL WHERE id = ?",
-        (telegram_id, language, to_db(now), customer_id),
+        "unreachable_at = NULL, forgotten_at = NULL, phone_checked = ? WHERE id = ?",
+        (telegram_id, language, to_db(now), phone_checked, customer_id),
     )
+
+
+async def set_phone_checked(conn: aiosqlite.Connection, customer_id: int) -> None:
+    """The linked account has just shared the customer's phone."""
+    await conn.execute("UPDATE customers SET phone_checked = 1 WHERE id = ?", (customer_id,))
+
+
+async def unlink_telegram(conn: aiosqlite.Connection, customer_id: int) -> None:
+    """The Telegram account lets go of the customer; the shop's record stays as it is."""
+    await conn.execute(
+        "UPDATE customers SET telegram_id = NULL, language = NULL, linked_at = NULL, "
+        "phone_checked = 0 WHERE id = ?",
+        (customer_id,),
+    )
+
+
+# --- link claims: a receipt link opened, the phone asked for ----------------------------------
+async def put_link_claim(
+    conn: aiosqlite.Connection, telegram_id: int, customer_id: int, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO link_claims (telegram_id, customer_id, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(telegram_id) DO UPDATE SET customer_id = excluded.customer_id, "
+        "created_at = excluded.created_at",
+        (telegram_id, customer_id, to_db(now)),
+    )
+
+
+async def take_link_claim(conn: aiosqlite.Connection, telegram_id: int) -> int | None:
+    """The customer whose receipt link this account opened last (the claim is used up)."""
+    rows = await conn.execute_fetchall(
+        "DELETE FROM link_claims WHERE telegram_id = ? RETURNING customer_id", (telegram_id,)
+    )
+    found = list(rows)
+    return int(found[0]["customer_id"]) if found else None
 
 
 async def set_subscribed(conn: aiosqlite.Connection, customer_id: int, subscribed: bool) -> None:
@@ -274,6 +321,16 @@ async def insert_review(conn: aiosqlite.Connection, customer_id: int, now: datet
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+async def move_orders_to_review(
+    conn: aiosqlite.Connection, order_ids: list[int], review_id: int
+) -> None:
+    """These orders are asked about in another (later) review."""
+    await conn.execute(
+        f"UPDATE orders SET review_id = ? WHERE id IN ({','.join('?' * len(order_ids))})",
+        [review_id, *order_ids],
+    )
 
 
 async def cancel_unsent_reviews(conn: aiosqlite.Connection, customer_id: int) -> int:
@@ -457,6 +514,18 @@ async def mark_unreachable(conn: aiosqlite.Connection, customer_id: int, now: da
     await conn.execute(
         "UPDATE customers SET unreachable_at = ? WHERE id = ?", (to_db(now), customer_id)
     )
+
+
+async def set_reachable_by_telegram(
+    conn: aiosqlite.Connection, telegram_id: int, reachable: bool, now: datetime
+) -> int:
+    """Telegram told us (my_chat_member) that this account blocked the bot or came back."""
+    cur = await conn.execute(
+        "UPDATE customers SET unreachable_at = CASE WHEN ? THEN NULL "
+        "ELSE coalesce(unreachable_at, ?) END WHERE telegram_id = ?",
+        (reachable, to_db(now), telegram_id),
+    )
+    return cur.rowcount
 
 
 async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | None:

@@ -140,6 +140,30 @@ async def cancel_for_ref(
     return cur.rowcount
 
 
+async def bring_review_request_forward(
+    conn: aiosqlite.Connection, review_id: int, due: datetime
+) -> int:
+    """A queued review request is due no later than `due` (an order attached to it is due
+    sooner). A request waiting for the customer's link keeps waiting: linking releases it."""
+    cur = await conn.execute(
+        # The unary + keeps SQLite on outbox_ref: by outbox_due it would scan every pending row.
+        "UPDATE outbox SET due_at = ? WHERE kind = ? AND ref_id = ? AND +status = 'pending' "
+        "AND +due_at > ? AND (last_error IS NULL OR last_error != ?)",
+        (to_db(due), REVIEW_REQUEST, review_id, to_db(due), WAITING_FOR_LINK),
+    )
+    return cur.rowcount
+
+
+async def count_queued_at(conn: aiosqlite.Connection, kind: str, created_at: datetime) -> int:
+    """Rows of `kind` queued at `created_at` and not cancelled since (what an import scheduled)."""
+    [row] = await conn.execute_fetchall(
+        "SELECT count(*) AS n FROM outbox WHERE kind = ? AND created_at = ? "
+        "AND status != 'cancelled'",
+        (kind, to_db(created_at)),
+    )
+    return int(row["n"])
+
+
 async def release_waiting(conn: aiosqlite.Connection, customer_id: int, now: datetime) -> int:
     """The customer has just linked Telegram: their rows waiting for that are due now.
 
@@ -361,6 +385,34 @@ async def reschedule(
         "claimed_at = NULL, attempts = attempts - ? WHERE id = ?",
         (to_db(until), reason or None, 1 if undo_attempt else 0, row_id),
     )
+
+
+async def park_for_link(
+    conn: aiosqlite.Connection, row_id: int, until: datetime, now: datetime
+) -> bool:
+    """A customer's row waits (until its expiry) for the customer to link Telegram.
+
+    Unless the customer has linked meanwhile: the renderer read a snapshot, and a link that
+    committed after it found this row claimed, not waiting, so `release_waiting` missed it.
+    Deciding in this write, which the link's write cannot interleave with, closes that gap:
+    either the link came first and the row is due now, or it comes after and releases the
+    waiting row. Returns whether the row waits.
+    """
+    cur = await conn.execute(
+        "SELECT c.telegram_id IS NULL AS waits FROM outbox o JOIN customers c "
+        "ON c.id = o.customer_id WHERE o.id = ?",
+        (row_id,),
+    )
+    found = await cur.fetchone()
+    waits = found is None or bool(found["waits"])
+    await reschedule(
+        conn,
+        row_id,
+        until if waits else now,
+        WAITING_FOR_LINK if waits else None,
+        undo_attempt=True,
+    )
+    return waits
 
 
 async def release_claimed(conn: aiosqlite.Connection, row_ids: Sequence[int]) -> None:

@@ -115,15 +115,32 @@ class ItemLine:
     quantity: int
 
 
-async def review_items(conn: aiosqlite.Connection, review_id: int) -> list[ItemLine]:
-    """What the review is about: the items of every order it covers, the same name once."""
-    async with conn.execute(
+async def review_items(
+    conn: aiosqlite.Connection, review_id: int, *, bought_by: datetime | None = None
+) -> list[ItemLine]:
+    """What the review is about: the items of every order it covers (of those bought by
+    `bought_by`, when given), the same name once."""
+    sql = (
         "SELECT i.name, SUM(i.quantity) AS quantity FROM orders o "
         "JOIN order_items i ON i.order_id = o.id WHERE o.review_id = ? "
-        "GROUP BY i.name ORDER BY MIN(o.purchased_at), MIN(i.id)",
-        (review_id,),
+    )
+    params: list[object] = [review_id]
+    if bought_by is not None:
+        sql += "AND o.purchased_at <= ? "
+        params.append(to_db(bought_by))
+    async with conn.execute(
+        sql + "GROUP BY i.name ORDER BY MIN(o.purchased_at), MIN(i.id)", params
     ) as cur:
         return [ItemLine(row["name"], row["quantity"]) for row in await cur.fetchall()]
+
+
+async def review_orders(conn: aiosqlite.Connection, review_id: int) -> list[tuple[int, datetime]]:
+    """(orders.id, purchased_at) of the review's orders, oldest first."""
+    async with conn.execute(
+        "SELECT id, purchased_at FROM orders WHERE review_id = ? ORDER BY purchased_at, id",
+        (review_id,),
+    ) as cur:
+        return [(row["id"], from_db(row["purchased_at"])) for row in await cur.fetchall()]
 
 
 async def review_order_ids(conn: aiosqlite.Connection, review_id: int) -> list[str]:

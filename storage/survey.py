@@ -347,6 +347,18 @@ async def write_answers(conn: aiosqlite.Connection, writes: Sequence[AnswerWrite
     )
 
 
+async def set_employee_reachable_by_telegram(
+    conn: aiosqlite.Connection, telegram_id: int, reachable: bool, now: datetime
+) -> int:
+    """Telegram told us (my_chat_member) that this account blocked the bot or came back."""
+    cur = await conn.execute(
+        "UPDATE employees SET unreachable_at = CASE WHEN ? THEN NULL "
+        "ELSE coalesce(unreachable_at, ?) END WHERE telegram_id = ?",
+        (reachable, to_db(now), telegram_id),
+    )
+    return cur.rowcount
+
+
 async def mark_employee_unreachable(
     conn: aiosqlite.Connection, employee_id: int, now: datetime
 ) -> None:

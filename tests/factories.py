@@ -37,6 +37,9 @@ TEA = Item("TEA-1", "Чай улун", 2, restock_days=30)
 CUPS = Item("CUP-6", "Чашки <фарфор> & блюдца", 1)
 
 
+DEFAULT_PHONE = "+79991234567"  # what `buy` gives a customer unless told otherwise
+
+
 async def buy(
     app: BotApp,
     order_id: str,
@@ -44,7 +47,7 @@ async def buy(
     *items: Item,
     at: datetime | None = None,
     name: str | None = "Анна Смирнова",
-    phone: str | None = "+79991234567",
+    phone: str | None = DEFAULT_PHONE,
 ) -> Recorded:
     """The shop reports a purchase (now, by the app's clock, unless `at` says otherwise)."""
     body: dict[str, Any] = {
@@ -57,10 +60,21 @@ async def buy(
     return await record(app.db, purchase, Timing.from_settings(app.settings), app.clock.now())
 
 
-async def link(tg: BotAPIEmulator, recorded: Recorded, user: FakeUser) -> None:
-    """The customer opens the link from their receipt."""
+async def link(
+    tg: BotAPIEmulator, recorded: Recorded, user: FakeUser, *, phone: str = DEFAULT_PHONE
+) -> None:
+    """The customer opens the link from their receipt, and shares their phone when the bot
+    asks to confirm it (it does when the shop gave the customer's phone)."""
     user.send(f"/start {recorded.link_payload}")
     await tg.settle()
+    if asks_for_contact(user.last):
+        user.share_contact(phone)
+        await tg.settle()
+
+
+def asks_for_contact(message: dict[str, Any]) -> bool:
+    markup = message.get("_keyboard") or {}
+    return any(b.get("request_contact") for row in markup.get("keyboard", []) for b in row)
 
 
 async def product(

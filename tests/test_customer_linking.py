@@ -50,6 +50,11 @@ async def test_link_from_receipt_links_and_thanks_by_name(app: BotApp, tg: BotAP
 
     user.send(f"/start {payload}")
     await tg.settle()
+    # The order has a phone: the link alone shows and links nothing (tests/test_promises_*).
+    assert asks_for_phone(user.last)
+    assert "Анна" not in user.last["text"]
+    user.share_contact("79991234567")
+    await tg.settle()
 
     assert "Спасибо, Анна <b>VIP</b>!" in user.last["text"]  # shown as text, not markup
     assert "&lt;b&gt;" in user.last["_raw_text"]
@@ -64,7 +69,7 @@ async def test_link_from_receipt_links_and_thanks_by_name(app: BotApp, tg: BotAP
 async def test_english_speaker_is_answered_and_stored_in_english(
     app: BotApp, tg: BotAPIEmulator
 ) -> None:
-    payload = await buy(app, name=None)
+    payload = await buy(app, name=None, phone=None)
     user = tg.user(7002, "John", language_code="en-GB")
 
     user.send(f"/start {payload}")
@@ -91,7 +96,7 @@ async def test_unknown_link_gets_a_friendly_answer_and_changes_nothing(
 
 
 async def test_link_used_by_someone_else_is_refused(app: BotApp, tg: BotAPIEmulator) -> None:
-    payload = await buy(app)
+    payload = await buy(app, phone=None)
     owner, other = tg.user(7004, "Owner"), tg.user(7005, "Other")
     owner.send(f"/start {payload}")
     await tg.settle()
@@ -104,7 +109,7 @@ async def test_link_used_by_someone_else_is_refused(app: BotApp, tg: BotAPIEmula
 
 
 async def test_opening_the_link_again_says_already_linked(app: BotApp, tg: BotAPIEmulator) -> None:
-    payload = await buy(app)
+    payload = await buy(app, phone=None)
     user = tg.user(7006, "Anna")
     user.send(f"/start {payload}")
     await tg.settle()
@@ -117,8 +122,8 @@ async def test_opening_the_link_again_says_already_linked(app: BotApp, tg: BotAP
 
 
 async def test_a_newer_customer_link_moves_the_account(app: BotApp, tg: BotAPIEmulator) -> None:
-    first = await buy(app, "A-1", "old-id")
-    second = await buy(app, "A-2", "new-id")
+    first = await buy(app, "A-1", "old-id", phone=None)
+    second = await buy(app, "A-2", "new-id", phone=None)
     user = tg.user(7007, "Anna")
     user.send(f"/start {first}")
     user.send(f"/start {second}")
@@ -131,7 +136,7 @@ async def test_a_newer_customer_link_moves_the_account(app: BotApp, tg: BotAPIEm
 async def test_messages_that_waited_for_the_link_arrive_once_linked(
     app: BotApp, tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
-    payload = await buy(app, items=[{"sku": "TEA", "name": "Чай улун", "quantity": 1}])
+    payload = await buy(app, items=[{"sku": "TEA", "name": "Чай улун", "quantity": 1}], phone=None)
     clock.advance(days=8)
     await app.outbox.tick()  # due, but nobody to send it to: it waits
     [request] = await outbox(app.db, "review_request")
@@ -240,8 +245,8 @@ async def test_unreadable_phone_asks_again(app: BotApp, tg: BotAPIEmulator) -> N
 async def test_phone_of_a_customer_linked_elsewhere_is_not_taken(
     app: BotApp, tg: BotAPIEmulator
 ) -> None:
-    payload = await buy(app)
-    tg.user(7017, "Owner").send(f"/start {payload}")
+    await buy(app)
+    tg.user(7017, "Owner").share_contact("+79991234567")  # proved the phone: stays theirs
     await tg.settle()
     user = tg.user(7018, "New phone owner")
 
@@ -253,14 +258,14 @@ async def test_phone_of_a_customer_linked_elsewhere_is_not_taken(
 
 
 async def test_link_command(app: BotApp, tg: BotAPIEmulator) -> None:
-    payload = await buy(app)
+    await buy(app)
     user = tg.user(7019, "Anna")
 
     user.send("/link")
     await tg.settle()
     assert asks_for_phone(user.last)
 
-    user.send(f"/start {payload}")
+    user.share_contact("+79991234567")
     user.send("/link")
     await tg.settle()
     assert "уже привязан" in user.last["text"]
@@ -272,7 +277,7 @@ async def test_stop_cancels_everything_pending_at_once(
     app: BotApp, tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
     payload = await buy(
-        app, items=[{"sku": "TEA", "name": "Чай", "quantity": 1, "restock_days": 30}]
+        app, items=[{"sku": "TEA", "name": "Чай", "quantity": 1, "restock_days": 30}], phone=None
     )
     user = tg.user(7020, "Anna")
     user.send(f"/start {payload}")
@@ -299,7 +304,7 @@ async def test_stop_cancels_everything_pending_at_once(
 
 
 async def test_stop_twice_says_already_off(app: BotApp, tg: BotAPIEmulator) -> None:
-    payload = await buy(app)
+    payload = await buy(app, phone=None)
     user = tg.user(7021, "Anna")
     user.send(f"/start {payload}")
     user.send("/stop")
@@ -312,7 +317,7 @@ async def test_stop_twice_says_already_off(app: BotApp, tg: BotAPIEmulator) -> N
 async def test_start_subscribes_again_for_future_purchases(
     app: BotApp, tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
-    payload = await buy(app, "A-1")
+    payload = await buy(app, "A-1", phone=None)
     user = tg.user(7022, "Anna")
     user.send(f"/start {payload}")
     user.send("/stop")
@@ -326,7 +331,7 @@ async def test_start_subscribes_again_for_future_purchases(
     # What /stop cancelled stays cancelled; a new purchase schedules as usual.
     assert {r["status"] for r in await outbox(app.db)} == {"cancelled"}
     clock.advance(days=1)
-    await buy(app, "A-2", at=clock.now())
+    await buy(app, "A-2", at=clock.now(), phone=None)
     assert [r["status"] for r in await outbox(app.db, "review_request")] == [
         "cancelled",
         "pending",
@@ -334,7 +339,7 @@ async def test_start_subscribes_again_for_future_purchases(
 
 
 async def test_plain_start_from_a_subscribed_customer(app: BotApp, tg: BotAPIEmulator) -> None:
-    payload = await buy(app)
+    payload = await buy(app, phone=None)
     user = tg.user(7023, "Anna")
     user.send(f"/start {payload}")
     user.send("/start")

@@ -70,6 +70,13 @@ messages = st.one_of(
 )
 
 
+@pytest.fixture(autouse=True)
+def _no_per_chat_second(app: BotApp) -> None:
+    # One person sends fifty messages in a row here, each answered at once; the per-chat second
+    # of the pacer (bot/pacing.py, tested in tests/test_promises_*.py) would only make it wait.
+    app.outbox.sender.pacer.per_chat_interval = 0.0
+
+
 def errors_logged(caplog: pytest.LogCaptureFixture) -> int:
     return sum(1 for r in caplog.records if r.levelno >= logging.ERROR)
 

@@ -36,7 +36,10 @@ async def add_customer(
         app.db, body, purchases.Timing.from_settings(app.settings), app.clock.now()
     )
     if telegram_id is not None:
-        tg.user(telegram_id, "Мария").send(f"/start {recorded.link_payload}")
+        user = tg.user(telegram_id, "Мария")
+        user.send(f"/start {recorded.link_payload}")
+        await tg.settle()
+        user.share_contact(phone)  # the bot asks her to confirm the link with her phone
         await tg.settle()
     now = to_db(app.clock.now())
     async with app.db.write() as conn:

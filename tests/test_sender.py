@@ -1,14 +1,13 @@
 """The sender's rules: the send window, the rate caps, 429, 5xx, 403 and other refusals.
 
-Pure parts (the window, the backoff, the limiter's calendar) get unit and property tests; the
-rest goes through the wire against the emulator with injected faults. The rate limiter works
-in real seconds, so wire tests use a high SEND_RATE unless the rate is the point.
+Pure parts (the window, the backoff) get unit and property tests; the rest goes through the
+wire against the emulator with injected faults. The pacing (bot/pacing.py, its own tests in
+tests/test_promises_pacing.py) works in real seconds, so wire tests use a high SEND_RATE unless
+the rate is the point.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.app import BotApp
@@ -28,9 +27,7 @@ from bot.emulator import BotAPIEmulator, Timeline
 from bot.outbox import Outgoing
 from scheduler.sender import (
     BACKOFF_CAP,
-    HEADROOM,
     MAX_ATTEMPTS,
-    RateLimiter,
     Sender,
     backoff,
     in_flight_limit,
@@ -121,197 +118,10 @@ def test_in_flight_grows_with_the_rate_within_bounds() -> None:
     assert in_flight_limit(1000) == 16
 
 
-# --- the limiter's calendar ---------------------------------------------------------------------
-requests = st.lists(
-    st.tuples(st.floats(0, 0.5, allow_nan=False), st.integers(0, 6), st.booleans()),
-    min_size=1,
-    max_size=120,
-)
-
-
-@given(rate=st.sampled_from([1, 5, 20, 25, 30, 100]), reqs=requests)
-@settings(max_examples=200)
-def test_limiter_keeps_both_caps(rate: int, reqs: list[tuple[float, int, bool]]) -> None:
-    limiter = RateLimiter(rate)
-    now = 0.0
-    slots: list[tuple[float, int]] = []
-    for gap, chat, pause in reqs:
-        now += gap
-        if pause:
-            limiter.pause(0.3, now)
-        slot = limiter.reserve(chat, now)
-        assert slot >= now
-        slots.append((slot, chat))
-    eps = 1e-9
-    times = sorted(t for t, _ in slots)
-    for a, b in itertools.pairwise(times):
-        assert b - a >= limiter.interval - eps
-    for chat in {c for _, c in slots}:
-        mine = sorted(t for t, c in slots if c == chat)
-        for a, b in itertools.pairwise(mine):
-            assert b - a >= 1.0 - eps
-    # Whatever the spacing, no one-second window holds more than the cap.
-    for i, start in enumerate(times):
-        assert sum(1 for t in times[i:] if t < start + 1.0) <= rate
-
-
-def test_limiter_lets_other_chats_past_a_waiting_one() -> None:
-    limiter = RateLimiter(10)
-    first = limiter.reserve(1, 0.0)
-    again = limiter.reserve(1, 0.0)  # the same chat: a second later
-    other = limiter.reserve(2, 0.0)  # another chat does not queue behind that
-    assert first == 0.0
-    assert again == pytest.approx(1.0 / HEADROOM)
-    assert other == pytest.approx(limiter.interval)
-
-
-def test_limiter_reaches_the_rate_with_many_chats() -> None:
-    limiter = RateLimiter(30)
-    slots = [limiter.reserve(chat, 0.0) for chat in range(300)]
-    achieved = (len(slots) - 1) / (slots[-1] - slots[0])
-    assert 29 <= achieved <= 30
-
-
-@given(reqs=requests, releases=st.lists(st.integers(0, 119), max_size=20))
-def test_released_slots_leave_the_caps_intact(
-    reqs: list[tuple[float, int, bool]], releases: list[int]
-) -> None:
-    limiter = RateLimiter(20)
-    now = 0.0
-    kept: list[tuple[float, int]] = []
-    for n, (gap, chat, _) in enumerate(reqs):
-        now += gap
-        previous = limiter._chat_next.get(chat)
-        slot = limiter.reserve(chat, now)
-        if n in releases:
-            limiter.release(slot, chat, previous)
-        else:
-            kept.append((slot, chat))
-    times = sorted(t for t, _ in kept)
-    for a, b in itertools.pairwise(times):
-        assert b - a >= limiter.interval - 1e-9
-    for chat in {c for _, c in kept}:
-        mine = sorted(t for t, c in kept if c == chat)
-        for a, b in itertools.pairwise(mine):
-            assert b - a >= 1.0 - 1e-9
-
-
-def test_window_counts_sends_in_flight_and_answered_within_the_second() -> None:
-    limiter = RateLimiter(3)
-    assert limiter.cap == 3
-    assert limiter.window_ready(0.0) == 0.0
-    for chat in (1, 2, 3):
-        limiter.started(chat)
-    assert limiter.window_ready(0.1) is None  # three on the wire: wait for an answer
-    limiter.finished(1, now=0.2)
-    assert limiter.window_ready(0.2) == pytest.approx(1.2)  # two in flight + one answered
-    limiter.finished(2, now=0.3)
-    limiter.finished(3, now=0.4)
-    assert limiter.window_ready(0.5) == pytest.approx(1.2)  # three answered in the last second
-    assert limiter.window_ready(1.25) == 1.25
-    assert limiter.chat_ready(2) == pytest.approx(0.3 + 1 / HEADROOM)
-    assert limiter.chat_ready(99) == -float("inf")
-    limiter.started(99)
-    assert limiter.chat_ready(99) is None  # on the wire: the next one waits for its answer
-
-
-@given(
-    rate=st.sampled_from([1, 3, 20, 30]),
-    sends=st.lists(
-        st.tuples(
-            st.integers(0, 40),  # chat
-            st.floats(0, 1.5),  # seconds until Telegram answers (latency, stalls)
-            st.floats(0, 1),  # where between departure and answer Telegram counted it
-        ),
-        min_size=1,
-        max_size=90,
-    ),
-    workers=st.integers(1, 16),
-)
-@settings(max_examples=150, deadline=None)
-def test_cap_holds_at_telegram_whatever_the_latency(
-    rate: int, sends: list[tuple[int, float, float]], workers: int
-) -> None:
-    """A discrete-time run of the limiter's rules with `workers` sends in flight at most.
-
-    Telegram's count happens somewhere between a request's departure and its answer; with
-    latencies from 0 to 1.5 s, wherever it happens, no second holds more than the cap, and no
-    chat gets two messages within a second.
-    """
-    limiter = RateLimiter(rate)
-    now = 0.0
-    in_flight: list[tuple[float, int, float]] = []  # (answer time, chat, arrival)
-    arrivals: list[tuple[float, int]] = []
-    queue = list(sends)
-    while queue or in_flight:
-        in_flight.sort()
-        if queue and len(in_flight) < workers:
-            chat, latency, where = queue[0]
-            ready = limiter.window_ready(now)
-            start = None
-            if ready is not None:
-                previous = limiter._chat_next.get(chat)
-                slot = limiter.reserve(chat, now)
-                chat_ready = limiter.chat_ready(chat)
-                if chat_ready is not None:
-                    start = max(slot, ready, chat_ready, limiter.paused_until)
-                if start is not None and start <= now:
-                    queue.pop(0)
-                    limiter.started(chat)
-                    in_flight.append((now + latency, chat, now + latency * where))
-                    continue
-                limiter.release(slot, chat, previous)  # not yet: come back at `start`
-            next_answer = in_flight[0][0] if in_flight else float("inf")
-            if start is not None and start <= next_answer:
-                now = start
-                continue
-        answer, chat, arrival = in_flight.pop(0)
-        now = max(now, answer)
-        limiter.finished(chat, now=answer)
-        arrivals.append((arrival, chat))
-    times = sorted(t for t, _ in arrivals)
-    for i, begin in enumerate(times):
-        assert sum(1 for t in times[i:] if t < begin + 1.0 - 1e-9) <= rate
-    for chat in {c for _, c in arrivals}:
-        mine = sorted(t for t, c in arrivals if c == chat)
-        for a, b in itertools.pairwise(mine):
-            assert b - a >= 1.0 - 1e-9
-
-
-def test_limiter_pause_moves_later_sends() -> None:
-    limiter = RateLimiter(100)
-    limiter.reserve(1, 0.0)
-    limiter.pause(2.0, now=0.0)
-    assert limiter.reserve(2, 0.1) >= 2.0
-
-
-async def test_acquire_waits_out_a_pause_that_comes_meanwhile() -> None:
-    limiter = RateLimiter(5)  # 0.206 s apart
-    await limiter.acquire(1)
-    started = time.monotonic()
-    waiting = asyncio.create_task(limiter.acquire(2))
-    await asyncio.sleep(0.05)
-    limiter.pause(0.4)
-    assert await waiting
-    waited = time.monotonic() - started
-    # Past the pause, and not a chat-second later: the given-up slot did not count.
-    assert 0.4 <= waited < 0.9
-
-
-async def test_acquire_gives_up_when_stopping() -> None:
-    limiter = RateLimiter(1)
-    stop = asyncio.Event()
-    await limiter.acquire(1, stop)
-    waiting = asyncio.create_task(limiter.acquire(2, stop))  # ~1 s away
-    await asyncio.sleep(0.05)
-    stop.set()
-    assert await asyncio.wait_for(waiting, 0.5) is False
-
-
 # --- through the wire ----------------------------------------------------------------------------
 def fast_limiter(app: BotApp) -> None:
     """Retries to one chat without the real second between them (the rate is not the point)."""
-    app.outbox.sender.limiter = RateLimiter(1000, per_chat_interval=0.001)
+    app.outbox.sender.pacer.per_chat_interval = 0.001
 
 
 async def customers_with_rows(

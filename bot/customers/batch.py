@@ -109,6 +109,8 @@ async def record_batch(
     conversions: list[tuple[int, str, datetime]] = []
     last_bought = dict(last_bought_db)
     batch_pending: dict[tuple[int, str], list[_Planned]] = defaultdict(list)
+    batch_requests: dict[int, _Planned] = {}  # review id -> its request, queued by this batch
+    forward: dict[int, datetime] = {}  # queued before: review id -> due no later than this
 
     for index, purchase in fresh:
         customer = customers[purchase.customer.id]
@@ -132,14 +134,23 @@ async def record_batch(
 
         state = reviews.get(customer.id, ReviewState(None, None))
         review_id = state.open_review_id
+        due = review_due(at, state.last_requested_at, timing)
         if review_id is None:
-            due = review_due(at, state.last_requested_at, timing)
             if not is_stale(due, now):
                 review_id, next_review = next_review, next_review + 1
                 review_rows.append((review_id, customer.id))
-                planned.append(_Planned(REVIEW_REQUEST, customer.id, review_id, due))
+                request = _Planned(REVIEW_REQUEST, customer.id, review_id, due)
+                planned.append(request)
+                batch_requests[review_id] = request
                 reviews[customer.id] = ReviewState(review_id, state.last_requested_at)
                 result.review_requests += 1
+        elif not is_stale(due, now):
+            # The request is due when the first of its orders is (as in record_purchase).
+            if review_id in batch_requests:
+                request = batch_requests[review_id]
+                request.due_at = min(request.due_at, due)
+            else:
+                forward[review_id] = min(forward.get(review_id, due), due)
         order_rows.append((order_pk, purchase.order_id, customer.id, at, review_id))
 
         for sku, item_id in item_ids.items():
@@ -181,6 +192,8 @@ async def record_batch(
     await enqueue_many(
         conn, [(r.kind, r.due_at, r.customer_id, r.ref_id) for r in planned], now=now
     )
+    for review_id, due in forward.items():
+        await outbox.bring_review_request_forward(conn, review_id, due)
     # A reminder superseded within the batch is written and cancelled, as one by one would.
     result.restock_reminders -= await outbox.cancel_restock_of_items(
         conn, [(r.cancel_reason, r.ref_id) for r in planned if r.cancel_reason is not None]

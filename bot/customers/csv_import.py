@@ -15,24 +15,31 @@ offset (without one, in TIMEZONE, and the summary says so), Shopify's `… +0000
 filled down; lines without a SKU (gift cards) are skipped and counted; a row without a customer
 id is a guest, known by e-mail, else by phone, else by the order alone.
 
-All or nothing: every row is checked first, and any bad row is reported as
-`строка 12, «Дата заказа»: …` (in DEFAULT_LANGUAGE) on stderr with nothing written. Then every
-order goes in one transaction, by the API's rules (`bot.customers.batch`), so an order imported
-twice is skipped, not doubled. `--dry-run` does all of it and rolls the transaction back.
-`--links FILE` writes each customer's receipt link (`https://t.me/<bot>?start=c_…`) to a CSV.
+All or nothing for bad rows: every row is checked first, and so is every order id against the
+database, and any bad row is reported as `строка 12, «Дата заказа»: …` (in DEFAULT_LANGUAGE) on
+stderr with nothing written. Then the orders go in by the API's rules (`bot.customers.batch`),
+in transactions of about BATCH_SECONDS each with a pause between them, so a running bot's own
+writes (a survey press, an API call) go in between instead of waiting for the whole file. An
+import cut off half-way (a kill, a power cut) has written whole batches only; running the same
+file again skips the orders already there (orders are idempotent) and writes the rest.
+`--dry-run` does all of it in one transaction and rolls it back. `--links FILE` writes each
+customer's receipt link (`https://t.me/<bot>?start=c_…`) to a CSV.
 
 Exit codes: 0 imported (or nothing new), 1 bad rows (nothing written), 2 the file cannot be
-read as such a file, 3 the database could not be written (busy or broken; nothing written),
+read as such a file, 3 the database could not be written (busy or broken; the batches before
+the failure are written, a re-run completes them),
 4 Telegram could not be asked the bot's name for --links (nothing written).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +47,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import aiosqlite
 from pydantic import ValidationError
 from tqdm import tqdm
 
@@ -64,13 +72,22 @@ from bot.settings import Settings
 from bot.texts import N_
 from storage import Database
 from storage import customers as q
+from storage import outbox as outbox_q
+from storage.outbox import RESTOCK
 
 # Above this size a progress bar is shown even when stderr is not a terminal (a cron log).
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY_ROWS = 1000
-# Past this many orders the single transaction keeps a running bot's writers waiting for
-# seconds (bench/ingest.py measures it); the operator is told.
-LONG_TRANSACTION_ORDERS = 20_000
+# How long one write transaction of the import may hold the writer: as long as a running bot's
+# own writes wait for it. Batches are sized by time, not by count: an order costs 0.3-3 ms
+# depending on its items and on how busy the machine is (bench/ingest.py), so the import starts
+# with FIRST_BATCH orders and sizes each next batch from how long the last one took.
+BATCH_SECONDS = 0.25
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 200, 20, 5000
+# Between two batches the import lets go of the database this long. SQLite's busy handler,
+# which the bot's waiting writer sleeps in, retries at least every 100 ms: a shorter gap could
+# be missed, and the bot would wait batch after batch.
+BATCH_PAUSE_SECONDS = 0.12
 
 OK, BAD_ROWS, UNREADABLE, DATABASE_ERROR, NO_TELEGRAM = 0, 1, 2, 3, 4
 
@@ -421,6 +438,59 @@ class _Rollback(Exception):
     pass
 
 
+def _conflict(line: int, order_id: str, owner: str) -> RowError:
+    return RowError(
+        line,
+        "",
+        N_("order {order} is already recorded for another customer ({customer})"),
+        {"order": order_id, "customer": owner},
+    )
+
+
+async def find_conflicts(db: Database, orders: list[tuple[int, PurchaseIn]]) -> list[RowError]:
+    """Order ids the database (or an earlier row of the file) has for another customer.
+
+    Checked before anything is written, so a file with such a row writes nothing.
+    """
+    async with db.read() as conn:
+        known = await q.orders_by_shop_ids(conn, [p.order_id for _, p in orders])
+    owners = {order_id: stored.external_customer_id for order_id, stored in known.items()}
+    errors: list[RowError] = []
+    for line, purchase in orders:
+        owner = owners.setdefault(purchase.order_id, purchase.customer.id)
+        if owner != purchase.customer.id:
+            errors.append(_conflict(line, purchase.order_id, owner))
+    return errors
+
+
+async def _write_batch(
+    conn: aiosqlite.Connection,
+    chunk: list[tuple[int, PurchaseIn]],
+    timing: Timing,
+    now: datetime,
+    keys: Pseudonymizer | None,
+    summary: Summary,
+) -> list[RowError]:
+    """One transaction's worth: conflicts found (then the caller rolls back), or the counts."""
+    purchases = [purchase for _, purchase in chunk]
+    if keys is not None:
+        purchases = await identity.resolve_forgotten(conn, purchases, keys)
+    result = await record_batch(conn, purchases, timing, now)
+    if result.conflicts:
+        return [
+            _conflict(chunk[index][0], exc.order_id, exc.customer_id)
+            for index, exc in result.conflicts
+        ]
+    await record_extras(conn, [purchases[i] for i in result.created])
+    summary.imported += len(result.created)
+    summary.items += sum(len(purchases[i].items) for i in result.created)
+    summary.skipped += len(result.skipped)
+    summary.customers |= result.customers
+    summary.review_requests += result.review_requests
+    summary.restock_reminders += result.restock_reminders
+    return []
+
+
 async def write(
     db: Database,
     orders: list[tuple[int, PurchaseIn]],
@@ -429,41 +499,63 @@ async def write(
     *,
     keys: Pseudonymizer | None = None,
     dry_run: bool = False,
+    batch_seconds: float = BATCH_SECONDS,
+    pause: float = BATCH_PAUSE_SECONDS,
+    on_batch: Callable[[int], None] | None = None,
 ) -> tuple[Summary, list[RowError]]:
-    """Every order in one transaction; any conflict rolls all of it back, and so does a dry run."""
-    purchases = [purchase for _, purchase in orders]
+    """Every order, in transactions of about `batch_seconds` each with `pause` seconds between.
+
+    Conflicts are looked for first, and any found writes nothing. One that appears meanwhile
+    (the API stored the same order id for another customer while the import ran) rolls back
+    its batch and stops the import there: the batches before it stay, as a re-run would write
+    them anyway. A dry run is one transaction, rolled back.
+    """
+    conflicts = await find_conflicts(db, orders)
+    if conflicts:
+        return Summary(), conflicts
     summary = Summary()
-    conflicts: list[RowError] = []
-    try:
-        async with db.write() as conn:
-            if keys is not None:
-                purchases = await identity.resolve_forgotten(conn, purchases, keys)
-            result = await record_batch(conn, purchases, timing, now)
-            if result.conflicts:
-                conflicts = [
-                    RowError(
-                        orders[index][0],
-                        "",
-                        N_("order {order} is already recorded for another customer ({customer})"),
-                        {"order": exc.order_id, "customer": exc.customer_id},
-                    )
-                    for index, exc in result.conflicts
-                ]
+    if dry_run:
+        try:
+            async with db.write() as conn:
+                conflicts = await _write_batch(conn, orders, timing, now, keys, summary)
                 raise _Rollback
-            await record_extras(conn, [purchases[i] for i in result.created])
-            summary = Summary(
-                imported=len(result.created),
-                items=sum(len(purchases[i].items) for i in result.created),
-                skipped=len(result.skipped),
-                customers=result.customers,
-                review_requests=result.review_requests,
-                restock_reminders=result.restock_reminders,
-            )
-            if dry_run:
-                raise _Rollback
-    except _Rollback:
-        pass
-    return summary, conflicts
+        except _Rollback:
+            pass
+        return (Summary(), conflicts) if conflicts else (summary, [])
+    start, size = 0, FIRST_BATCH
+    while start < len(orders):
+        if start:
+            await asyncio.sleep(pause)  # the bot's own writes go in here
+        chunk = orders[start : start + size]
+        start += len(chunk)
+        began = time.monotonic()
+        done = Summary()
+        try:
+            async with db.write() as conn:
+                conflicts = await _write_batch(conn, chunk, timing, now, keys, done)
+                if conflicts:
+                    raise _Rollback
+        except _Rollback:
+            return summary, conflicts
+        summary.imported += done.imported
+        summary.items += done.items
+        summary.skipped += done.skipped
+        summary.customers |= done.customers
+        summary.review_requests += done.review_requests
+        summary.restock_reminders += done.restock_reminders
+        if on_batch is not None:
+            on_batch(len(chunk))
+        # The next batch as many orders as fit in batch_seconds at this one's pace (at most
+        # twice as many: one fast batch says little).
+        took = max(time.monotonic() - began, 1e-3)
+        fitting = int(len(chunk) * batch_seconds / took)
+        size = max(MIN_BATCH, min(MAX_BATCH, 2 * len(chunk), fitting))
+    if start > FIRST_BATCH:
+        # A later batch may supersede a reminder an earlier one queued (a repurchase of the
+        # SKU): count what is still scheduled, as one transaction would have.
+        async with db.read() as conn:
+            summary.restock_reminders = await outbox_q.count_queued_at(conn, RESTOCK, now)
+    return summary, []
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -606,17 +698,6 @@ async def run_import(
     if not parsed.orders:
         print(tr("no purchases in {path}; nothing to import", path=path))
         return OK
-    if len(parsed.orders) > LONG_TRANSACTION_ORDERS:
-        print(
-            tr(
-                "{path}: {n} orders go in one transaction (all or nothing); a running bot's own "
-                "writes wait for it. Import at a quiet hour, or split the file: each part is all "
-                "or nothing.",
-                path=path,
-                n=len(parsed.orders),
-            ),
-            file=sys.stderr,
-        )
     username = None
     if links is not None and not dry_run:
         username = await _bot_username(settings)
@@ -632,6 +713,7 @@ async def run_import(
 
     keys = Pseudonymizer(settings.resolve_pseudonym_secret())
     db = Database(settings.database_path)
+    bar = None
     try:
         # The running bot holds the process lock; SQLite's own locking (busy timeout) makes
         # this transaction wait for the bot's writer and the bot's wait for this one.
@@ -642,33 +724,61 @@ async def run_import(
             unit=" orders",
             disable=not show,
             file=sys.stderr,
-        ) as bar:
-            # One batch, one transaction: the bar moves when it commits.
+        ) as progress:
+            bar = progress
+            # One transaction a batch: the bar moves as each commits.
             summary, conflicts = await write(
-                db, parsed.orders, Timing.from_settings(settings), now, keys=keys, dry_run=dry_run
+                db,
+                parsed.orders,
+                Timing.from_settings(settings),
+                now,
+                keys=keys,
+                dry_run=dry_run,
+                on_batch=progress.update,
             )
-            bar.update(len(parsed.orders))
         written = None
         if username is not None and links is not None and not conflicts:
             written = await _write_links(db, parsed, username, links, keys)
     except sqlite3.Error as exc:
-        print(
-            tr(
+        written = bar.n if bar is not None else 0
+        if written:
+            message = tr(
+                "the database {path} could not be written: {reason}; {written} of {total} "
+                "orders were written; run the same file again to import the rest",
+                path=settings.database_path,
+                reason=str(exc),
+                written=written,
+                total=len(parsed.orders),
+            )
+        else:
+            message = tr(
                 "the database {path} could not be written: {reason}; nothing was imported",
                 path=settings.database_path,
                 reason=str(exc),
-            ),
-            file=sys.stderr,
-        )
+            )
+        print(message, file=sys.stderr)
         return DATABASE_ERROR
     finally:
         await db.close()
     if conflicts:
         _report(tr, conflicts)
-        print(
-            tr("{n} bad rows in {path}; nothing was imported.", n=len(conflicts), path=path),
-            file=sys.stderr,
-        )
+        if summary.imported or summary.skipped:
+            # Stored by someone else (the API) while the import ran: the batches before stay.
+            print(
+                tr(
+                    "{n} bad rows in {path}; the import stopped there, after {imported} orders. "
+                    "Fix them and run the import again: the orders already in are skipped.",
+                    n=len(conflicts),
+                    path=path,
+                    imported=summary.imported,
+                ),
+                file=sys.stderr,
+            )
+        else:
+            print(
+                tr("{n} bad rows in {path}; nothing was imported.", n=len(conflicts), path=path),
+                file=sys.stderr,
+            )
         return BAD_ROWS
     for line in _summary_lines(tr, parsed, summary, settings, dry_run):
         print(line)

@@ -42,6 +42,9 @@ class LinkOutcome(Enum):
     NOT_FOUND = "not_found"  # no such link / no purchase with this phone; nothing changed
     NOT_OWN = "not_own"  # a contact that is not the sender's own; nothing changed
     BAD_PHONE = "bad_phone"  # a contact whose number cannot be read; nothing changed
+    # The receipt link of a customer with a phone: the person must share that phone first.
+    # Nothing about the customer is shown, nothing is linked.
+    NEEDS_PHONE = "needs_phone"
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,13 @@ class LinkResult:
 async def link_by_payload(
     db: Database, payload: str | None, telegram_id: int, language: str, now: datetime
 ) -> LinkResult:
-    """`/start c_<token>`: the link from the shop's receipt or message."""
+    """`/start c_<token>`: the link from the shop's receipt or message.
+
+    The link is a bearer token: whoever holds the receipt (or a photo of it) can open it. So
+    when the shop gave the customer's phone, the link alone links nobody: the person is asked
+    for their contact, and `link_by_contact` links them if the number matches. Without a phone
+    the link is all there is, and it links (unchecked: a matching phone later wins over it).
+    """
     token = link_token_from_payload(payload)
     if token is None:
         return LinkResult(LinkOutcome.NOT_FOUND)
@@ -65,6 +74,9 @@ async def link_by_payload(
         customer = await q.customer_by_link_token(conn, token)
         if customer is None:
             return LinkResult(LinkOutcome.NOT_FOUND)
+        if customer.phone is not None and customer.telegram_id != telegram_id:
+            await q.put_link_claim(conn, telegram_id, customer.id, now)
+            return LinkResult(LinkOutcome.NEEDS_PHONE)
         return await _link(conn, customer, telegram_id, language, now)
 
 
@@ -87,17 +99,27 @@ async def link_by_contact(
     if phone is None:
         return LinkResult(LinkOutcome.BAD_PHONE)
     async with db.write() as conn:
+        claimed = await q.take_link_claim(conn, telegram_id)
         candidates = await q.customers_by_phone(conn, phone)
         if not candidates:
             return LinkResult(LinkOutcome.NOT_FOUND)
-        # Already ours; else the free one who bought most recently. A customer held by another
-        # Telegram account stays theirs: the phone may have changed hands.
-        mine = next((c for c in candidates if c.telegram_id == telegram_id), None)
-        free = next((c for c in candidates if c.telegram_id is None), None)
-        chosen = mine or free
+
+        # The customer whose receipt link this person opened, when the phone is theirs; else
+        # already ours; else the free one who bought most recently; else one held by the link
+        # alone (the phone proves more than a link anyone could have opened). A customer whose
+        # account proved the phone stays theirs: the phone may have changed hands.
+        def may_take(c: Customer) -> bool:
+            return c.telegram_id in (None, telegram_id) or not c.phone_checked
+
+        chosen = (
+            next((c for c in candidates if c.id == claimed and may_take(c)), None)
+            or next((c for c in candidates if c.telegram_id == telegram_id), None)
+            or next((c for c in candidates if c.telegram_id is None), None)
+            or next((c for c in candidates if may_take(c)), None)
+        )
         if chosen is None:
             return LinkResult(LinkOutcome.TAKEN, candidates[0])
-        return await _link(conn, chosen, telegram_id, language, now)
+        return await _link(conn, chosen, telegram_id, language, now, phone_checked=True)
 
 
 async def _link(
@@ -106,15 +128,23 @@ async def _link(
     telegram_id: int,
     language: str,
     now: datetime,
+    *,
+    phone_checked: bool = False,
 ) -> LinkResult:
-    if customer.telegram_id is not None and customer.telegram_id != telegram_id:
+    held_by_other = customer.telegram_id is not None and customer.telegram_id != telegram_id
+    if held_by_other and not (phone_checked and not customer.phone_checked):
         return LinkResult(LinkOutcome.TAKEN, customer)
     if customer.telegram_id == telegram_id:
         await q.set_subscribed(conn, customer.id, True)
         await q.set_language(conn, customer.id, language)
+        if phone_checked:
+            await q.set_phone_checked(conn, customer.id)
         outcome = LinkOutcome.ALREADY
     else:
-        await q.set_telegram(conn, customer.id, telegram_id, language, now)
+        # A matching phone takes the customer over from an account that had the link alone.
+        await q.set_telegram(
+            conn, customer.id, telegram_id, language, now, phone_checked=phone_checked
+        )
         # Messages that fell due while nobody could receive them go out now.
         await release_waiting(conn, customer.id, now)
         outcome = LinkOutcome.LINKED

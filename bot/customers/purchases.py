@@ -134,11 +134,16 @@ async def record_purchase(
     # The review first: the order row is written once, already pointing at it.
     state = await q.review_state(conn, customer.id)
     review_id, review_due_at = state.open_review_id, None
+    due = review_due(purchased_at, state.last_requested_at, timing)
     if review_id is None:
-        due = review_due(purchased_at, state.last_requested_at, timing)
         if not is_stale(due, now):
             review_id, review_due_at = await q.insert_review(conn, customer.id, now), due
-    # else: orders close together share one request; its row and due time stay as they are.
+    elif not is_stale(due, now) and await outbox.bring_review_request_forward(conn, review_id, due):
+        # Orders close together share one request, due when the first of them is: an order
+        # reported late (bought days ago) is not held back by a newer one. When the request
+        # goes it names the orders that are due; the rest move to a later one (see
+        # bot.reviews.service.request_sent).
+        dues.append(due)
     order_pk = await q.insert_order(
         conn, purchase.order_id, customer.id, purchased_at, review_id, now
     )

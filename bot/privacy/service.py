@@ -28,6 +28,7 @@ from bot.customers import identity
 from bot.pseudonym import Pseudonymizer
 from storage import Database
 from storage import cases as cases_q
+from storage import customers as customers_q
 from storage import plans as plans_q
 from storage.outbox import cancel_pending, scrub_events
 from storage.timestamps import from_db, to_db
@@ -48,12 +49,16 @@ class CustomerRecord:
     linked: bool
     reviews: int
     forgotten_at: datetime | None
+    # The linked account proved the customer's phone; one that had the receipt link alone can
+    # unlink itself but not erase the shop's record (the link may not have been theirs).
+    phone_checked: bool = True
 
 
 class Outcome(Enum):
     DONE = "done"
     ALREADY = "already"  # forgotten before (a second press of the button, say)
     NOT_FOUND = "not_found"
+    UNLINKED = "unlinked"  # /forget from an account linked by the link alone: only unlinked
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -79,6 +84,7 @@ async def _customer_record(
 ) -> CustomerRecord | None:
     async with conn.execute(
         "SELECT c.id, c.external_id, c.name, c.phone, c.telegram_id, c.forgotten_at, "
+        "c.phone_checked, "
         "(SELECT COUNT(*) FROM reviews r WHERE r.customer_id = c.id AND r.rating IS NOT NULL) "
         f"AS reviews FROM customers c WHERE {where}",
         (value,),
@@ -94,6 +100,7 @@ async def _customer_record(
         linked=row["telegram_id"] is not None,
         reviews=row["reviews"],
         forgotten_at=from_db(row["forgotten_at"]) if row["forgotten_at"] else None,
+        phone_checked=bool(row["phone_checked"]),
     )
 
 
@@ -170,14 +177,24 @@ async def forget_customer(
 async def forget_me(
     db: Database, telegram_id: int, now: datetime, *, keys: Pseudonymizer
 ) -> Outcome:
-    """A customer's own confirmed /forget: the row linked to the presser's Telegram id."""
+    """A customer's own confirmed /forget: the row linked to the presser's Telegram id.
+
+    An account linked by the receipt link alone may not be the customer's (a receipt can be
+    photographed): it only lets go of the record, which keeps the shop's data and its queued
+    messages, waiting for the customer to link. The customer's own phone, shared with /link,
+    makes /forget erase everything.
+    """
     async with db.write() as conn:
         async with conn.execute(
-            "SELECT id FROM customers WHERE telegram_id = ?", (telegram_id,)
+            "SELECT id, phone_checked FROM customers WHERE telegram_id = ?", (telegram_id,)
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return Outcome.NOT_FOUND
+        if not row["phone_checked"]:
+            await customers_q.unlink_telegram(conn, row["id"])
+            log.info("customer row %s unlinked on /forget from an unchecked account", row["id"])
+            return Outcome.UNLINKED
         cancelled = await _forget(conn, row["id"], now, keys)
     log.info(
         "customer row %s forgotten on their request (%d queued messages cancelled)",

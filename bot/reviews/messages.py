@@ -206,7 +206,15 @@ async def _review_request(
             return Skip("expired", "the review request expired")
     elif review.status != "pending":
         return Skip("cancelled", f"review {review.status}")
-    items = await q.review_items(conn, review.id)
+    items = []
+    if not reminder:
+        # The request names the orders whose REVIEW_DELAY_DAYS has passed; the others go to a
+        # later request when this one is sent (reviews.request_sent).
+        items = await q.review_items(
+            conn, review.id, bought_by=reviews.asked_by(ctx, ctx.clock.now())
+        )
+    if not items:
+        items = await q.review_items(conn, review.id)
     if not items:
         return Skip("failed", "the review covers no order items")
     text, markup = request_message(

@@ -35,6 +35,7 @@ from storage.outbox import (
     NEGATIVE_ALERT_COMMENT,
     REVIEW_BONUS,
     REVIEW_REMINDER,
+    REVIEW_REQUEST,
     cancel_for_ref,
     enqueue,
 )
@@ -350,9 +351,11 @@ async def resolve_alert(
 async def request_sent(
     ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, message_id: int, now: datetime
 ) -> None:
-    """The request is out: note it, and queue the one reminder."""
+    """The request is out: note it, move the orders not yet due to a later request, and queue
+    the one reminder."""
     if row.ref_id is None or not await q.mark_requested(conn, row.ref_id, now):
         return  # noted before (the row went twice after a crash): one reminder is enough
+    await _move_orders_not_due(ctx, conn, row.ref_id, row.customer_id, now)
     await enqueue(
         conn,
         kind=REVIEW_REMINDER,
@@ -360,6 +363,42 @@ async def request_sent(
         now=now,
         customer_id=row.customer_id,
         ref_id=row.ref_id,
+    )
+
+
+def asked_by(ctx: RenderContext, now: datetime) -> datetime:
+    """Orders bought by this time are due to be asked about now (REVIEW_DELAY_DAYS)."""
+    return now - timedelta(days=ctx.settings.review_delay_days)
+
+
+async def _move_orders_not_due(
+    ctx: RenderContext,
+    conn: aiosqlite.Connection,
+    review_id: int,
+    customer_id: int | None,
+    now: datetime,
+) -> None:
+    """Orders of a request just sent whose delay has not passed get a request of their own:
+    due when the first of them is, and not within REVIEW_MIN_INTERVAL_DAYS of this one."""
+    orders = await q.review_orders(conn, review_id)
+    cutoff = asked_by(ctx, now)
+    later = [(order_id, at) for order_id, at in orders if at > cutoff]
+    if customer_id is None or not later or len(later) == len(orders):
+        return  # all due (or, should none be, the request named them all)
+    delay = timedelta(days=ctx.settings.review_delay_days)
+    due = max(
+        min(at for _, at in later) + delay,
+        now + timedelta(days=ctx.settings.review_min_interval_days),
+    )
+    successor = await customers_q.insert_review(conn, customer_id, now)
+    await customers_q.move_orders_to_review(conn, [order_id for order_id, _ in later], successor)
+    await enqueue(
+        conn,
+        kind=REVIEW_REQUEST,
+        due_at=due,
+        now=now,
+        customer_id=customer_id,
+        ref_id=successor,
     )
 
 

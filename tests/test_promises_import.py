@@ -90,7 +90,7 @@ async def test_the_bot_writes_while_a_big_import_runs(app: BotApp, tmp_path: Pat
     code, out, err = await finish(process)
 
     assert code == 0, err
-    assert f"imported {ORDERS} orders" in out
+    assert f"Импортировано заказов: {ORDERS} " in out
     assert seen < ORDERS, "no imported order was visible before the import ended"
     [api] = await query(app, "SELECT id FROM orders WHERE order_id = 'API-1'")
     [last] = await query(app, "SELECT max(id) AS id FROM orders WHERE order_id LIKE 'IMP-%'")
@@ -109,7 +109,7 @@ async def test_a_rerun_completes_an_interrupted_import(app: BotApp, tmp_path: Pa
 
     assert code == 0, err
     assert await imported(app) == ORDERS
-    assert f"{cut} were imported before" in out
+    assert f"импортированы раньше: {cut};" in out
     # Nothing twice: one order row per order id, one review request per review.
     [dupes] = await query(
         app,

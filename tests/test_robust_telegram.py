@@ -21,7 +21,7 @@ from tests.conftest import ADMIN_ID
 from tests.robust_helpers import FrontEnd, health
 
 FAST = BackoffConfig(min_delay=0.05, max_delay=0.2, factor=1.5, jitter=0.01)
-WENT_WRONG = "Что-то пошло не так"
+WENT_WRONG = "что-то пошло не так"
 
 
 async def answered(

@@ -9,6 +9,7 @@ from handlers import (
     errors,
     fallback,
     privacy,
+    provenance,
     refusals,
     restock,
     reviews,
@@ -21,6 +22,7 @@ from handlers.admin import get_admin_router
 def get_routers() -> list[Router]:
     """Fresh routers for one Dispatcher: admins first, then features, then the catch-alls."""
     routers = [
+        provenance.routes.build(),  # forwarded commands, presses outside the private chat
         get_admin_router(),
         survey.button_routes.build(),  # the busiest updates first (see handlers/survey.py)
         customers.routes.build(),

@@ -188,7 +188,9 @@ class FrontEnd:
             )
         body = await request.read()
         headers = {
-            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("host", "content-length", "transfer-encoding", "connection")
         }
         async with (
             aiohttp.ClientSession() as session,

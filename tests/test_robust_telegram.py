@@ -41,7 +41,7 @@ async def test_a_non_json_500_from_set_my_commands_does_not_stop_the_start(
     async with FrontEnd(tg.base_url) as front:
         front.break_method("setMyCommands")
         app = await start_app(telegram_api_url=front.base_url, polling_backoff=FAST)
-        assert (await health(app.http_port))[0] == 200
+        await wait_health(app, 200)
         texts = await answered(tg, 5001)
         assert texts
         assert WENT_WRONG not in texts[0]

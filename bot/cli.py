@@ -239,7 +239,10 @@ def _restore(args: argparse.Namespace) -> int:
         )
     except (BackupError, DatabaseLockedByAnotherProcess, OSError) as exc:
         return _fail(str(exc))
-    kept = f"; the database it replaced is kept as {info.previous}" if info.previous else ""
+    kept = ""
+    if info.previous is not None:
+        what = "was unreadable and is kept, as it was," if info.previous_broken else "is kept"
+        kept = f"; the database it replaced {what} as {info.previous}"
     print(f"{args.path} restored to {info.path}{kept}. Start the bot again.")
     _remind_of_pseudonym_key(settings)
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message

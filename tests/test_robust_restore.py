@@ -48,7 +48,9 @@ def markers(path: Path) -> list[str]:
 
 
 def kept(db: Path) -> list[Path]:
-    return sorted(db.parent.glob(db.name + ".before-restore*"))
+    """The databases restores kept (a broken one's -wal and -shm go along, beside it)."""
+    found = db.parent.glob(db.name + ".before-restore*")
+    return sorted(p for p in found if not p.name.endswith(("-wal", "-shm")))
 
 
 @pytest.fixture

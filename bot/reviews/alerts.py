@@ -60,9 +60,7 @@ def shown_list(tr: Translator, parts: list[str], budget: int) -> str:
 
 
 def _items(tr: Translator, view: AlertView) -> str:
-    parts = [
-        item.name + (f" ×{item.quantity}" if item.quantity > 1 else "") for item in view.items
-    ]
+    parts = [item.name + (f" ×{item.quantity}" if item.quantity > 1 else "") for item in view.items]
     return shown_list(tr, parts, ITEMS_SHOWN_MAX)
 
 

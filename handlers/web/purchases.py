@@ -289,6 +289,11 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
             raise
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return _error(exc.status, exc.reason, headers=headers)
+    except ConnectionError:
+        # The client went away mid-request (or was cut off as too slow): nothing was
+        # stored, nobody is there to answer, and it is no fault of ours worth a traceback.
+        log.info("purchases API: %s %s: the client went away", request.method, request.path)
+        return _error(400, "the connection was lost before the request was complete")
     except Exception:
         log.exception("purchases API: %s %s failed", request.method, request.path)
         return _error(500, "internal error; nothing was stored")

@@ -80,6 +80,7 @@ class BotApp:
     liveness: Liveness = field(default_factory=Liveness)
     _telegram_task: asyncio.Task[None] | None = None
     _commands_registered: bool = False
+    _webhook_set: bool = False
     _runner: web.AppRunner | None = None
     _started: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +144,14 @@ class BotApp:
         if self.settings.api_token is None:
             log.warning("API_TOKEN is not set: the purchases API refuses every call")
         self.scheduler.start()
-        if self.settings.webhook_mode or polling:
+        if self.liveness.telegram_error is None:
+            # Telegram answered getMe: the menu and the webhook are in place when start()
+            # returns, as callers (and tests) expect; when it did not, the supervisor does it.
+            await register_commands(self.bot, self.settings)
+            self._commands_registered = True
+            if self.settings.webhook_mode:
+                await self._set_webhook_once()
+        if (self.settings.webhook_mode and not self._webhook_set) or self.liveness.polling_mode:
             self._telegram_task = asyncio.create_task(self._run_telegram(), name="telegram")
         log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
 
@@ -162,6 +170,23 @@ class BotApp:
                 describe(exc),
             )
 
+    async def _set_webhook(self) -> None:
+        await self.bot.set_webhook(
+            url=self.settings.webhook_url or "",
+            secret_token=self.webhook_secret,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+        self._webhook_set = True
+
+    async def _set_webhook_once(self) -> None:
+        try:
+            await self._set_webhook()
+        except TelegramUnauthorizedError:
+            raise TokenRejected from None
+        except Exception as exc:  # retried by the supervisor
+            log.warning("setWebhook failed (%s); retrying in the background", describe(exc))
+
     async def _run_telegram(self) -> None:
         """Keep the bot connected: getMe, the command menu, then the webhook or polling.
 
@@ -177,12 +202,7 @@ class BotApp:
                     await register_commands(self.bot, self.settings)
                     self._commands_registered = True
                 if self.settings.webhook_mode:
-                    await self.bot.set_webhook(
-                        url=self.settings.webhook_url or "",
-                        secret_token=self.webhook_secret,
-                        allowed_updates=self.dispatcher.resolve_used_update_types(),
-                        drop_pending_updates=False,
-                    )
+                    await self._set_webhook()
                     return
                 backoff.reset()
                 await self.dispatcher.start_polling(

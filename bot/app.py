@@ -153,6 +153,9 @@ class BotApp:
                 await self._set_webhook_once()
         if (self.settings.webhook_mode and not self._webhook_set) or self.liveness.polling_mode:
             self._telegram_task = asyncio.create_task(self._run_telegram(), name="telegram")
+            # Telegram answered, polling starts right away: healthy from now on (a failing
+            # getUpdates or polling ending says otherwise at once).
+            self.liveness.polling = self.liveness.telegram_error is None
         log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
 
     async def _first_contact(self) -> None:
@@ -205,6 +208,7 @@ class BotApp:
                     await self._set_webhook()
                     return
                 backoff.reset()
+                self.liveness.polling = True
                 await self.dispatcher.start_polling(
                     self.bot,
                     handle_signals=False,

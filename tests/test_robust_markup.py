@@ -108,6 +108,7 @@ async def test_joining_a_department_with_markup_in_its_name_shows_it_as_typed(
     items=st.lists(hostile, min_size=1, max_size=4),
     comment=st.one_of(hostile, st.just("<" * 1000), st.just("&" * 999 + "ы")),
     admin_name=hostile,
+    shop_id=hostile,
 )
 @example(
     department="Отдел <B2B>",
@@ -116,6 +117,7 @@ async def test_joining_a_department_with_markup_in_its_name_shows_it_as_typed(
     items=["Чашки <фарфор> & блюдца"],
     comment="вот <фото> брака",
     admin_name="</b>",
+    shop_id="<C&1>",
 )
 async def test_every_message_parses_and_fits_whatever_the_names(
     app: BotApp,
@@ -127,6 +129,7 @@ async def test_every_message_parses_and_fits_whatever_the_names(
     items: list[str],
     comment: str,
     admin_name: str,
+    shop_id: str,
 ) -> None:
     n = next(_ids)
     first_call = len(tg.calls)
@@ -154,9 +157,10 @@ async def test_every_message_parses_and_fits_whatever_the_names(
 
     # A customer: review request, reminder, stars, NPS, comment, alert, its comment, bonus,
     # «Решено», restock reminder.
+    external_id = f"{' '.join(shop_id.split())[:40]}-{n}"
     body = order(
         f"ORD-{n}",
-        f"cust-{n}",
+        external_id,
         at=clock.now().isoformat(),
         name=customer,
         items=[
@@ -183,8 +187,8 @@ async def test_every_message_parses_and_fits_whatever_the_names(
     clock.advance(days=20)
     await app.outbox.tick()
 
-    # Admins' reading.
-    for command in ("/report", "/departments", "/export"):
+    # Admins' reading, and forgetting the customer (which shows who it is first).
+    for command in ("/report", "/departments", "/export", f"/forget_customer {external_id}"):
         boss.send(command)
         await tg.settle()
 

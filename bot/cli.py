@@ -156,6 +156,13 @@ async def serve(settings: Settings) -> int:
         stopped.cancel()
         await app.stop()
         return _fail(str(exc))
+    except Exception:
+        # Unforeseen: the traceback is for us, but the process must not stay up holding the
+        # port and the lock while doing nothing.
+        log.exception("start-up failed")
+        stopped.cancel()
+        await app.stop()
+        return 1
     from bot.gc_tuning import tune_gc_for_serving
 
     tune_gc_for_serving()

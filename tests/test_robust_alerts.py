@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.app import BotApp
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
 from bot.emulator.spec import visible_text
+from bot.i18n import Translator, build_i18n
+from bot.reviews.alerts import shown_list
 from tests.conftest import ADMIN_ID
 from tests.robust_helpers import buy, link, order
 
@@ -90,3 +94,28 @@ async def test_resolved_on_a_60_order_alert_edits_it(
     assert "Решено" in str(after["text"])
     assert "reply_markup" not in after
     assert visible_len(visible_text(str(after["_raw_text"]), "HTML")) <= 4096
+
+
+# --- the cut itself ------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(st.text(st.sampled_from("ab<&>я ,1"), min_size=1, max_size=90), max_size=80),
+    budget=st.integers(min_value=40, max_value=1500),
+)
+def test_a_cut_list_fits_its_budget_and_counts_what_it_left_out(
+    parts: list[str], budget: int
+) -> None:
+    tr = Translator(build_i18n(), "ru")
+    text = shown_list(tr, parts, budget)
+    visible = visible_text(text, "HTML")  # valid HTML: no entity cut in half
+    assert len(visible) <= budget
+    cut = re.search(r", и ещё (\d+)$", visible)
+    left_out = int(cut.group(1)) if cut else 0
+    shown = visible[: cut.start()] if cut else visible
+    kept = len(parts) - left_out
+    assert kept >= (1 if parts else 0)
+    # The first `kept` parts, whole — or, when even the first is too long, its start and «…».
+    if shown != ", ".join(parts[:kept]):
+        assert kept == 1
+        assert shown.endswith("…")
+        assert parts[0].startswith(shown[:-1])

@@ -148,6 +148,10 @@ async def test_a_deleted_database_file_makes_health_503_and_stops_writes(
     body = order("D-2", "cust-d", at=clock.now().isoformat())
     status, payload, _h = await api_call(port, "POST", "/api/v1/purchases", body)
     assert status == 503, payload  # not 201 into a file nobody will ever read again
+    await app.outbox.tick()  # the scheduler's writes stop too, quietly
+    status, _payload, _h = await api_call(port, "POST", "/api/v1/purchases", body)
+    assert status == 503
     criticals = [r for r in caplog.records if r.levelno >= logging.CRITICAL]
-    assert criticals, [r.getMessage() for r in caplog.records]
+    assert len(criticals) == 1, [r.getMessage() for r in caplog.records]  # said once, loudly
     assert str(path) in criticals[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info], "no tracebacks for it"

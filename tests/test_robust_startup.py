@@ -168,8 +168,12 @@ async def test_sigterm_while_a_long_poll_hangs_ends_within_10_s(
         commands, bot_env(emulator.base_url, TOKEN, tmp_path / "bot.sqlite3", port), tmp_path
     )
     await wait_health(port, 200)
+    await emulator.wait_for(lambda: emulator._polling > 0, timeout=30)  # a long poll is open
     emulator.fail("getUpdates", 1000, status=500, delay=120)  # Telegram stops answering
-    await emulator.wait_for(lambda: any(c.method == "getUpdates" for c in emulator.calls))
+    # An update ends the long poll under way; the next one hangs.
+    user = emulator.user(5101, "Анна")
+    user.send("/start")
+    await emulator.wait_for(lambda: bool(user.texts()), timeout=30)
     await asyncio.sleep(1)
     code, took = await cmd.terminate(STOP_LIMIT + 20)
     assert code == 0, cmd.log()

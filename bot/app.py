@@ -99,7 +99,7 @@ class BotApp:
         return None
 
     async def start(self, *, polling: bool = True) -> None:
-        """Check the token, open storage and start every part.
+        """Open storage, check the token and start every part.
 
         Raises TokenRejected when Telegram answers 401, StartupError when the database or the
         port cannot be used, DatabaseLockedByAnotherProcess when another bot holds the file,
@@ -107,7 +107,6 @@ class BotApp:
         is no reason to stop: the bot keeps trying in the background (/healthz says 503).
         """
         self.liveness.polling_mode = polling and not self.settings.webhook_mode
-        await self._first_contact()
         try:
             await self.db.open()
         except (OSError, sqlite3.Error) as exc:
@@ -122,6 +121,9 @@ class BotApp:
             await self.bot.session.close()
             raise
         self._started = True
+        # Local problems (above) are told without waiting for the network; then Telegram,
+        # before anything else speaks, so a rejected token is the only line.
+        await self._first_contact()
         self._runner = web.AppRunner(
             self.web_app, access_log=None, handle_signals=False, shutdown_timeout=STOP_TIMEOUT / 4
         )
@@ -159,7 +161,7 @@ class BotApp:
         log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
 
     async def _first_contact(self) -> None:
-        """getMe once: a rejected token ends the start here, before anything else is opened."""
+        """getMe once: a rejected token ends the start here, before the web server opens."""
         try:
             async with asyncio.timeout(FIRST_CONTACT_TIMEOUT):
                 await self.bot.me()

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.dispatcher import DEFAULT_BACKOFF_CONFIG
 from aiogram.enums import ParseMode
-from aiogram.utils.backoff import BackoffConfig
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -27,6 +29,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.disclosure.guard import PseudonymKeyError, guard_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
+from bot.liveness import UNREACHABLE_ERRORS, Liveness, TelegramWatch, TokenRejected, describe
 from bot.outbox import Kind, build_registry
 from bot.pacing import Pacer, PacingMiddleware
 from bot.pseudonym import Pseudonymizer
@@ -36,6 +39,7 @@ from handlers import get_routers
 from handlers.web.context import WebContext
 from handlers.web.health import setup_health
 from handlers.web.integrations import setup_integrations
+from handlers.web.limits import GuardedSite
 from handlers.web.purchases import setup_api
 from handlers.web.telegram import setup_webhook
 from scheduler import setup_scheduler
@@ -48,6 +52,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 8.0
+# The first getMe at start: long enough for a slow network, short enough that a black-holed
+# one does not keep the web server (and /healthz saying why) from coming up.
+FIRST_CONTACT_TIMEOUT = 10.0
+
+
+class StartupError(Exception):
+    """Start-up cannot go on (a database path that cannot be used, a port taken); the message
+    is one line naming the setting and the path."""
 
 
 @dataclass
@@ -68,7 +80,10 @@ class BotApp:
     # again, growing up to max_delay; tests shorten it.
     polling_backoff: BackoffConfig = DEFAULT_BACKOFF_CONFIG
     webhook_secret: str | None = field(default=None, repr=False)  # never in a traceback
-    _polling_task: asyncio.Task[None] | None = None
+    liveness: Liveness = field(default_factory=Liveness)
+    _telegram_task: asyncio.Task[None] | None = None
+    _commands_registered: bool = False
+    _webhook_set: bool = False
     _runner: web.AppRunner | None = None
     _started: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
@@ -87,9 +102,20 @@ class BotApp:
         return None
 
     async def start(self, *, polling: bool = True) -> None:
-        """Open storage and start every part. Raises if the database is held by another bot,
-        or PseudonymKeyError if the pseudonym key is not the database's."""
-        await self.db.open()
+        """Open storage, check the token and start every part.
+
+        Raises TokenRejected when Telegram answers 401, StartupError when the database or the
+        port cannot be used, DatabaseLockedByAnotherProcess when another bot holds the file,
+        PseudonymKeyError if the pseudonym key is not the database's. Telegram not answering
+        is no reason to stop: the bot keeps trying in the background (/healthz says 503).
+        """
+        self.liveness.polling_mode = polling and not self.settings.webhook_mode
+        try:
+            await self.db.open()
+        except (OSError, sqlite3.Error) as exc:
+            raise StartupError(
+                f"DATABASE_PATH {self.settings.database_path} cannot be used: {describe(exc)}"
+            ) from None
         try:
             self.pseudonyms.use(*await guard_key(self.db, self.settings, self.clock.now()))
         except PseudonymKeyError:
@@ -98,24 +124,99 @@ class BotApp:
             await self.bot.session.close()
             raise
         self._started = True
-        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
+        # Local problems (above) are told without waiting for the network; then Telegram,
+        # before anything else speaks, so a rejected token is the only line.
+        await self._first_contact()
+        self._runner = web.AppRunner(
+            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=STOP_TIMEOUT / 4
+        )
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
+        site = GuardedSite(
+            self._runner,
+            self.settings.http_host,
+            self.settings.http_port,
+            header_timeout=self.settings.http_header_timeout,
+            body_timeout=self.settings.http_body_timeout,
+            max_connections=self.settings.http_max_connections,
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(
+                f"HTTP_HOST:HTTP_PORT {self.settings.http_host}:{self.settings.http_port} "
+                f"cannot be used: {describe(exc)}"
+            ) from None
         if self.settings.api_token is None:
             log.warning("API_TOKEN is not set: the purchases API refuses every call")
         self.scheduler.start()
-        await register_commands(self.bot, self.settings)
-        await register_descriptions(self.bot, self.settings, self.i18n)
-        if self.settings.webhook_mode:
-            await self.bot.set_webhook(
-                url=self.settings.webhook_url or "",
-                secret_token=self.webhook_secret,
-                allowed_updates=self.dispatcher.resolve_used_update_types(),
-                drop_pending_updates=False,
+        if self.liveness.telegram_error is None:
+            # Telegram answered getMe: the menu and the webhook are in place when start()
+            # returns, as callers (and tests) expect; when it did not, the supervisor does it.
+            await register_commands(self.bot, self.settings)
+            await register_descriptions(self.bot, self.settings, self.i18n)
+            self._commands_registered = True
+            if self.settings.webhook_mode:
+                await self._set_webhook_once()
+        if (self.settings.webhook_mode and not self._webhook_set) or self.liveness.polling_mode:
+            self._telegram_task = asyncio.create_task(self._run_telegram(), name="telegram")
+            # Telegram answered, polling starts right away: healthy from now on (a failing
+            # getUpdates or polling ending says otherwise at once).
+            self.liveness.polling = self.liveness.telegram_error is None
+        log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
+
+    async def _first_contact(self) -> None:
+        """getMe once: a rejected token ends the start here, before the web server opens."""
+        try:
+            async with asyncio.timeout(FIRST_CONTACT_TIMEOUT):
+                await self.bot.me()
+        except TelegramUnauthorizedError:
+            raise TokenRejected from None
+        except Exception as exc:  # anything else is Telegram not answering (yet)
+            self.liveness.unreachable(describe(exc))
+            log.warning(
+                "Telegram is unreachable at %s (%s); the bot starts anyway and will retry",
+                self.settings.telegram_api_url,
+                describe(exc),
             )
-        elif polling:
-            self._polling_task = asyncio.create_task(
-                self.dispatcher.start_polling(
+
+    async def _set_webhook(self) -> None:
+        await self.bot.set_webhook(
+            url=self.settings.webhook_url or "",
+            secret_token=self.webhook_secret,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+        self._webhook_set = True
+
+    async def _set_webhook_once(self) -> None:
+        try:
+            await self._set_webhook()
+        except TelegramUnauthorizedError:
+            raise TokenRejected from None
+        except Exception as exc:  # retried by the supervisor
+            log.warning("setWebhook failed (%s); retrying in the background", describe(exc))
+
+    async def _run_telegram(self) -> None:
+        """Keep the bot connected: getMe, the command menu, then the webhook or polling.
+
+        Whatever ends polling (getMe failing, an error aiogram does not swallow) is logged and
+        polling starts again after a growing pause; a rejected token (401) stops the process
+        (Liveness.fatal). Cancelled by stop().
+        """
+        backoff = Backoff(self.polling_backoff)
+        while True:
+            try:
+                await self.bot.me()  # cached by aiogram once it has succeeded
+                if not self._commands_registered:
+                    await register_commands(self.bot, self.settings)
+                    await register_descriptions(self.bot, self.settings, self.i18n)
+                    self._commands_registered = True
+                if self.settings.webhook_mode:
+                    await self._set_webhook()
+                    return
+                backoff.reset()
+                self.liveness.polling = True
+                await self.dispatcher.start_polling(
                     self.bot,
                     handle_signals=False,
                     close_bot_session=False,
@@ -123,23 +224,40 @@ class BotApp:
                     polling_timeout=self.polling_timeout,
                     backoff_config=self.polling_backoff,
                     allowed_updates=self.dispatcher.resolve_used_update_types(),
-                ),
-                name="polling",
-            )
-        log.info("bot started (%s mode)", "webhook" if self.settings.webhook_mode else "polling")
+                )
+                if not self._started:
+                    return
+                reason = "polling ended by itself"
+            except TelegramUnauthorizedError:
+                self.liveness.rejected()  # the runner ends the process and says why
+                return
+            except UNREACHABLE_ERRORS as exc:
+                self.liveness.unreachable(describe(exc))
+                log.warning(
+                    "Telegram is unreachable (%s); retrying in %.1f s",
+                    describe(exc),
+                    backoff.next_delay,
+                )
+                self.liveness.polling = False
+                await backoff.asleep()
+                continue
+            except Exception as exc:
+                reason = describe(exc)
+            finally:
+                self.liveness.polling = False
+            log.error("polling stopped (%s); restarting it in %.1f s", reason, backoff.next_delay)
+            await backoff.asleep()
 
     async def stop(self) -> None:
         """Stop within STOP_TIMEOUT: no new updates; the running outbox tick and digest run
         finish or are cancelled before the bot session and the database close."""
         if not self._started:
+            await self.bot.session.close()  # a start that failed early opened only this
             return
         self._started = False
-        if self._polling_task is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._polling_task, STOP_TIMEOUT / 2)
-            self._polling_task = None
+        if self._telegram_task is not None:
+            await self._stop_telegram(self._telegram_task)
+            self._telegram_task = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # no new runs; the ones under way are below
         # Both are given the same grace time at once, so a stop stays within STOP_TIMEOUT.
@@ -153,6 +271,21 @@ class BotApp:
         await self.bot.session.close()
         await self.db.close()
         log.info("bot stopped")
+
+    async def _stop_telegram(self, task: asyncio.Task[None]) -> None:
+        """No new updates: polling is asked to stop (the update under way finishes), and
+        cancelled if it does not within its share of STOP_TIMEOUT, whatever state it is in
+        (a hung long poll, a retry pause, Telegram unreachable)."""
+        # RuntimeError: "Polling is not started" (a retry pause): nothing to ask.
+        with contextlib.suppress(RuntimeError, TimeoutError):
+            async with asyncio.timeout(STOP_TIMEOUT / 4):
+                await self.dispatcher.stop_polling()
+        if not task.done():
+            task.cancel()
+        # Its outcome was logged where it happened; on the way out only the stop matters.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            async with asyncio.timeout(STOP_TIMEOUT / 4):
+                await task
 
 
 def outbox_kinds() -> dict[str, Kind]:
@@ -203,9 +336,11 @@ def build_app(
 ) -> BotApp:
     clock = clock or SystemClock()
     db = Database(settings.database_path)
+    liveness = Liveness(database_problem=db.problem)
     # Replies and the outbox share one pacer: one SEND_RATE, one second per chat.
     pacer = Pacer(settings.send_rate)
     bot = build_bot(settings, pacer)
+    bot.session.middleware(TelegramWatch(liveness))
     i18n = build_i18n(settings.default_language)
     pseudonyms = Pseudonymizer()  # keyed at start
     outbox = OutboxDispatcher(
@@ -247,8 +382,9 @@ def build_app(
         handle_as_tasks=handle_as_tasks,
         polling_timeout=polling_timeout,
         polling_backoff=polling_backoff,
+        liveness=liveness,
     )
-    setup_health(web_app)
+    setup_health(web_app, liveness)
     if settings.webhook_mode:
         if settings.webhook_secret and settings.webhook_secret.get_secret_value():
             app.webhook_secret = settings.webhook_secret.get_secret_value()

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,9 +41,59 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RepeatLimiter(logging.Filter):
+    """At most `burst` lines of one kind (logger, level, message template) per `period`
+    seconds; the next line let through after a quiet spell says how many were left out.
+
+    A storm (300 slow clients, Telegram down with polling retrying, a shop resending a bad
+    file) must not bury the one line that matters under a hundred thousand identical ones.
+    """
+
+    def __init__(self, burst: int = 5, period: float = 60.0) -> None:
+        super().__init__()
+        self.burst = burst
+        self.period = period
+        self._seen: dict[tuple[str, int, str], list[float]] = {}  # key → [start, shown, dropped]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(record.msg))
+        now = time.monotonic()
+        window = self._seen.get(key)
+        if window is None or now - window[0] >= self.period:
+            dropped = int(window[2]) if window is not None else 0
+            if len(self._seen) > 10_000:
+                self._seen.clear()  # bounded memory, whatever the variety of messages
+            self._seen[key] = [now, 1, 0]
+            if dropped:
+                record.msg = f"{record.getMessage()} (and {dropped} more like it before)"
+                record.args = None
+            return True
+        if window[1] < self.burst:
+            window[1] += 1
+            return True
+        window[2] += 1
+        return False
+
+
+class OneLineClientErrors(logging.Filter):
+    """aiohttp logs each malformed request from a client (a TLS hello on a plain port, a
+    broken header) with a traceback; one line says the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {str(exc)[:200]}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_logging(settings: Settings | None = None, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatLimiter())
+    logging.getLogger("aiohttp.server").addFilter(OneLineClientErrors())
     if settings is not None:
         secrets = [settings.bot_token.get_secret_value()]
         if settings.api_token is not None:
@@ -74,31 +125,62 @@ def _settings_or_exit() -> Settings | int:
 
 
 async def serve(settings: Settings) -> int:
-    from bot.app import STOP_TIMEOUT, build_app
+    """Run until SIGTERM/SIGINT (exit 0) or until Telegram rejects the token (exit 2).
+
+    The signals are handled from the first moment, so a stop is prompt in every state: while
+    starting, while Telegram is unreachable, while a long poll hangs.
+    """
+    from bot.app import STOP_TIMEOUT, StartupError, build_app
     from bot.disclosure.guard import PseudonymKeyError
+    from bot.liveness import REJECTED_LINE, TokenRejected, describe
     from storage import DatabaseLockedByAnotherProcess
 
-    app = build_app(settings)
     try:
-        await app.start()
-    except (DatabaseLockedByAnotherProcess, PseudonymKeyError) as exc:
-        await app.stop()
-        return _fail(str(exc))
-    from bot.gc_tuning import tune_gc_for_serving
-
-    tune_gc_for_serving()
+        app = build_app(settings)
+    except OSError as exc:  # the pseudonym key beside the database could not be written
+        return _fail(f"DATABASE_PATH {settings.database_path} cannot be used: {describe(exc)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    stopped = asyncio.create_task(stop.wait())
+    starting = asyncio.create_task(app.start())
+    await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+    try:
+        await starting
+    except asyncio.CancelledError:
+        pass  # stopped while starting
+    except (DatabaseLockedByAnotherProcess, StartupError, TokenRejected, PseudonymKeyError) as exc:
+        stopped.cancel()
+        await app.stop()
+        return _fail(str(exc))
+    except Exception:
+        # Unforeseen: the traceback is for us, but the process must not stay up holding the
+        # port and the lock while doing nothing.
+        log.exception("start-up failed")
+        stopped.cancel()
+        await app.stop()
+        return 1
+    from bot.gc_tuning import tune_gc_for_serving
+
+    tune_gc_for_serving()
+    fatal = asyncio.create_task(app.liveness.fatal.wait())
+    await asyncio.wait({stopped, fatal}, return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if not stop.is_set():
+        log.critical(REJECTED_LINE)
+        code = 2
+    for task in (stopped, fatal):
+        task.cancel()
     log.info("stopping")
     try:
         await asyncio.wait_for(app.stop(), STOP_TIMEOUT)
     except TimeoutError:
         log.error("did not stop within %s s", STOP_TIMEOUT)
         return 1
-    return 0
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -174,7 +256,10 @@ def _restore(args: argparse.Namespace) -> int:
         )
     except (BackupError, DatabaseLockedByAnotherProcess, OSError) as exc:
         return _fail(str(exc))
-    kept = f"; the database it replaced is kept as {info.previous}" if info.previous else ""
+    kept = ""
+    if info.previous is not None:
+        what = "was unreadable and is kept, as it was," if info.previous_broken else "is kept"
+        kept = f"; the database it replaced {what} as {info.previous}"
     print(f"{args.path} restored to {info.path}{kept}. Start the bot again.")
     _remind_of_pseudonym_key(settings)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot
@@ -9,6 +10,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.i18n import build_i18n
+from bot.liveness import describe
 from bot.settings import Settings
 from bot.texts import N_
 
@@ -69,5 +71,7 @@ async def register_commands(bot: Bot, settings: Settings) -> None:
             except TelegramAPIError as exc:
                 # Typically "chat not found": the admin has not written to the bot yet.
                 log.warning("admin commands for %s not set: %s", admin_id, exc.message)
-    except TelegramAPIError as exc:
-        log.warning("command menu not registered: %s", exc.message)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # any failure: a non-JSON 500 is no TelegramAPIError
+        log.warning("command menu not registered: %s", describe(exc))

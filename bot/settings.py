@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# The token `.env.example` ships with: well-formed, so only its words give it away.
+_EXAMPLE_PLACEHOLDER = "replace-with-your-token"
 _SEND_HOURS_RE = re.compile(r"^\s*(\d{1,2})\s*-\s*(\d{1,2})\s*$")
 
 
@@ -103,6 +105,12 @@ class Settings(BaseSettings):
     support_hours: str = Field(default="", max_length=100)  # e.g. «пн–пт 9:00–18:00»
     alert_response_hours: float = Field(default=24, gt=0, le=24 * 30)
     review_ask_effort: bool = True  # the CES question after NPS
+    # --- The web server against slow clients (issue 10: robustness) ------------------------
+    # A request's head must arrive within HTTP_HEADER_TIMEOUT seconds and its body within
+    # HTTP_BODY_TIMEOUT; at most HTTP_MAX_CONNECTIONS are open at once (more are refused).
+    http_header_timeout: float = Field(default=10, gt=0, le=3600)
+    http_body_timeout: float = Field(default=30, gt=0, le=3600)
+    http_max_connections: int = Field(default=200, ge=1, le=100_000)
 
     @field_validator("bot_token")
     @classmethod
@@ -110,6 +118,10 @@ class Settings(BaseSettings):
         if not _TOKEN_RE.match(value.get_secret_value().strip()):
             # Never echo the value: it is a secret.
             raise ValueError("expected the form 123456:ABC-token from @BotFather")
+        if _EXAMPLE_PLACEHOLDER in value.get_secret_value():
+            raise ValueError(
+                "this is the placeholder from .env.example; put the token from @BotFather there"
+            )
         return SecretStr(value.get_secret_value().strip())
 
     @field_validator("admin_ids", mode="before")

@@ -8,13 +8,14 @@ do?», before /start) and setMyShortDescription (the profile) are set in Russian
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from html import escape
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 
 from bot.i18n import I18n, Translator
+from bot.liveness import describe
 from bot.settings import Settings
 from bot.shop import company_name, shop_name
 from bot.texts import N_
@@ -154,5 +155,7 @@ async def register_descriptions(bot: Bot, settings: Settings, i18n: I18n) -> Non
             await bot.set_my_short_description(
                 short_description(tr, settings), language_code=language_code
             )
-    except TelegramAPIError as exc:
-        log.warning("bot descriptions not set: %s", exc.message)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # any failure: a non-JSON 500 is no TelegramAPIError
+        log.warning("bot descriptions not set: %s", describe(exc))

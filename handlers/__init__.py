@@ -11,6 +11,7 @@ from handlers import (
     fallback,
     plans,
     privacy,
+    provenance,
     reachability,
     refusals,
     restock,
@@ -24,6 +25,7 @@ from handlers.admin import get_admin_router
 def get_routers() -> list[Router]:
     """Fresh routers for one Dispatcher: admins first, then features, then the catch-alls."""
     routers = [
+        provenance.routes.build(),  # forwarded commands, presses outside the private chat
         get_admin_router(),
         survey.button_routes.build(),  # the busiest updates first (see handlers/survey.py)
         # Texts the bot asked for (a note, a comment, a suggestion) before anyone else's

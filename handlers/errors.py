@@ -9,6 +9,7 @@ from aiogram.types import ErrorEvent
 
 from bot.i18n import _
 from handlers.routes import Routes
+from storage import DatabaseFileGone
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,10 @@ async def on_error(event: ErrorEvent) -> bool:
     if busy:
         log.warning("database busy while handling update %s", event.update.update_id)
         text = _("The bot is busy right now, please try again in a minute.")
+    elif isinstance(exc, DatabaseFileGone):
+        # Logged once, CRITICAL, where it was found (storage/db.py); nothing was written.
+        log.warning("update %s refused: %s", event.update.update_id, exc)
+        text = _("Something went wrong on our side. Please try again later.")
     else:
         log.exception("update %s failed", event.update.update_id, exc_info=exc)
         text = _("Something went wrong on our side. Please try again later.")

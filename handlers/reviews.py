@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F
+from aiogram import Bot
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
@@ -162,15 +162,18 @@ async def skip_comment(
 
 
 class AwaitingComment(BaseFilter):
-    """The sender is a customer whose review waits for a comment (a plain text, not a command)."""
+    """The sender is a customer whose review waits for a comment: a plain text (not a
+    command), or anything else (a photo, a voice message), which is then asked for as text."""
 
     async def __call__(self, message: Message, db: Database, clock: Clock) -> bool:
-        if message.from_user is None or not message.text or message.text.startswith("/"):
+        if message.from_user is None or (message.text or "").startswith("/"):
             return False
+        if message.contact is not None:
+            return False  # a shared phone is linking (handlers/customers.py), never a comment
         return await reviews.awaiting_comment(db, message.from_user.id, clock.now())
 
 
-@routes.message(F.text, AwaitingComment())
+@routes.message(AwaitingComment())
 async def comment(
     message: Message,
     db: Database,
@@ -180,10 +183,20 @@ async def comment(
     outbox: OutboxPort,
 ) -> None:
     assert message.from_user is not None
+    # A photo of the defect with a caption «вот фото брака»: the caption is the comment.
+    text = message.text or message.caption
+    if not text or not text.strip():
+        await message.answer(
+            _(
+                "Please write your comment as text (photos and voice messages are not saved), "
+                "or press «Skip»."
+            )
+        )
+        return
     result = await reviews.add_comment(
         db,
         telegram_id=message.from_user.id,
-        text=message.text,
+        text=text,
         now=clock.now(),
         settings=settings,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
@@ -53,7 +55,10 @@ async def join_by_invite(
             "Welcome! You are registered in the department «{department}». When a survey "
             "starts, the questions will come here."
         )
-    await message.answer(text.format(department=joined.department, old=joined.moved_from))
+    # Department names are typed by admins: text, never markup (`/invite Отдел <B2B>`).
+    await message.answer(
+        text.format(department=escape(joined.department), old=escape(joined.moved_from or ""))
+    )
     progress = await survey_service.progress_for(db, pseudonyms, message.from_user.id, clock.now())
     if isinstance(progress, survey_service.Progress):
         text, markup = next_step_message(Translator(i18n, locale), progress)

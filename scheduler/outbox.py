@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from bot.outbox import Kind, OutboxRow, Outgoing, Post, Postpone, RenderContext, Skip, Sweep
 from scheduler.sender import Delivery, Sender
 from scheduler.tasks import finish_or_cancel
+from storage import DatabaseFileGone
 from storage import customers as customers_q
 from storage import outbox as q
 from storage import survey as survey_q
@@ -131,6 +132,8 @@ class OutboxDispatcher:
                     if len(rows) < BATCH_SIZE:
                         break
                 return handled
+            except DatabaseFileGone:
+                return 0  # logged once, CRITICAL, by storage; a traceback every tick adds nothing
             finally:
                 self._current = None
                 self.completed_ticks += 1

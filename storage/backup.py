@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.db import Database, DatabaseLockedByAnotherProcess
+
+RESTORE_LOCK_WAIT = 120.0  # seconds a restore waits for another one of the same database
 
 
 class BackupError(Exception):
@@ -33,6 +36,7 @@ class BackupInfo:
     size: int  # bytes
     schema_version: int
     previous: Path | None = None  # restore: where the database it replaced was saved
+    previous_broken: bool = False  # restore: that database was unreadable, kept as it was
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
@@ -120,11 +124,74 @@ def _bot_stopped(database: Path) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def restore(backup_file: Path, database: Path, *, latest_version: int | None = None) -> BackupInfo:
+@contextmanager
+def _one_restore_at_a_time(database: Path, wait: float = RESTORE_LOCK_WAIT) -> Iterator[None]:
+    """Restores of one database run one after another: each keeps what it replaced, and none
+    copies over a file another is still writing."""
+    lock_path = database.with_name(database.name + ".restore-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BackupError(
+                        f"another restore of {database} has been running for {wait:.0f} s "
+                        f"(lock file {lock_path}); wait for it to finish"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _readable(database: Path) -> bool:
+    """The live file is a sound SQLite database (else it is moved aside as it is)."""
+    try:
+        with closing(_connect_ro(database)) as conn:
+            return conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _aside_path(database: Path, now: datetime) -> Path:
+    """`<name>.before-restore-YYYYMMDD-HHMMSS` (UTC), never one a previous restore left."""
+    stem = f"{database.name}.before-restore-{now.astimezone(UTC):%Y%m%d-%H%M%S}"
+    candidate = database.with_name(stem)
+    n = 1
+    while any(
+        candidate.with_name(candidate.name + suffix).exists() for suffix in ("", "-wal", "-shm")
+    ):
+        n += 1
+        candidate = database.with_name(f"{stem}-{n}")
+    return candidate
+
+
+def _move_aside(database: Path, aside: Path) -> None:
+    """Rename a broken database and its -wal/-shm, byte for byte, for whoever wants to look."""
+    for suffix in ("-wal", "-shm", ""):
+        source = database.with_name(database.name + suffix)
+        if source.exists():
+            source.replace(aside.with_name(aside.name + suffix))
+
+
+def restore(
+    backup_file: Path,
+    database: Path,
+    *,
+    latest_version: int | None = None,
+    now: datetime | None = None,
+) -> BackupInfo:
     """Replace `database` with `backup_file`; the bot must be stopped.
 
-    The database being replaced is first saved beside itself as `<name>.before-restore`, so
-    a restore of the wrong file can be undone the same way.
+    The database being replaced is kept beside itself as `<name>.before-restore-<UTC time>`
+    (each restore its own file), so a restore of the wrong file can be undone the same way: a
+    sound one as a consistent copy, a broken one (zeroed, corrupt) renamed as it is, with its
+    -wal and -shm. Restores of one database wait for each other.
     """
     backup_file = Path(backup_file)
     database = Path(database)
@@ -139,11 +206,16 @@ def restore(backup_file: Path, database: Path, *, latest_version: int | None = N
                 f"the backup has schema version {version}, newer than this bot knows "
                 f"({latest_version}); restore it with the bot's newer version"
             )
-        with _bot_stopped(database):
+        with _one_restore_at_a_time(database), _bot_stopped(database):
             previous = None
+            broken = False
             if database.exists():
-                previous = database.with_name(database.name + ".before-restore")
-                backup(database, previous)
+                previous = _aside_path(database, now or datetime.now(tz=UTC))
+                if _readable(database):
+                    backup(database, previous)
+                else:
+                    broken = True
+                    _move_aside(database, previous)
             database.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with closing(sqlite3.connect(database)) as dst:
@@ -156,4 +228,4 @@ def restore(backup_file: Path, database: Path, *, latest_version: int | None = N
                     pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
             except sqlite3.Error as exc:
                 raise BackupError(f"restore failed: {exc}") from None
-    return BackupInfo(database, pages, database.stat().st_size, version, previous)
+    return BackupInfo(database, pages, database.stat().st_size, version, previous, broken)

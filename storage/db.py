@@ -34,6 +34,11 @@ class DatabaseLockedByAnotherProcess(RuntimeError):
     """Another bot process already runs on this database file."""
 
 
+class DatabaseFileGone(RuntimeError):
+    """The file at the database's path is no longer the one the bot opened (deleted, or
+    replaced under it): a write now would go into a file nobody will read again."""
+
+
 class Database:
     def __init__(self, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
@@ -44,6 +49,8 @@ class Database:
         self._read_lock = asyncio.Lock()
         self._lock_fd: int | None = None
         self._group_commits: dict[object, GroupCommit[Any, Any]] = {}
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
+        self._gone_logged = False
 
     @property
     def lock_path(self) -> Path:
@@ -57,6 +64,8 @@ class Database:
             self._writer = await self._connect()
             await apply_migrations(self._writer)
             self._reader = await self._connect()
+            stat = os.stat(self.path)
+            self._identity = (stat.st_dev, stat.st_ino)
         except BaseException:
             await self.close()
             raise
@@ -65,13 +74,18 @@ class Database:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
         # what a `write()` block covers.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        # NORMAL in WAL mode survives any process crash (SIGKILL included); only a power loss
-        # can roll back the last commits. FULL would fsync on every answer.
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode survives any process crash (SIGKILL included); only a power
+            # loss can roll back the last commits. FULL would fsync on every answer.
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            # Not a database (a zeroed file): close it, or its thread keeps the process alive.
+            await conn.close()
+            raise
         return conn
 
     def _acquire_process_lock(self) -> None:
@@ -96,6 +110,7 @@ class Database:
                 except Exception:  # closing must go on whatever one connection says
                     log.exception("closing a database connection failed")
         self._reader = self._writer = None
+        self._identity = None
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
@@ -107,10 +122,34 @@ class Database:
             raise RuntimeError("database is not open")
         return self._writer
 
+    def problem(self) -> str | None:
+        """Why the database cannot be trusted any more (its file deleted or replaced), or None."""
+        if self._identity is None:
+            return None
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return f"the database file {self.path} is gone"
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            return f"the database file {self.path} was replaced under the running bot"
+        return None
+
+    def _check_file(self) -> None:
+        # One stat per transaction (about a microsecond): cheap against accepting orders,
+        # answers and messages into a file that has been deleted and will never be read again.
+        problem = self.problem()
+        if problem is None:
+            return
+        if not self._gone_logged:
+            self._gone_logged = True
+            log.critical("%s: writes are stopped; restore it and restart the bot", problem)
+        raise DatabaseFileGone(problem)
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: everything inside commits together or not at all."""
         async with self._write_lock:
+            self._check_file()
             conn = self.writer
             # IMMEDIATE takes the write lock up front, so a busy database (another writer,
             # an admin's sqlite3 shell) waits busy_timeout here instead of failing mid-way.

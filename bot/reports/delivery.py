@@ -15,6 +15,7 @@ from aiogram.enums import ChatAction
 from aiogram.types import BufferedInputFile
 
 from bot.i18n import Translator
+from bot.liveness import best_effort
 from bot.reports.assemble import Report
 from bot.reports.render import pack_messages, render_report
 
@@ -89,7 +90,9 @@ async def send_report(bot: Bot, chat_id: int, tr: Translator, report: Report) ->
     try:
         for text in pack_messages(sections):
             await bot.send_message(chat_id, text)
-        await bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+        await best_effort(
+            bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO), "«sending a photo…»"
+        )
         rendered = RenderedReport([], await charts)
     finally:
         if not charts.done():

@@ -33,13 +33,47 @@ if TYPE_CHECKING:
     import aiosqlite
 
 COMMENT_SHOWN_MAX = 1000
+# Visible characters for the lists of an alert. With the comment (1000), the customer (name 200,
+# phone, shop id 64), the headings and the «Resolved» line an admin's name adds, the whole stays
+# under Telegram's 4096 (https://core.telegram.org/bots/api#sendmessage) however many orders a
+# review covers: a review of 70 orders once made an alert nobody received.
+ORDERS_SHOWN_MAX = 800
+ITEMS_SHOWN_MAX = 1400
 
 
-def _items(view: AlertView) -> str:
-    return ", ".join(
-        escape(item.name) + (f" ×{item.quantity}" if item.quantity > 1 else "")
-        for item in view.items
-    )[:1500]
+def shown_list(tr: Translator, parts: list[str], budget: int) -> str:
+    """`parts` joined with commas, as many as fit in `budget` visible characters, then «and N
+    more». Cut before escaping, so an entity (`&amp;`) is never cut in half."""
+
+    def more(n: int) -> str:
+        return tr("and {n} more", n=n)
+
+    shown: list[str] = []
+    used = 0
+    for index, part in enumerate(parts):
+        left_after = len(parts) - index - 1
+        # Room for «, and N more» is kept at every step, so stopping anywhere still fits.
+        reserve = len(more(left_after)) + 2 if left_after else 0
+        need = len(part) + (2 if shown else 0)
+        if used + need + reserve > budget:
+            break
+        shown.append(part)
+        used += need
+    if not shown and parts:  # the first alone is longer than the room: its start
+        room = budget - (len(more(len(parts) - 1)) + 2 if len(parts) > 1 else 0)
+        shown = [parts[0][: max(room - 1, 1)] + "…"]
+    text = ", ".join(escape(p) for p in shown)
+    rest = len(parts) - len(shown)
+    return f"{text}, {more(rest)}" if rest else text
+
+
+def _items(tr: Translator, view: AlertView) -> str:
+    parts = [item.name + (f" ×{item.quantity}" if item.quantity > 1 else "") for item in view.items]
+    return shown_list(tr, parts, ITEMS_SHOWN_MAX)
+
+
+def _orders(tr: Translator, view: AlertView) -> str:
+    return shown_list(tr, list(view.orders), ORDERS_SHOWN_MAX)
 
 
 def _customer(tr: Translator, view: AlertView) -> str:
@@ -55,7 +89,7 @@ def resolved_line(tr: Translator, view: AlertView, tz: tzinfo) -> str:
     assert alert.resolved_at is not None
     return tr(
         "✅ Resolved: {name}, {when}",
-        name=escape(alert.resolved_by_name or str(alert.resolved_by)),
+        name=escape((alert.resolved_by_name or str(alert.resolved_by))[:200]),
         when=alert.resolved_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
     )
 
@@ -69,14 +103,14 @@ def alert_text(tr: Translator, view: AlertView, tz: tzinfo, *, comment_only: boo
             + tr("Comment on a negative review ({rating} of 5)", rating=review.rating)
             + "</b>",
             tr("Customer: {customer}", customer=_customer(tr, view)),
-            tr("Orders: {orders}", orders=escape(", ".join(view.orders))),
+            tr("Orders: {orders}", orders=_orders(tr, view)),
         ]
     else:
         lines = [
             "⚠️ <b>" + tr("Negative review: {rating} of 5", rating=review.rating) + "</b>",
             tr("Customer: {customer}", customer=_customer(tr, view)),
-            tr("Orders: {orders}", orders=escape(", ".join(view.orders))),
-            tr("Items: {items}", items=_items(view)),
+            tr("Orders: {orders}", orders=_orders(tr, view)),
+            tr("Items: {items}", items=_items(tr, view)),
         ]
         if review.nps is not None:
             lines.append(tr("Would recommend us: {score} of 10", score=review.nps))

@@ -9,6 +9,7 @@ from aiogram.types import BufferedInputFile, Message
 
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.liveness import best_effort
 from bot.pseudonym import Pseudonymizer
 from bot.reports.assemble import build_report
 from bot.reports.delivery import send_report
@@ -56,7 +57,8 @@ async def export(
     pseudonyms: Pseudonymizer,
     i18n: I18n,
 ) -> None:
-    await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
+    action = bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
+    await best_effort(action, "«sending a file…»")
     exports = await build_exports(db, settings, pseudonyms, clock.now())
     tr = Translator(i18n, i18n.current_locale)
     for item in exports:

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -31,10 +32,10 @@ from bot.customers.ingest import ingest
 from bot.customers.purchases import Timing
 from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list, unknown_fields
 from bot.pseudonym import Pseudonymizer
+from storage import DatabaseFileGone
 from storage import customers as q
 
 if TYPE_CHECKING:
-    from bot.clock import Clock
     from handlers.web.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -57,26 +58,29 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
 class FailedAuthLimiter:
     """Counts failed authentications per client address in a sliding window.
 
-    Past MAX_FAILURES in FAILURE_WINDOW the address is refused (429 + Retry-After), right
-    token or not, until its oldest failure leaves the window: guessing a token then takes
-    centuries. Memory is bounded: addresses without recent failures are forgotten.
+    Past MAX_FAILURES in FAILURE_WINDOW further failures from that address get 429 +
+    Retry-After until its oldest failure leaves the window: guessing a token then takes
+    centuries. Only failures are limited: a call with the right token is always served, so
+    an attacker behind the same proxy as the shop cannot lock the shop out. Time is
+    `time.monotonic` (a wall-clock step — NTP, a resumed VM — neither lifts nor stretches a
+    limit). Memory is bounded: addresses without recent failures are forgotten.
     """
 
     def __init__(
         self,
-        clock: Clock,
         *,
         limit: int = MAX_FAILURES,
         window: timedelta = FAILURE_WINDOW,
         max_clients: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.clock = clock
         self.limit = limit
-        self.window = window
+        self.window = window.total_seconds()
         self.max_clients = max_clients
-        self._failures: dict[str, deque[datetime]] = {}
+        self.monotonic = monotonic
+        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, client: str, now: datetime) -> deque[datetime] | None:
+    def _recent(self, client: str, now: float) -> deque[float] | None:
         failures = self._failures.get(client)
         if failures is None:
             return None
@@ -88,16 +92,16 @@ class FailedAuthLimiter:
         return failures
 
     def retry_after(self, client: str) -> int | None:
-        """Seconds until this client may try again, or None when it may now."""
-        now = self.clock.now()
+        """Seconds until a failure from this client is answered 401 again, or None."""
+        now = self.monotonic()
         failures = self._recent(client, now)
         if failures is None or len(failures) < self.limit:
             return None
-        wait = (failures[-self.limit] + self.window - now).total_seconds()
+        wait = failures[-self.limit] + self.window - now
         return max(1, math.ceil(wait))
 
     def record_failure(self, client: str) -> None:
-        now = self.clock.now()
+        now = self.monotonic()
         if client not in self._failures and len(self._failures) >= self.max_clients:
             for other in list(self._failures):
                 self._recent(other, now)
@@ -114,7 +118,7 @@ def _digest(text: str) -> bytes:
 class PurchasesApi:
     def __init__(self, app: WebContext) -> None:
         self.app = app
-        self.limiter = FailedAuthLimiter(app.clock)
+        self.limiter = FailedAuthLimiter()
         token = app.settings.api_token.get_secret_value() if app.settings.api_token else ""
         # Compared as SHA-256 digests with hmac.compare_digest: constant time, and the length
         # of the token does not show either.
@@ -126,16 +130,18 @@ class PurchasesApi:
     def guarded(self, handler: Handler) -> Handler:
         async def guard(request: web.Request) -> web.StreamResponse:
             client = request.remote or "unknown"
-            wait = self.limiter.retry_after(client)
-            if wait is not None:
-                return _error(
-                    429,
-                    "too many failed authentication attempts; try again later",
-                    headers={"Retry-After": str(wait)},
-                )
             if self._token_digest is None:
                 return _error(401, "the API is disabled: API_TOKEN is not set on the server")
             if not self._authorised(request.headers.get("Authorization", "")):
+                # A refused guess past the limit is not even counted: the window is not
+                # stretched by an attacker who keeps knocking.
+                wait = self.limiter.retry_after(client)
+                if wait is not None:
+                    return _error(
+                        429,
+                        "too many failed authentication attempts; try again later",
+                        headers={"Retry-After": str(wait)},
+                    )
                 self.limiter.record_failure(client)
                 log.warning("purchases API: refused a call from %s (bad or no token)", client)
                 return _error(
@@ -145,6 +151,13 @@ class PurchasesApi:
                 )
             try:
                 return await handler(request)
+            except DatabaseFileGone:
+                return _error(
+                    503,
+                    "the bot's database file is gone; nothing was stored (the admins are told "
+                    "in the bot's log)",
+                    headers={"Retry-After": str(BUSY_RETRY_SECONDS * 12)},
+                )
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
                     raise
@@ -291,6 +304,11 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
             raise
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return _error(exc.status, exc.reason, headers=headers)
+    except ConnectionError:
+        # The client went away mid-request (or was cut off as too slow): nothing was
+        # stored, nobody is there to answer, and it is no fault of ours worth a traceback.
+        log.info("purchases API: %s %s: the client went away", request.method, request.path)
+        return _error(400, "the connection was lost before the request was complete")
     except Exception:
         log.exception("purchases API: %s %s failed", request.method, request.path)
         return _error(500, "internal error; nothing was stored")

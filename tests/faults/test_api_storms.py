@@ -74,8 +74,8 @@ async def test_polling_rides_out_500s_and_429s_and_loses_no_update(
     starts = [c.at for c in polls[polls.index(errors[0]) : polls.index(errors[-1]) + 2]]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= FAST_BACKOFF.min_delay * 0.8
-    assert app._polling_task is not None
-    assert not app._polling_task.done()
+    assert app._telegram_task is not None
+    assert not app._telegram_task.done()
 
 
 @pytest.mark.slow  # aiogram's request timeouts are whole seconds: the stall has to outlast 2 s
@@ -102,7 +102,7 @@ async def test_polling_survives_a_getupdates_timeout(
     assert min(c.at for c in later) < stalled.at + 2.5
     await tg.settle()
     assert len(person.bot_messages()) == 1
-    assert not app._polling_task.done()  # type: ignore[union-attr]
+    assert not app._telegram_task.done()  # type: ignore[union-attr]
 
 
 async def test_everything_due_is_delivered_after_telegram_comes_back(
@@ -145,7 +145,7 @@ async def test_everything_due_is_delivered_after_telegram_comes_back(
         app, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND status = 'sent'", SURVEY_INVITE
     )
     assert invites == len(EMPLOYEES)
-    assert not app._polling_task.done()  # type: ignore[union-attr]
+    assert not app._telegram_task.done()  # type: ignore[union-attr]
 
     # And the bot is fully back: a press is recorded and answered.
     employees[0].click("4")

@@ -114,6 +114,21 @@ async def test_a_changed_body_under_an_old_signature_is_refused(app: BotApp, api
     assert set((await counts(app.db)).values()) == {0}
 
 
+async def test_bad_signatures_are_limited_but_a_right_one_always_goes_through(
+    app: BotApp, api: Api
+) -> None:
+    raw = shopify_body()
+    wrong = {"X-Shopify-Hmac-Sha256": hmac_base64("not-the-secret", raw)}
+    statuses = [(await post(api, "shopify", raw, wrong))[0] for _ in range(8)]
+    assert statuses[:5] == [401] * 5
+    assert 429 in statuses[5:]  # guessing is throttled …
+
+    status, _ = await post(
+        api, "shopify", raw, {"X-Shopify-Hmac-Sha256": hmac_base64(SHOPIFY_SECRET, raw)}
+    )
+    assert status == 201  # … but the shop itself, from the same address, is never locked out
+
+
 async def test_other_shopify_topics_are_acknowledged_and_ignored(app: BotApp, api: Api) -> None:
     raw = b'{"id": 1, "title": "a product"}'
     headers = {

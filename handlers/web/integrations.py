@@ -62,7 +62,7 @@ class Integrations:
     def __init__(self, ctx: WebContext, api: PurchasesApi) -> None:
         self.ctx = ctx
         self.api = api
-        self.limiter = FailedAuthLimiter(ctx.clock)
+        self.limiter = FailedAuthLimiter()
 
     async def _raw(self, request: web.Request) -> bytes | web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -77,20 +77,19 @@ class Integrations:
             )
 
     def _refuse(self, request: web.Request, system: str, why: str) -> web.Response:
+        """A failed authentication: 401, or 429 past the limit. Only failures are limited, so
+        a right signature is always served (issue 10, item 13), as in the purchases API."""
         client = request.remote or "unknown"
+        wait = self.limiter.retry_after(client)
+        if wait is not None:
+            return _error(
+                429,
+                "too many failed authentication attempts; try again later",
+                headers={"Retry-After": str(wait)},
+            )
         self.limiter.record_failure(client)
         log.warning("%s webhook: refused a call from %s (%s)", system, client, why)
         return _error(401, why)
-
-    def _throttled(self, request: web.Request) -> web.Response | None:
-        wait = self.limiter.retry_after(request.remote or "unknown")
-        if wait is None:
-            return None
-        return _error(
-            429,
-            "too many failed authentication attempts; try again later",
-            headers={"Retry-After": str(wait)},
-        )
 
     async def _store(self, system: str, mapped: systems.Mapped, *, topic: str) -> web.Response:
         if mapped.body is None:
@@ -120,8 +119,6 @@ class Integrations:
 
     # --- Shopify ----------------------------------------------------------------------------
     async def shopify(self, request: web.Request) -> web.StreamResponse:
-        if (throttled := self._throttled(request)) is not None:
-            return throttled
         secret = _secret(self.ctx.settings.shopify_webhook_secret)
         if not secret:
             return self._refuse(
@@ -148,8 +145,6 @@ class Integrations:
 
     # --- WooCommerce ------------------------------------------------------------------------
     async def woocommerce(self, request: web.Request) -> web.StreamResponse:
-        if (throttled := self._throttled(request)) is not None:
-            return throttled
         secret = _secret(self.ctx.settings.woocommerce_webhook_secret)
         if not secret:
             return self._refuse(
@@ -182,8 +177,6 @@ class Integrations:
 
     # --- RetailCRM --------------------------------------------------------------------------
     async def retailcrm(self, request: web.Request) -> web.StreamResponse:
-        if (throttled := self._throttled(request)) is not None:
-            return throttled
         token = _secret(self.ctx.settings.retailcrm_webhook_token)
         if not token:
             return self._refuse(

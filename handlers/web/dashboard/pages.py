@@ -48,6 +48,32 @@ REFUSALS = {
     Refused.bad_signature: N_("Telegram's signature of this Mini App did not match."),
     Refused.malformed: N_("Telegram's data for this Mini App is incomplete."),
 }
+NAV = (
+    ("overview", N_("Overview")),
+    ("survey", N_("Survey")),
+    ("customers", N_("Customers")),
+    ("cases", N_("Cases")),
+    ("exports", N_("Exports")),
+)
+EXPORT_NOTES = {
+    "feedback.xlsx": N_(
+        "one workbook for Excel: a sheet per table, real dates and numbers, the question texts, "
+        "the customer's name, phone and items beside each review"
+    ),
+    "survey_answers.csv": N_("survey answers by pseudonym"),
+    "reviews.csv": N_("answered reviews"),
+    "reminders.csv": N_("messages queued for customers"),
+}
+FILTER_NAMES = {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")}
+QUEUED, DELIVERED, NOT_DELIVERED = N_("queued"), N_("delivered"), N_("not delivered")
+DELIVERY = {
+    "pending": QUEUED,
+    "sending": QUEUED,
+    "sent": DELIVERED,
+    "failed": NOT_DELIVERED,
+    "cancelled": NOT_DELIVERED,
+    "expired": NOT_DELIVERED,
+}
 NOT_FROM_HERE = N_("This form did not come from the dashboard; nothing was done.")
 REPLY_REFUSALS = {
     cases.ReplyRefused.empty: N_("The reply is empty: write a few words to the customer."),
@@ -85,6 +111,7 @@ def _context(request: web.Request, page: str, **values: Any) -> dict[str, Any]:
         "page": page,
         "prefix": PREFIX,
         "session": request.get("session"),
+        "nav": NAV,
         **filters(tr, locale, deps.settings.tz),
         **values,
     }
@@ -261,8 +288,10 @@ async def cases_page(request: web.Request) -> web.Response:
     async with _deps(request).db.read() as conn:
         rows = await cases.case_list(conn, which)
         summary = await cases.case_summary(conn)
-    return _render(request, "cases.html", "cases", rows=rows, which=which.value, cases=summary,
-                   filters_=[f.value for f in cases.CaseFilter])  # fmt: skip
+    return _render(
+        request, "cases.html", "cases", rows=rows, which=which.value, cases=summary,
+        filters_=[f.value for f in cases.CaseFilter], filter_names=FILTER_NAMES,
+    )  # fmt: skip
 
 
 def _case_id(request: web.Request) -> int | None:
@@ -286,7 +315,7 @@ async def case_page(
             request, "error.html", "cases", status=404, message=N_("There is no such case.")
         )
     return _render(request, "case.html", "cases", thread=thread, notice=notice, status=status,
-                   reply_max=cases.REPLY_MAX)  # fmt: skip
+                   reply_max=cases.REPLY_MAX, delivery=DELIVERY)  # fmt: skip
 
 
 async def case_reply(request: web.Request) -> web.StreamResponse:
@@ -335,7 +364,7 @@ async def exports_page(request: web.Request) -> web.Response:
     session = await _admin(request)
     if isinstance(session, web.Response):
         return session
-    return _render(request, "exports.html", "exports", files=EXPORT_FILES)
+    return _render(request, "exports.html", "exports", files=EXPORT_FILES, notes=EXPORT_NOTES)
 
 
 EXPORT_FILES = ("feedback.xlsx", "survey_answers.csv", "reviews.csv", "reminders.csv")

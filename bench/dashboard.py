@@ -95,7 +95,7 @@ async def figures(db: Database, days: int, repeats: int) -> tuple[float, float]:
         fast += await timed(from_hours, 1, f"hours {days}")
         slow += await timed(raw, 1, f"raw {days}")
     print(line(f"/report figures, {days} days", fast))
-    print(line(f"  same, reviews counted raw", slow))
+    print(line("  same, reviews counted raw", slow))
     return statistics.median(fast), statistics.median(slow)
 
 

@@ -25,12 +25,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
+from bot.dashboard.links import DashboardLinks, register_menu_button
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.outbox import Kind, build_registry
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from handlers import get_routers
 from handlers.web.context import WebContext
+from handlers.web.dashboard import DashboardDeps, setup_dashboard
 from handlers.web.health import setup_health
 from handlers.web.purchases import setup_api
 from handlers.web.telegram import setup_webhook
@@ -91,6 +93,7 @@ class BotApp:
             log.warning("API_TOKEN is not set: the purchases API refuses every call")
         self.scheduler.start()
         await register_commands(self.bot, self.settings)
+        await register_menu_button(self.bot, self.settings, self.settings.admin_ids)
         if self.settings.webhook_mode:
             await self.bot.set_webhook(
                 url=self.settings.webhook_url or "",
@@ -142,13 +145,18 @@ class BotApp:
 
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
+    from bot.dashboard import cases
     from bot.restock import messages as restock_messages
     from bot.reviews import alerts
     from bot.reviews import messages as review_messages
     from bot.survey import messages as survey_messages
 
     return build_registry(
-        survey_messages.KINDS, review_messages.KINDS, alerts.KINDS, restock_messages.KINDS
+        survey_messages.KINDS,
+        review_messages.KINDS,
+        alerts.KINDS,
+        restock_messages.KINDS,
+        cases.KINDS,
     )
 
 
@@ -231,4 +239,18 @@ def build_app(
             handle_in_background=handle_as_tasks,
         )
     setup_api(web_app, WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox))
+    dispatcher["dashboard_links"] = DashboardLinks(settings, lambda: app.http_port)
+    setup_dashboard(
+        web_app,
+        DashboardDeps(
+            db=db,
+            settings=settings,
+            clock=clock,
+            i18n=i18n,
+            is_admin=settings.is_admin,
+            kick_outbox=outbox.kick,
+            bot_token=settings.bot_token.get_secret_value(),
+            public_url=settings.dashboard_url,
+        ),
+    )
     return app

@@ -33,6 +33,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("target", N_("Set the target for the next wave")),
     ("export", N_("Export answers, reviews and reminders as CSV")),
     ("forget_customer", N_("Forget a customer's personal data")),
+    ("dashboard", N_("Sign-in link to the web dashboard")),
 )
 
 ADMIN_COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 
-
-def _ts(moment: datetime) -> str:
-    # The storage format of every timestamp (UTC ISO-8601 that sorts like time).
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached storage")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from storage.timestamps import from_db
+from storage.timestamps import to_db as _ts
 
 
 def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return from_db(text) if text else None
 
 
 @dataclass(frozen=True)
@@ -139,3 +135,15 @@ async def actions(conn: aiosqlite.Connection, *, limit: int = 100) -> list[Actio
     ) as cur:
         rows = await cur.fetchall()
     return [Action(r["admin_id"], r["action"], r["detail"], _dt(r["at"])) for r in rows]  # type: ignore[arg-type]
+
+
+async def insert_reply(
+    conn: aiosqlite.Connection, alert_id: int, admin_id: int, text: str, now: datetime
+) -> int:
+    """A reply to a customer about an alert; its id (the outbox row's ref_id)."""
+    cur = await conn.execute(
+        "INSERT INTO alert_replies (alert_id, admin_id, text, created_at) VALUES (?, ?, ?, ?)",
+        (alert_id, admin_id, text, _ts(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid

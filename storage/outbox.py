@@ -25,6 +25,7 @@ REVIEW_BONUS = "review_bonus"
 RESTOCK = "restock"
 NEGATIVE_ALERT = "negative_alert"
 NEGATIVE_ALERT_COMMENT = "negative_alert_comment"
+ALERT_REPLY = "alert_reply"  # an admin's reply to a customer from the dashboard
 
 # The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
 # finds the rows by it.

@@ -14,9 +14,9 @@ import aiosqlite
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import to_db
 from bot.reports import rollup
 from storage.migrations import load_migrations
+from storage.timestamps import to_db
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 minutes = st.integers(min_value=0, max_value=6 * 60)  # six hours, so hours are shared

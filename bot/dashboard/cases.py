@@ -19,16 +19,16 @@ from html import escape
 
 import aiosqlite
 
-from bot import reviews
-from bot.clock import from_db, to_db
-from bot.customer_messages import customer_chat
+from bot.customers.messages import customer_chat
 from bot.i18n import Translator
-from bot.reviews import AlertView
-from scheduler.kinds import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
-from scheduler.outbox import enqueue
+from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
+from bot.reviews import service as reviews
+from bot.reviews.service import AlertView
 from storage import Database
+from storage import dashboard as store
+from storage.outbox import ALERT_REPLY, enqueue
+from storage.timestamps import from_db
 
-ALERT_REPLY = "alert_reply"
 REPLY_MAX = 3500  # a Telegram message is 4096; room for the heading
 LIST_LIMIT = 200
 
@@ -188,12 +188,7 @@ async def reply_to_case(
             return ReplyRefused.no_case
         if row["forgotten_at"] is not None:
             return ReplyRefused.forgotten
-        cur = await conn.execute(
-            "INSERT INTO alert_replies (alert_id, admin_id, text, created_at) VALUES (?, ?, ?, ?)",
-            (alert_id, admin_id, cleaned, to_db(now)),
-        )
-        reply_id = cur.lastrowid
-        assert reply_id is not None
+        reply_id = await store.insert_reply(conn, alert_id, admin_id, cleaned, now)
         await enqueue(
             conn,
             kind=ALERT_REPLY,

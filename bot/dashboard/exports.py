@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.export import build_exports
 from bot.i18n import Translator
+from bot.reports.export import build_exports
 from bot.reports.workbook import FILENAME, workbook_bytes
 from bot.settings import Settings
-from bot.survey import QUESTIONS
+from bot.survey.scoring import QUESTIONS
 from storage import Database
 
 

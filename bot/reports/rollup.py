@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import aiosqlite
 
-from bot.clock import to_db  # storage.timestamps after the move
+from storage.timestamps import to_db
 
 HOUR = timedelta(hours=1)
 RATINGS = (1, 2, 3, 4, 5)

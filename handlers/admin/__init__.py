@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import alerts, privacy, reports, survey_admin, targets
+from handlers.admin import alerts, dashboard, privacy, reports, survey_admin, targets
 from handlers.filters import IsAdmin
 
 
@@ -18,5 +18,6 @@ def get_admin_router() -> Router:
         targets.routes.build(),
         alerts.routes.build(),
         privacy.routes.build(),
+        dashboard.routes.build(),
     )
     return router

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from bot.i18n import Translator
 from bot.reports import numbers
-from bot.survey import QUESTION_COUNT, level_for
+from bot.survey.scoring import QUESTION_COUNT, level_for
 from bot.texts import N_
 
 NO_DATA = N_("no data")

@@ -27,6 +27,7 @@ from handlers.web.dashboard.format import filters
 
 log = logging.getLogger(__name__)
 
+SESSION: web.RequestKey[service.Session] = web.RequestKey("dashboard_session", service.Session)
 LANG_COOKIE = "dashboard_lang"
 LANGUAGES = ("ru", "en")
 # A week with fewer answers than this is drawn and shown as «too few answers», not as a score:
@@ -110,7 +111,7 @@ def _context(request: web.Request, page: str, **values: Any) -> dict[str, Any]:
         "lang": locale,
         "page": page,
         "prefix": PREFIX,
-        "session": request.get("session"),
+        "session": request.get(SESSION),
         "nav": NAV,
         **filters(tr, locale, deps.settings.tz),
         **values,
@@ -158,7 +159,7 @@ async def _admin(request: web.Request) -> service.Session | web.Response:
     if isinstance(session, Refused):
         status = 401 if session in (Refused.unknown, Refused.expired, Refused.ended) else 403
         return _refused(request, session, status=status)
-    request["session"] = session
+    request[SESSION] = session
     if request.method == "POST":
         form = await request.post()
         token = form.get("csrf")
@@ -170,7 +171,7 @@ async def _admin(request: web.Request) -> service.Session | web.Response:
 
 
 def _start_session(request: web.Request, session: service.Session) -> web.Response:
-    response = web.HTTPSeeOther(PREFIX + "/")
+    response = web.Response(status=303, headers={"Location": PREFIX + "/"})
     response.set_cookie(
         COOKIE_NAME,
         session.token,

@@ -75,7 +75,13 @@ class Browser:
         watch = Watch(self.origin)
         page.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
         page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
-        page.on("requestfailed", lambda r: watch.failed.append(r.url))
+
+        def failed(r: object) -> None:
+            # A navigation cancels what the previous page still loaded (the icon): not a fault.
+            if r.failure != "net::ERR_ABORTED":  # type: ignore[attr-defined]
+                watch.failed.append(f"{r.url} ({r.failure})")  # type: ignore[attr-defined]
+
+        page.on("requestfailed", failed)
 
         def request(r: object) -> None:
             url = r.url  # type: ignore[attr-defined]

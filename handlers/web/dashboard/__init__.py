@@ -64,8 +64,9 @@ async def security_headers(
 def _headers(response: web.StreamResponse, request: web.Request) -> None:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # A sign-in token sits in the link's query: never hand it on to another site.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # A sign-in token sits in the link's query: never hand it on to another site. (Not
+    # no-referrer: then browsers send «Origin: null» with the dashboard's own forms.)
+    response.headers["Referrer-Policy"] = "same-origin"
     if not request.path.startswith(PREFIX + "/static/"):
         response.headers["Cache-Control"] = "no-store"
 

@@ -178,3 +178,42 @@ def test_buckets_from_the_hours_equal_the_raw_counts(ops: list, seconds: list[in
         with sqlite3.connect(path) as copy:
             conn.backup(copy)
         assert asyncio.run(read(path)) == expected
+
+
+@given(
+    st.lists(operation, max_size=30),
+    st.sampled_from([7, 30]),
+    st.integers(min_value=0, max_value=6 * 3600),
+    st.sampled_from(["Europe/Moscow", "Asia/Kolkata", "UTC"]),
+)
+def test_the_customer_report_from_the_hours_equals_the_raw_one(
+    ops: list,  # type: ignore[type-arg]
+    days: int,
+    offset: int,
+    zone: str,
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.reports.customers import customer_report
+
+    conn = sqlite3.connect(":memory:")
+    _schema(conn)
+    for op in ops:
+        _apply(conn, op)
+    conn.commit()
+    now = T0 + timedelta(seconds=offset, microseconds=123)
+
+    async def both(path: Path) -> tuple[object, object]:
+        async with aiosqlite.connect(path) as aconn:
+            aconn.row_factory = aiosqlite.Row
+            args = {"negative_max": 2, "tz": ZoneInfo(zone)}
+            fast = await customer_report(aconn, now, days, **args)
+            raw = await customer_report(aconn, now, days, **args, from_hours=False)
+            return fast, raw
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "copy.sqlite3"
+        with sqlite3.connect(path) as copy:
+            conn.backup(copy)
+        fast, raw = asyncio.run(both(path))
+    assert fast == raw

@@ -27,7 +27,7 @@ from bot.reviews.service import AlertView
 from storage import Database
 from storage import dashboard as store
 from storage.outbox import ALERT_REPLY, enqueue
-from storage.timestamps import from_db
+from storage.timestamps import from_db, to_db
 
 REPLY_MAX = 3500  # a Telegram message is 4096; room for the heading
 LIST_LIMIT = 200
@@ -58,10 +58,11 @@ class CaseRow:
 
 @dataclass(frozen=True)
 class CaseSummary:
-    open: int
+    open: int  # every open case, however old
     total: int
-    answered: int  # cases with a first answer (a reply or «resolved»)
-    median_first_answer: timedelta | None  # None: no case answered yet
+    since: datetime  # the period the next two figures are about
+    answered: int  # cases opened since then with a first answer (a reply or «resolved»)
+    median_first_answer: timedelta | None  # None: no such case answered yet
 
 
 @dataclass(frozen=True)
@@ -115,24 +116,28 @@ async def case_list(
     ]
 
 
-async def case_summary(conn: aiosqlite.Connection) -> CaseSummary:
-    """Open cases and the median time from an alert to its first answer."""
+async def case_summary(conn: aiosqlite.Connection, since: datetime) -> CaseSummary:
+    """Open cases, and the median time from an alert to its first answer for the cases opened
+    since `since` (a period, so the figure costs the same at any number of old cases)."""
+    async with conn.execute(
+        "SELECT (SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL) AS open, "
+        "(SELECT COUNT(*) FROM alerts) AS total"
+    ) as cur:
+        counts = await cur.fetchone()
     async with conn.execute(
         "SELECT a.created_at, a.resolved_at, "
         "(SELECT MIN(x.created_at) FROM alert_replies x WHERE x.alert_id = a.id) AS replied_at "
-        "FROM alerts a"
+        "FROM alerts a WHERE a.created_at >= ?",
+        (to_db(since),),
     ) as cur:
         rows = await cur.fetchall()
     waits: list[float] = []
-    open_count = 0
     for r in rows:
-        if r["resolved_at"] is None:
-            open_count += 1
         answers = [from_db(t) for t in (r["resolved_at"], r["replied_at"]) if t]
         if answers:
             waits.append((min(answers) - from_db(r["created_at"])).total_seconds())
     median = timedelta(seconds=statistics.median(waits)) if waits else None
-    return CaseSummary(open_count, len(rows), len(waits), median)
+    return CaseSummary(counts["open"], counts["total"], since, len(waits), median)
 
 
 async def case_thread(conn: aiosqlite.Connection, alert_id: int) -> CaseThread | None:

@@ -10,7 +10,6 @@ So /report and the dashboard cost the same at a thousand reviews and at three mi
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -76,9 +75,13 @@ def _pieces(edges: list[datetime]) -> list[tuple[int, datetime, datetime]]:
     return pieces
 
 
-_HOURS_SQL = (
-    "SELECT hour, requested, answered, r1, r2, r3, r4, r5, s1, s2, s3, s4, s5, "
-    "promoters, passives, detractors FROM review_hours WHERE hour >= ? AND hour < ?"
+# One arm per bucket: a range of whole hours, summed by SQLite off the primary key.
+_HOURS_ARM = (
+    "SELECT {i} AS i, SUM(requested) AS requested, SUM(answered) AS answered, "
+    "SUM(r1) AS r1, SUM(r2) AS r2, SUM(r3) AS r3, SUM(r4) AS r4, SUM(r5) AS r5, "
+    "SUM(s1) AS s1, SUM(s2) AS s2, SUM(s3) AS s3, SUM(s4) AS s4, SUM(s5) AS s5, "
+    "SUM(promoters) AS promoters, SUM(passives) AS passives, SUM(detractors) AS detractors "
+    "FROM review_hours WHERE hour >= :h{i} AND hour < :k{i}"
 )
 _RAW_REQUESTS = (
     "SELECT {i} AS i, COUNT(*) AS sent, COUNT(COALESCE(rating, nps)) AS answered FROM reviews "
@@ -115,23 +118,29 @@ async def bucket_sums(conn: aiosqlite.Connection, edges: list[datetime]) -> list
     sums = [Sums() for _ in edges[:-1]]
     if len(edges) < 2:
         return sums
-    first, last = edges[0], edges[-1]
-    start_hour = floor_hour(first) if floor_hour(first) == first else floor_hour(first) + HOUR
-    async with conn.execute(_HOURS_SQL, (hour_key(start_hour), hour_key(floor_hour(last)))) as cur:
-        rows = await cur.fetchall()
-    # Hours in the table that lie wholly inside one bucket; those an edge cuts are read raw.
-    for row in rows:
-        hour = datetime.fromisoformat(row["hour"] + ":00:00+00:00")
-        index = bisect_right(edges, hour) - 1
-        if index < 0 or index >= len(sums) or hour + HOUR > edges[index + 1]:
-            continue
-        target = sums[index]
-        target.requested += row["requested"]
-        target.answered += row["answered"]
-        target.add_ratings([row[f"r{k}"] for k in RATINGS], [row[f"s{k}"] for k in RATINGS])
-        target.promoters += row["promoters"]
-        target.passives += row["passives"]
-        target.detractors += row["detractors"]
+    # The whole hours of each bucket: from the first hour that starts in it to the last that
+    # ends in it; the hours an edge cuts are read raw below.
+    arms, params = [], {}
+    for i, (a, b) in enumerate(pairwise(edges)):
+        first = floor_hour(a) if floor_hour(a) == a else floor_hour(a) + HOUR
+        last = floor_hour(b)
+        if first < last:
+            arms.append(_HOURS_ARM.format(i=i))
+            params[f"h{i}"], params[f"k{i}"] = hour_key(first), hour_key(last)
+    if arms:
+        sql = " UNION ALL ".join(f"SELECT * FROM ({arm})" for arm in arms)
+        async with conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        for row in rows:
+            if row["requested"] is None:
+                continue  # no hour of the bucket has a row
+            target = sums[row["i"]]
+            target.requested += row["requested"]
+            target.answered += row["answered"]
+            target.add_ratings([row[f"r{k}"] for k in RATINGS], [row[f"s{k}"] for k in RATINGS])
+            target.promoters += row["promoters"]
+            target.passives += row["passives"]
+            target.detractors += row["detractors"]
     pieces = _pieces(edges)
     for r in await _raw(conn, _RAW_REQUESTS, pieces):
         target = sums[pieces[r["i"]][0]]

@@ -39,6 +39,10 @@ CREATE TABLE alert_replies (
     created_at  TEXT NOT NULL
 );
 CREATE INDEX alert_replies_alert ON alert_replies(alert_id, id);
+-- The cases figures: open ones counted off a small index, the time to the first answer of the
+-- cases of a period read by their creation time.
+CREATE INDEX alerts_open ON alerts(id) WHERE resolved_at IS NULL;
+CREATE INDEX alerts_created ON alerts(created_at);
 
 -- Hourly aggregates of reviews, kept by triggers in the same transaction as every change to a
 -- review or an alert (whichever code writes it), so /report and the dashboard sum at most a few

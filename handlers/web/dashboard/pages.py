@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -252,7 +253,7 @@ async def overview(request: web.Request) -> web.Response:
     report = await _report(request, survey=True, customers=True, days=_days(request))
     deps = _deps(request)
     async with deps.db.read() as conn:
-        summary = await cases.case_summary(conn)
+        summary = await cases.case_summary(conn, report.customers.periods.current.start)  # type: ignore[union-attr]
     return _render(request, "overview.html", "overview", report=report, cases=summary,
                    days=report.request.days, periods=PERIOD_DAYS)  # fmt: skip
 
@@ -286,9 +287,11 @@ async def cases_page(request: web.Request) -> web.Response:
         if raw in {f.value for f in cases.CaseFilter}
         else (cases.CaseFilter.open)
     )
-    async with _deps(request).db.read() as conn:
+    deps = _deps(request)
+    since = deps.clock.now() - timedelta(days=DEFAULT_PERIOD_DAYS)
+    async with deps.db.read() as conn:
         rows = await cases.case_list(conn, which)
-        summary = await cases.case_summary(conn)
+        summary = await cases.case_summary(conn, since)
     return _render(
         request, "cases.html", "cases", rows=rows, which=which.value, cases=summary,
         filters_=[f.value for f in cases.CaseFilter], filter_names=FILTER_NAMES,

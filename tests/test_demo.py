@@ -84,7 +84,8 @@ async def test_a_short_demo_in_process(
     assert "Не показано отделов: 1" in printed  # «Поддержка» has two employees
     saved = sorted(p.name for p in out.iterdir())
     assert saved == [
-        "customers.png", "departments.png", "reminders.csv", "reviews.csv", "survey.png",
+        "customers.png", "departments.png", "feedback.xlsx", "reminders.csv", "reviews.csv",
+        "survey.png",
         "survey_answers.csv",
     ]  # fmt: skip
     assert (out / "survey.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

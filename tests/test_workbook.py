@@ -10,7 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
+from bot.app import BotApp
+from bot.clock import FakeClock
+from bot.emulator import BotAPIEmulator
 from bot.i18n import Translator, build_i18n
+from bot.reports.export import build_exports
 from bot.reports.workbook import (
     REVIEW_COLUMNS,
     REVIEWS_SHEET,
@@ -18,6 +22,9 @@ from bot.reports.workbook import (
     Sheet,
     build_workbook,
 )
+from tests.conftest import ADMIN_ID
+from tests.factories import press
+from tests.test_reviews import asked
 
 TR = Translator(build_i18n("ru"), "ru")
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -59,3 +66,39 @@ def test_an_empty_table_has_its_header_and_filter() -> None:
     sheet = _open(build_workbook(TR, [Sheet("Reviews", REVIEW_COLUMNS, [])])).worksheets[0]
     assert sheet.max_row == 1
     assert sheet.auto_filter.ref == "A1:I1"
+
+
+async def test_export_sends_the_workbook_beside_the_unchanged_csvs(
+    app: BotApp, tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    anna = tg.user(7020, "Анна")
+    await asked(app, tg, clock, anna)
+    await press(tg, anna, "1⭐")
+    await press(tg, anna, "3")
+    anna.send("- не понравилось")
+    await tg.settle()
+    admin = tg.user(ADMIN_ID, "Ольга", language_code="ru")
+    admin.send("/export")
+    await tg.settle()
+    files = {f.filename: f.content for f in admin.documents()}
+    assert list(files) == ["survey_answers.csv", "reviews.csv", "reminders.csv", "feedback.xlsx"]
+    csvs = await build_exports(app.db, app.settings)  # what /export sent before the workbook
+    assert {e.filename: e.content for e in csvs} == {
+        k: v for k, v in files.items() if k != "feedback.xlsx"
+    }
+    book = _open(files["feedback.xlsx"])
+    assert book.sheetnames == ["Ответы опроса", "Отзывы", "Напоминания"]
+    reviews = book["Отзывы"]
+    header = [c.value for c in reviews[1]]
+    assert header[:5] == ["Заказы", "ID клиента", "Имя", "Телефон", "Товары"]
+    row = dict(zip(header, [c.value for c in reviews[2]], strict=True))
+    assert row["Имя"] == "Анна Смирнова"
+    assert row["Телефон"] == "+79991234567"
+    assert row["Товары"] == "Чай улун ×2; Чашки <фарфор> & блюдца"
+    assert row["Оценка (1–5)"] == 1
+    assert row["Комментарий"] == "- не понравилось"
+    assert isinstance(row["Дата ответа"], datetime)
+    reminders = book["Напоминания"]
+    assert [c.value for c in reminders[2]][3] == "запрос отзыва"
+    caption = [m.get("caption", "") for m in admin.bot_messages() if "document" in m][-1]
+    assert caption.startswith("feedback.xlsx: ")

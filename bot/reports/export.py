@@ -242,19 +242,39 @@ async def _fit(export: Export) -> Export:
     return Export(name, content, export.rows, export.note, export.params)
 
 
-async def build_exports(db: Database, settings: Settings) -> list[Export]:
-    """The three files from one read snapshot (header-only when there is no data yet)."""
+WORKBOOK_NOTE = N_(
+    "The same tables for Excel, a sheet each: real dates and numbers, the question texts, and "
+    "the customer's name, phone and items beside each review. Times in {tz}."
+)
+
+
+async def build_exports(
+    db: Database, settings: Settings, *, workbook: Translator | None = None
+) -> list[Export]:
+    """The three files from one read snapshot (header-only when there is no data yet); with
+    `workbook` (the translator of its headers), the .xlsx workbook of the same tables last."""
+    from bot.reports.workbook import FILENAME, workbook_bytes
+    from bot.survey.scoring import QUESTIONS
+
     tz = settings.tz
     params = {"tz": settings.timezone}
+    extra: list[Export] = []
     async with db.read() as conn:
         survey = await survey_answers_csv(conn, min_group=settings.survey_min_group, tz=tz)
         reviews = await reviews_csv(conn, tz=tz)
         reminders = await reminders_csv(conn, tz=tz)
+        if workbook is not None:
+            content = await workbook_bytes(
+                conn, workbook, QUESTIONS, min_group=settings.survey_min_group, tz=tz
+            )
+            rows = survey[1] + reviews[1] + reminders[1]
+            extra.append(Export(FILENAME, content, rows, WORKBOOK_NOTE, params))
     exports = [
         Export(
             "survey_answers.csv", *survey, SURVEY_NOTE, {**params, "min": settings.survey_min_group}
         ),
         Export("reviews.csv", *reviews, REVIEWS_NOTE, params),
         Export("reminders.csv", *reminders, REMINDERS_NOTE, params),
+        *extra,
     ]
     return [await _fit(e) for e in exports]

@@ -201,10 +201,9 @@ async def reviews_sheet(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> Sheet:
         "COALESCE(r.rated_at, r.nps_at, r.commented_at) AS answered_at, "
         "(SELECT group_concat(o.order_id, ' ') FROM orders o WHERE o.review_id = r.id) "
         "AS order_ids, "
-        "(SELECT group_concat(COALESCE(p.name, i.sku) || CASE WHEN i.quantity > 1 "
+        "(SELECT group_concat(COALESCE(i.name, i.sku) || CASE WHEN i.quantity > 1 "
         "THEN ' ×' || i.quantity ELSE '' END, '; ') FROM orders o "
-        "JOIN order_items i ON i.order_id = o.id LEFT JOIN products p ON p.sku = i.sku "
-        "WHERE o.review_id = r.id) AS items "
+        "JOIN order_items i ON i.order_id = o.id WHERE o.review_id = r.id) AS items "
         "FROM reviews r JOIN customers c ON c.id = r.customer_id "
         "WHERE r.rating IS NOT NULL OR r.nps IS NOT NULL OR r.comment IS NOT NULL "
         "ORDER BY r.id",

@@ -48,8 +48,8 @@ async def report(
 @routes.message(Command("export"))
 async def export(message: Message, bot: Bot, db: Database, settings: Settings, i18n: I18n) -> None:
     await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
-    exports = await build_exports(db, settings)
     tr = Translator(i18n, i18n.current_locale)
+    exports = await build_exports(db, settings, workbook=tr)
     for item in exports:
         await message.answer_document(
             BufferedInputFile(item.content, filename=item.filename), caption=item.caption(tr)

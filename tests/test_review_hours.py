@@ -98,7 +98,7 @@ def test_the_triggers_keep_the_hours_equal_to_the_raw_aggregates(ops: list) -> N
     _schema(conn)
     for op in ops:
         _apply(conn, op)
-    rebuilt = [r for r in conn.execute(rollup._REBUILT) if any(r[1:])]
+    rebuilt = [r for r in conn.execute(rollup.REBUILT_SQL) if any(r[1:])]
     stored = [r for r in conn.execute(rollup._STORED) if any(r[1:])]
     assert stored == rebuilt
 

@@ -161,7 +161,7 @@ async def bucket_sums(conn: aiosqlite.Connection, edges: list[datetime]) -> list
 
 
 # --- the table's own check ----------------------------------------------------------------------
-_REBUILT = """
+REBUILT_SQL = """
 WITH req AS (
     SELECT substr(requested_at, 1, 13) AS hour, COUNT(*) AS requested,
            COUNT(COALESCE(rating, nps)) AS answered
@@ -203,7 +203,7 @@ async def stored_hours(conn: aiosqlite.Connection) -> list[tuple[object, ...]]:
 
 async def rebuilt_hours(conn: aiosqlite.Connection) -> list[tuple[object, ...]]:
     """The table as it should be, computed from the raw rows."""
-    async with conn.execute(_REBUILT) as cur:
+    async with conn.execute(REBUILT_SQL) as cur:
         rows = [tuple(r) for r in await cur.fetchall()]
     return [r for r in rows if any(r[1:])]
 
@@ -213,5 +213,5 @@ async def rebuild(conn: aiosqlite.Connection) -> None:
     await conn.execute("DELETE FROM review_hours")
     await conn.execute(
         "INSERT INTO review_hours (hour, requested, answered, r1, r2, r3, r4, r5, s1, s2, s3, "
-        "s4, s5, promoters, passives, detractors) " + _REBUILT
+        "s4, s5, promoters, passives, detractors) " + REBUILT_SQL
     )

@@ -80,7 +80,6 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
         "Mean rating: 3.43 of 5 (▼ −0.07) · ratings: 7",
         "CSAT (ratings of 4–5): 57% (▲ +7 pp)",
         "NPS: +14 (▲ +14) — promoters 3 · passives 2 · detractors 2",
-        "CES: not collected (the review does not ask about effort)",
         "Negative reviews: 2 (▲ +1) · resolved: 1",
         "Restock reminders: sent 4 (▲ +2) · bought again 1 — 25% (▼ −25 pp)",
         "Buyers: 3 (▼ −1)",
@@ -96,11 +95,15 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
 async def test_no_customer_data_shows_dashes_not_zeros(app: BotApp, tg: BotAPIEmulator) -> None:
     text, photos = await ask(tg, boss(tg), "/report customers 7d")
     assert "🛍 Customers, last 7 days" in text
-    assert "Review requests: sent 0 (= 0) · answered 0 — —" in text
-    assert "Mean rating: — of 5 · ratings: 0" in text
-    assert "CSAT (ratings of 4–5): —" in text
-    assert "NPS: — — promoters 0 · passives 0 · detractors 0" in text
-    assert "Retention: — — 0 of 0 customers of the previous 7 days bought again; churn: —" in text
+    assert "Review requests: sent 0 (no change) · answered 0 — no data" in text
+    assert "Mean rating: no data of 5 · ratings: 0" in text
+    assert "CSAT (ratings of 4–5): no data" in text
+    assert "NPS: no data — promoters 0 · passives 0 · detractors 0" in text
+    assert "CES" not in text  # not collected: no line at all
+    assert (
+        "Retention: no data — 0 of 0 customers of the previous 7 days bought again; churn: no data"
+        in text
+    )
     assert photos == []
 
 
@@ -124,7 +127,7 @@ async def test_longer_periods_compare_like_with_like(
     # Every purchase above (70, 40 and 5 days ago) falls in these 90 days; the 90 days before
     # have none, so there is no one to retain.
     assert "Buyers: 7 (▲ +7)" in text
-    assert "Retention: — — 0 of 0 customers of the previous 90 days bought again" in text
+    assert "Retention: no data — 0 of 0 customers of the previous 90 days bought again" in text
     assert "Review requests: sent 14 (▲ +14) · answered 9 — 64%" in text
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
+from bot.reports import numbers
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
-from bot.reports.metrics import change
 from bot.reports.survey import QUESTION_SHORT, DepartmentTable, SurveyReport, TargetStatus
 from bot.survey.scoring import QUESTION_COUNT, TOTAL_MAX, level_for
 from bot.texts import N_
@@ -28,40 +27,51 @@ OTHERS = N_("Others")
 
 
 # --- numbers ----------------------------------------------------------------------------------
+# Every number goes through bot.reports.numbers with the reader's language: «21,1» in Russian,
+# a real minus, «нет данных» for a figure without data, «без изменений» for a change of zero,
+# and a change that is the difference of the two values as shown.
+NO_DATA = N_("no data")
+NO_CHANGE = N_("no change")
+
+
 def rounded(value: float, digits: int = 2) -> str:
     """Rounded half up, as people round by hand (Python's own formatting rounds 4.25 to 4.2)."""
-    quantum = Decimal(1).scaleb(-digits)
-    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return str(numbers.quantize(value, digits))
 
 
-def fmt(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else rounded(value, digits)
+def fmt(value: float | None, digits: int = 2, tr: Translator | None = None) -> str:
+    if value is None:
+        return tr(NO_DATA) if tr is not None else "—"
+    return numbers.number(value, digits, locale=tr.locale if tr is not None else "en")
 
 
-def pct(value: float | None) -> str:
-    return "—" if value is None else rounded(value * 100, 0) + "%"
+def pct(value: float | None, tr: Translator | None = None) -> str:
+    if value is None:
+        return tr(NO_DATA) if tr is not None else "—"
+    return numbers.number(value * 100, 0, locale=tr.locale if tr is not None else "en") + "%"
 
 
-def _signed(value: float, digits: int) -> str:
-    text = rounded(abs(value), digits)
-    if Decimal(text) == 0:
-        return "= " + text
-    return ("▲ +" if value > 0 else "▼ −") + text
+def _change_text(
+    tr: Translator, current: float, previous: float, digits: int, unit: str = ""
+) -> str:
+    found = numbers.change(current, previous, digits, locale=tr.locale)
+    assert found is not None
+    text, diff = found
+    return tr(NO_CHANGE) if diff == 0 else text + unit
 
 
-def delta(current: float | None, previous: float | None, digits: int = 2) -> str:
-    """« (▲ +0.40)» against the previous value, or nothing when there is nothing to compare."""
-    diff = change(current, previous)
-    return "" if diff is None else f" ({_signed(diff, digits)})"
+def delta(tr: Translator, current: float | None, previous: float | None, digits: int = 2) -> str:
+    """« (▲ +0,40)» against the previous value, « (без изменений)», or nothing without data."""
+    if current is None or previous is None:
+        return ""
+    return f" ({_change_text(tr, current, previous, digits)})"
 
 
 def delta_pp(tr: Translator, current: float | None, previous: float | None) -> str:
-    """A change of a share in percentage points: « (▲ +5 pp)»."""
-    diff = change(current, previous)
-    if diff is None:
+    """A change of a share in percentage points of the shares as shown: « (▲ +5 pp)»."""
+    if current is None or previous is None:
         return ""
-    points = tr("pp")  # percentage points
-    return f" ({_signed(diff * 100, 0)} {points})"
+    return f" ({_change_text(tr, current * 100, previous * 100, 0, ' ' + tr('pp'))})"
 
 
 def date_text(moment: datetime, tz: ZoneInfo) -> str:
@@ -79,7 +89,7 @@ def _target_line(tr: Translator, status: TargetStatus) -> str:
         return "🎯 " + tr("Target {target} reached ✓", target=value)
     if status.gap is None:
         return "🎯 " + tr("Target: {target} (no complete answers yet)", target=value)
-    gap = fmt(status.gap)
+    gap = fmt(status.gap, tr=tr)
     if status.for_next_wave:
         text = tr("Target for the next wave: {target}, gap {gap}", target=value, gap=gap)
     else:
@@ -93,15 +103,19 @@ def _department_lines(tr: Translator, table: DepartmentTable) -> list[str]:
         lines += [
             "",
             "<b>" + tr("By department") + "</b> "
-            + tr("(respondents, mean total; then Q1–Q6):"),
+            + tr("(then Q1–Q6):"),
         ]  # fmt: skip
         for row in table.rows:
             if row.name is None:
                 name = tr(OTHERS) + " " + tr("({n} departments)", n=row.pooled)
             else:
                 name = escape(row.name)
-            lines.append(f"<b>{name}</b>: {row.respondents}, {fmt(row.mean_total)}")
-            lines.append(" ".join(f"{square(m)}{rounded(m, 1)}" for m in row.question_means))
+            lines.append(
+                f"<b>{name}</b>: "
+                + tr("{n} respondents, index {index}", n=row.respondents,
+                     index=fmt(row.mean_total, 1, tr))
+            )  # fmt: skip
+            lines.append(" ".join(f"{square(m)}{fmt(m, 1, tr)}" for m in row.question_means))
         lines.append(
             "<i>"
             + tr(
@@ -145,7 +159,7 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
             "Invited: {invited} · responded: {responded} · response rate: {rate}",
             invited=latest.invited,
             responded=latest.responded,
-            rate=pct(latest.response_rate),
+            rate=pct(latest.response_rate, tr),
         )
         + delta_pp(tr, latest.response_rate, prev_rate),
     ]
@@ -157,11 +171,11 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
         return "\n".join(lines)
     prev_means = previous.question_means if previous else None
     prev_total = previous.mean_total if previous else None
-    score = tr("Company score: <b>{mean}</b> of {max}", mean=fmt(mean_total), max=TOTAL_MAX)
+    score = tr("Company score: <b>{mean}</b> of {max}", mean=fmt(mean_total, tr=tr), max=TOTAL_MAX)
     if previous is not None and prev_total is not None:
         score += " " + tr(
             "({change} vs «{title}»)",
-            change=_signed(mean_total - prev_total, 2),
+            change=_change_text(tr, mean_total, prev_total, 2),
             title=escape(previous.wave.title),
         )
     lines += [score, "<b>" + escape(tr(level.title)) + "</b>: " + escape(tr(level.description))]
@@ -176,8 +190,9 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
             mark = " ⬆ " + tr("strongest")
         previous_mean = prev_means[number - 1] if prev_means else None
         lines.append(
-            f"Q{number}: {fmt(means[number - 1])}{mark} — {escape(tr(QUESTION_SHORT[number - 1]))}"
-            + delta(means[number - 1], previous_mean)
+            f"Q{number}: {fmt(means[number - 1], tr=tr)}{mark} — "
+            f"{escape(tr(QUESTION_SHORT[number - 1]))}"
+            + delta(tr, means[number - 1], previous_mean)
         )
     if latest.development_step is not None and latest.weakest is not None:
         lines += [
@@ -194,8 +209,8 @@ def no_survey_section(tr: Translator) -> str:
 
 
 # --- customers --------------------------------------------------------------------------------
-def _count(current: int, previous: int) -> str:
-    return f"{current}{delta(current, previous, 0)}"
+def _count(tr: Translator, current: int, previous: int) -> str:
+    return f"{current}{delta(tr, current, previous, 0)}"
 
 
 def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> str:
@@ -212,41 +227,41 @@ def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> s
         "",
         tr(
             "Review requests: sent {sent} · answered {answered} — {rate}",
-            sent=_count(cur.requests_sent, prev.requests_sent),
+            sent=_count(tr, cur.requests_sent, prev.requests_sent),
             answered=cur.requests_answered,
-            rate=pct(cur.response_rate),
+            rate=pct(cur.response_rate, tr),
         )
         + delta_pp(tr, cur.response_rate, prev.response_rate),
-        tr("Mean rating: {mean} of 5", mean=fmt(cur.ratings.mean))
-        + delta(cur.ratings.mean, prev.ratings.mean)
+        tr("Mean rating: {mean} of 5", mean=fmt(cur.ratings.mean, tr=tr))
+        + delta(tr, cur.ratings.mean, prev.ratings.mean)
         + " · "
         + tr("ratings: {n}", n=cur.ratings.count),
-        tr("CSAT (ratings of 4–5): {csat}", csat=pct(cur.ratings.csat))
+        tr("CSAT (ratings of 4–5): {csat}", csat=pct(cur.ratings.csat, tr))
         + delta_pp(tr, cur.ratings.csat, prev.ratings.csat),
         _nps_line(tr, cur, prev),
-        tr("CES: not collected (the review does not ask about effort)"),
+        # No CES line: the review does not ask about effort, so there is nothing to show.
         tr(
             "Negative reviews: {n} · resolved: {resolved}",
-            n=_count(cur.ratings.negative, prev.ratings.negative),
+            n=_count(tr, cur.ratings.negative, prev.ratings.negative),
             resolved=cur.ratings.resolved,
         ),
         tr(
             "Restock reminders: sent {sent} · bought again {converted} — {rate}",
-            sent=_count(cur.restock_sent, prev.restock_sent),
+            sent=_count(tr, cur.restock_sent, prev.restock_sent),
             converted=cur.restock_converted,
-            rate=pct(cur.conversion),
+            rate=pct(cur.conversion, tr),
         )
         + delta_pp(tr, cur.conversion, prev.conversion),
-        tr("Buyers: {n}", n=_count(cur.buyers, prev.buyers)),
+        tr("Buyers: {n}", n=_count(tr, cur.buyers, prev.buyers)),
         tr(
             "Retention: {retention}{change} — {kept} of {base} customers of the previous {days} "
             "days bought again; churn: {churn}",
-            retention=pct(cur.retention.retention),
+            retention=pct(cur.retention.retention, tr),
             change=delta_pp(tr, cur.retention.retention, prev.retention.retention),
             kept=cur.retention.retained,
             base=cur.retention.base,
             days=span.days,
-            churn=pct(cur.retention.churn),
+            churn=pct(cur.retention.churn, tr),
         ),
     ]
     return "\n".join(lines)
@@ -254,12 +269,10 @@ def customers_section(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> s
 
 def _nps_line(tr: Translator, cur: CustomerFigures, prev: CustomerFigures) -> str:
     score = cur.nps.score
-    text = fmt(score, 0)
-    if score is not None and Decimal(text) != 0:
-        text = ("+" if score > 0 else "−") + text.lstrip("-")
+    text = tr(NO_DATA) if score is None else numbers.signed(score, 0, locale=tr.locale)
     return (
         tr("NPS: {nps}", nps=text)
-        + delta(score, prev.nps.score, 0)
+        + delta(tr, score, prev.nps.score, 0)
         + " — "
         + tr(
             "promoters {p} · passives {n} · detractors {d}",
@@ -267,6 +280,9 @@ def _nps_line(tr: Translator, cur: CustomerFigures, prev: CustomerFigures) -> st
             n=cur.nps.passives,
             d=cur.nps.detractors,
         )
+        + "\n<i>"
+        + tr("NPS: the share of promoters (9–10) minus the share of detractors (0–6).")
+        + "</i>"
     )
 
 

@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.clock import Clock
+from bot.commands import ADMIN_COMMANDS
 from bot.i18n import I18n, Translator, _
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
@@ -62,5 +63,11 @@ async def join_by_invite(
 
 @routes.message(CommandStart())
 @routes.message(Command("help"))
-async def hello(message: Message) -> None:
-    await message.answer(about_text())
+async def hello(message: Message, settings: Settings) -> None:
+    text = about_text()
+    if message.from_user is not None and settings.is_admin(message.from_user.id):
+        # An admin's /help lists what only admins can do.
+        lines = [_("<b>Admin commands</b>")]
+        lines += [f"/{name} — {_(description)}" for name, description in ADMIN_COMMANDS]
+        text += "\n\n" + "\n".join(lines)
+    await message.answer(text)

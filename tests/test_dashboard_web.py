@@ -260,3 +260,49 @@ async def test_the_menu_button_opens_the_mini_app_when_the_address_is_https(
 
 async def test_no_menu_button_without_https(app: BotApp, tg: BotAPIEmulator) -> None:
     assert tg.calls_of("setChatMenuButton") == []
+
+
+async def test_downloads_and_a_refused_reply(
+    app: BotApp, tg: BotAPIEmulator, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    from tests.factories import press
+    from tests.test_reviews import asked
+
+    anna = tg.user(7020, "Анна")
+    await asked(app, tg, clock, anna)
+    await press(tg, anna, "1⭐")
+    cookie = _cookie(await sign_in(http, app, await ask_link(tg)))
+    csrf = await _csrf(http, app, cookie)
+    jar = {COOKIE_NAME: cookie}
+    async with http.get(_base(app) + "/dashboard/exports/feedback.xlsx", cookies=jar) as got:
+        assert got.status == 200
+        assert got.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+        assert (await got.read()).startswith(b"PK")  # a zip: the workbook
+    async with http.get(_base(app) + "/dashboard/exports/reviews.csv", cookies=jar) as got:
+        assert (await got.read()).startswith(b"\xef\xbb\xbf")
+    async with http.get(_base(app) + "/dashboard/exports/..%2Fbot.sqlite3", cookies=jar) as got:
+        assert got.status == 404
+    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
+        (case_id,) = await cur.fetchone()  # type: ignore[misc]
+    async with http.post(
+        f"{_base(app)}/dashboard/cases/{case_id}/reply",
+        data={"csrf": csrf, "text": "   "},
+        cookies=jar,
+        headers={"Origin": _base(app)},
+    ) as refused:
+        assert refused.status == 400
+        assert "Ответ пустой" in await refused.text()
+    async with (
+        app.db.read() as conn,
+        conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'alert_reply'") as cur,
+    ):
+        assert (await cur.fetchone())[0] == 0  # type: ignore[index]
+    async with http.get(f"{_base(app)}/dashboard/cases/999999", cookies=jar) as missing:
+        assert missing.status == 404
+        assert "Такого обращения нет" in await missing.text()
+    actions = await _actions(app)
+    assert actions == [
+        (ADMIN_ID, "signed_in"),
+        (ADMIN_ID, "exported"),
+        (ADMIN_ID, "exported"),
+    ]

@@ -8,20 +8,18 @@ Pages are thin: check the session, gather one report object, render one template
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.clock import Clock
-from bot.i18n import I18n
-from bot.settings import Settings
-from storage import Database
+from handlers.web.dashboard import pages
+from handlers.web.dashboard.deps import DEPS, PREFIX, DashboardDeps
+
+__all__ = ["DashboardDeps", "build_dashboard", "setup_dashboard"]
 
 HERE = Path(__file__).parent
-PREFIX = "/dashboard"
 
 # default-src 'none': only what is listed loads. No inline script or style, no other host; the
 # page may be framed only by Telegram's web client (the Mini App) and by itself.
@@ -30,21 +28,6 @@ CSP = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'self' https://web.telegram.org"
 )
-
-
-@dataclass(frozen=True)
-class DashboardDeps:
-    db: Database
-    settings: Settings
-    clock: Clock
-    i18n: I18n
-    is_admin: Callable[[int], bool]
-    kick_outbox: Callable[[], None]  # send queued messages now (a reply from the cases page)
-    bot_token: str
-    public_url: str | None  # DASHBOARD_URL: where admins open it (https: a Mini App too)
-
-
-DEPS: web.AppKey[DashboardDeps] = web.AppKey("dashboard_deps", DashboardDeps)
 
 
 @web.middleware
@@ -72,8 +55,6 @@ def _headers(response: web.StreamResponse, request: web.Request) -> None:
 
 
 def build_dashboard(deps: DashboardDeps) -> web.Application:
-    from handlers.web.dashboard import pages
-
     sub = web.Application(middlewares=[security_headers])
     sub[DEPS] = deps
     aiohttp_jinja2.setup(

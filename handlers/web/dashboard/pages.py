@@ -22,8 +22,8 @@ from bot.reports.assemble import Report, build_report
 from bot.reports.periods import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, ReportRequest
 from bot.reports.survey import QUESTION_SHORT
 from bot.texts import N_
-from handlers.web.dashboard import DEPS, PREFIX, DashboardDeps
-from handlers.web.dashboard import charts as svg
+from handlers.web.dashboard.charts import CHARTS, chart_svg
+from handlers.web.dashboard.deps import DEPS, PREFIX, DashboardDeps
 from handlers.web.dashboard.format import filters
 
 log = logging.getLogger(__name__)
@@ -406,12 +406,12 @@ async def chart(request: web.Request) -> web.StreamResponse:
     if isinstance(session, web.Response):
         return session
     name = request.match_info.get("name", "")
-    if name not in svg.CHARTS:
+    if name not in CHARTS:
         raise web.HTTPNotFound
     survey = name in ("survey", "departments")
     report = await _report(request, survey=survey, customers=not survey, days=_days(request))
     tr = Translator(_deps(request).i18n, _locale(request))
-    drawn = await asyncio.to_thread(svg.chart_svg, tr, report, name)
+    drawn = await asyncio.to_thread(chart_svg, tr, report, name)
     if drawn is None:
         raise web.HTTPNotFound
     return web.Response(body=drawn, content_type="image/svg+xml")

@@ -23,6 +23,7 @@ from aiogram.utils.backoff import BackoffConfig
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.admins.service import Roster
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.dashboard.links import DashboardLinks, register_menu_button
@@ -60,6 +61,7 @@ class BotApp:
     i18n: I18n
     web_app: web.Application
     digest: DigestJob | None = None  # the scheduled report, when REPORT_CRON is set
+    roster: Roster | None = None  # who is an admin: ADMIN_IDS and the admins added in the bot
     handle_as_tasks: bool = True
     polling_timeout: int = 10
     # How long polling waits after a failed getUpdates (500, 429, a timeout) before trying
@@ -86,6 +88,13 @@ class BotApp:
         """Open storage and start every part. Raises if the database is held by another bot."""
         await self.db.open()
         self._started = True
+        code = await self.roster.claim_code(self.clock.now()) if self.roster else None
+        if code is not None:
+            log.warning(
+                "ADMIN_IDS is empty and no admin was added in the bot: send /claim %s to the bot "
+                "to become its first admin (the code works once)",
+                code,
+            )
         self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
@@ -209,6 +218,7 @@ def build_app(
         settings=settings,
         clock=clock,
         db=db,
+        roster=Roster.of(settings, db),
         bot=bot,
         dispatcher=dispatcher,
         scheduler=scheduler,
@@ -240,6 +250,7 @@ def build_app(
         )
     setup_api(web_app, WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox))
     dispatcher["dashboard_links"] = DashboardLinks(settings, lambda: app.http_port)
+    dispatcher["roster"] = app.roster
     setup_dashboard(
         web_app,
         DashboardDeps(

@@ -34,6 +34,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("export", N_("Export answers, reviews and reminders as CSV")),
     ("forget_customer", N_("Forget a customer's personal data")),
     ("dashboard", N_("Sign-in link to the web dashboard")),
+    ("admins", N_("List, add or remove admins")),
 )
 
 ADMIN_COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 
 from handlers import (
+    claim,
     customers,
     errors,
     fallback,
@@ -28,6 +29,7 @@ def get_routers() -> list[Router]:
         restock.routes.build(),
         privacy.routes.build(),
         start.routes.build(),
+        claim.routes.build(),
         survey.routes.build(),
         refusals.routes.build(),
         fallback.routes.build(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import alerts, dashboard, privacy, reports, survey_admin, targets
+from handlers.admin import admins, alerts, dashboard, privacy, reports, survey_admin, targets
 from handlers.filters import IsAdmin
 
 
@@ -19,5 +19,6 @@ def get_admin_router() -> Router:
         alerts.routes.build(),
         privacy.routes.build(),
         dashboard.routes.build(),
+        admins.routes.build(),
     )
     return router

@@ -179,3 +179,24 @@ FROM reviews WHERE nps_at IS NOT NULL AND nps IS NOT NULL GROUP BY 1
 ON CONFLICT (hour) DO UPDATE SET promoters = excluded.promoters, passives = excluded.passives,
     detractors = excluded.detractors;
 
+
+-- Admins added in the bot (beside ADMIN_IDS from the environment), and who did what to whom.
+CREATE TABLE admins (
+    telegram_id  INTEGER PRIMARY KEY,
+    added_by     INTEGER,                     -- NULL: the first admin, by /claim
+    added_at     TEXT NOT NULL
+);
+CREATE TABLE admin_log (
+    id           INTEGER PRIMARY KEY,
+    actor_id     INTEGER NOT NULL,
+    action       TEXT NOT NULL CHECK (action IN ('claimed', 'added', 'removed')),
+    target_id    INTEGER NOT NULL,
+    at           TEXT NOT NULL
+);
+-- The one-time /claim code printed when a bot starts with no admin at all (its hash only).
+CREATE TABLE admin_claims (
+    code_hash    TEXT PRIMARY KEY,
+    created_at   TEXT NOT NULL,
+    used_by      INTEGER,
+    used_at      TEXT
+) WITHOUT ROWID;

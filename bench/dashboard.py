@@ -35,6 +35,7 @@ from bot.clock import FakeClock
 from bot.dashboard import service
 from bot.dashboard.signin import COOKIE_NAME
 from bot.i18n import build_i18n
+from bot.pseudonym import Pseudonymizer
 from bot.reports import customers as customer_figures
 from bot.reports.assemble import assemble_report
 from bot.reports.periods import ReportRequest
@@ -166,6 +167,7 @@ async def pages(db: Database, settings: Settings, repeats: int) -> dict[str, flo
         kick_outbox=lambda: None,
         bot_token=settings.bot_token.get_secret_value(),
         public_url=None,
+        pseudonyms=Pseudonymizer(b"bench-pseudonym-key"),
     )
     token = await service.issue_link(db, 1, NOW)
     session = await service.redeem_link(db, token, NOW, is_admin=deps.is_admin)

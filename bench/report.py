@@ -39,6 +39,7 @@ from bot.i18n import Translator, build_i18n
 from bot.reports.assemble import Report, assemble_report
 from bot.reports.charts import render_charts
 from bot.reports.periods import ReportRequest
+from bot.reports.survey import release_survey
 from storage import Database
 from storage.timestamps import to_db
 
@@ -204,6 +205,9 @@ async def measure(
 ) -> tuple[float, float, Report]:
     request = ReportRequest(days=days)
     result: list[Report] = []
+    # Survey figures come from releases (bot.disclosure), made before the report is read.
+    async with db.write() as conn:
+        await release_survey(conn, min_group=3, now=NOW)
 
     async def assemble() -> None:
         async with db.read() as conn:

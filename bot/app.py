@@ -27,6 +27,7 @@ from bot.admins.service import Roster
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.dashboard.links import DashboardLinks, register_menu_button
+from bot.disclosure.guard import PseudonymKeyError, guard_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.outbox import Kind, build_registry
 from bot.pseudonym import Pseudonymizer
@@ -72,6 +73,8 @@ class BotApp:
     _runner: web.AppRunner | None = None
     _started: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    # Its key is set at start, once the database has accepted it (bot/disclosure/guard.py).
+    pseudonyms: Pseudonymizer = field(default_factory=Pseudonymizer)
 
     @property
     def http_port(self) -> int | None:
@@ -85,8 +88,16 @@ class BotApp:
         return None
 
     async def start(self, *, polling: bool = True) -> None:
-        """Open storage and start every part. Raises if the database is held by another bot."""
+        """Open storage and start every part. Raises if the database is held by another bot,
+        or PseudonymKeyError if the pseudonym key is not the database's."""
         await self.db.open()
+        try:
+            self.pseudonyms.use(*await guard_key(self.db, self.settings, self.clock.now()))
+        except PseudonymKeyError:
+            # Nothing else has started: close what is open, so the refusal is the only output.
+            await self.db.close()
+            await self.bot.session.close()
+            raise
         self._started = True
         code = await self.roster.claim_code(self.clock.now()) if self.roster else None
         if code is not None:
@@ -155,10 +166,13 @@ class BotApp:
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
     from bot.dashboard import cases
+    from bot.plans import messages as plan_messages
+    from bot.pulse import service as pulse_service
     from bot.restock import messages as restock_messages
     from bot.reviews import alerts
     from bot.reviews import messages as review_messages
     from bot.survey import messages as survey_messages
+    from bot.voc import messages as voc_messages
 
     return build_registry(
         survey_messages.KINDS,
@@ -166,6 +180,9 @@ def outbox_kinds() -> dict[str, Kind]:
         alerts.KINDS,
         restock_messages.KINDS,
         cases.KINDS,
+        plan_messages.KINDS,
+        voc_messages.KINDS,
+        pulse_service.KINDS,
     )
 
 
@@ -190,7 +207,7 @@ def build_app(
     db = Database(settings.database_path)
     bot = build_bot(settings)
     i18n = build_i18n(settings.default_language)
-    pseudonyms = Pseudonymizer(settings.resolve_pseudonym_secret())
+    pseudonyms = Pseudonymizer()  # keyed at start
     outbox = OutboxDispatcher(
         db=db,
         bot=bot,
@@ -226,6 +243,7 @@ def build_app(
         i18n=i18n,
         web_app=web_app,
         digest=digest,
+        pseudonyms=pseudonyms,
         handle_as_tasks=handle_as_tasks,
         polling_timeout=polling_timeout,
         polling_backoff=polling_backoff,
@@ -262,6 +280,7 @@ def build_app(
             kick_outbox=outbox.kick,
             bot_token=settings.bot_token.get_secret_value(),
             public_url=settings.dashboard_url,
+            pseudonyms=pseudonyms,
         ),
     )
     return app

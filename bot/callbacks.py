@@ -87,3 +87,66 @@ class AdminsCb(CallbackData, prefix="ad1"):
 
     action: AdminsAction
     user: DbId
+
+
+# --- action plans, survey comments, the voice of the customer, the pulse (bot/plans, bot/voc,
+# bot/pulse) -------------------------------------------------------------------------------------
+class PlanQuestionCb(CallbackData, prefix="pq1"):
+    question: int  # 1..6; checked by the handler
+
+
+class PlanOwnerCb(CallbackData, prefix="po1"):
+    owner: int  # a Telegram id offered in the list (the admin, or an earlier owner); checked
+
+
+class PlanDueCb(CallbackData, prefix="pd1"):
+    preset: str  # bot.plans.model.DuePreset; checked
+
+
+class PlanCancelCb(CallbackData, prefix="px1"):
+    pass
+
+
+class PlanReassignCb(CallbackData, prefix="pa1"):
+    initiative: DbId  # an initiative whose owner is gone; admins only
+
+
+class PlanStatusCb(CallbackData, prefix="ps1"):
+    initiative: DbId  # checked: the presser owns it (or is an admin)
+    status: str  # bot.plans.model.Status; checked
+
+
+class PlanNoteCb(CallbackData, prefix="pn1"):
+    initiative: DbId
+
+
+class CommentSkipCb(CallbackData, prefix="cs1"):
+    wave: DbId
+
+
+class CommentToPlanCb(CallbackData, prefix="cp1"):
+    comment: DbId  # survey_comments.id (random); admins only
+
+
+class VocSuggestCb(CallbackData, prefix="vs1"):
+    issue: DbId  # voc_issues.id
+    signed: bool | None = None  # None: ask whether to sign
+
+
+class SuggestionToPlanCb(CallbackData, prefix="sp1"):
+    suggestion: DbId  # admins only
+
+
+class PulsePickCb(CallbackData, prefix="pp1"):
+    round: DbId
+    department: DbId  # checked: not the presser's own, at most three
+
+
+class PulseDoneCb(CallbackData, prefix="pk1"):
+    round: DbId
+
+
+class PulseScoreCb(CallbackData, prefix="pr1"):
+    round: DbId
+    department: DbId
+    score: int  # 1..5; checked

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run | import-purchases FILE | demo | backup PATH | restore PATH`.
+"""Command line: `python -m bot run | import-purchases FILE | demo | backup PATH | restore PATH |
+rotate-pseudonym-key`.
 
 `feedback-bot` (the console script) with no arguments is `run`.
 """
@@ -74,12 +75,13 @@ def _settings_or_exit() -> Settings | int:
 
 async def serve(settings: Settings) -> int:
     from bot.app import STOP_TIMEOUT, build_app
+    from bot.disclosure.guard import PseudonymKeyError
     from storage import DatabaseLockedByAnotherProcess
 
     app = build_app(settings)
     try:
         await app.start()
-    except DatabaseLockedByAnotherProcess as exc:
+    except (DatabaseLockedByAnotherProcess, PseudonymKeyError) as exc:
         await app.stop()
         return _fail(str(exc))
     from bot.gc_tuning import tune_gc_for_serving
@@ -179,6 +181,48 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_pseudonym_key(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    if isinstance(settings, int):
+        return settings
+    return asyncio.run(rotate_pseudonym_key(settings))
+
+
+async def rotate_pseudonym_key(settings: Settings) -> int:
+    """Make a new pseudonym key this database's key; the open wave is closed first, since
+    nobody who answered it could be matched to their answers under the new key."""
+    from bot.clock import SystemClock
+    from bot.disclosure.guard import new_key, record_key
+    from bot.survey import service as survey_service
+    from storage import Database, DatabaseLockedByAnotherProcess
+
+    now = SystemClock().now()
+    db = Database(settings.database_path)
+    try:
+        await db.open()
+    except DatabaseLockedByAnotherProcess as exc:
+        return _fail(f"{exc}; stop the bot first")
+    try:
+        try:
+            wave = await survey_service.close_wave(db, now)
+        except survey_service.SurveyError:
+            print("no survey wave was open")
+        else:
+            print(
+                f"closed the open survey wave «{wave.title}» first: its answers could not be "
+                "matched to people under a new key (its figures stay in the reports)"
+            )
+        key, where, kept = new_key(settings, now)
+        await record_key(db, key, now)
+    finally:
+        await db.close()
+    if kept is not None:
+        print(f"the previous key file is kept as {kept}")
+    print(f"the pseudonym key in {where} is now this database's key; start the bot again")
+    _remind_of_pseudonym_key(settings)
+    return 0
+
+
 def _remind_of_pseudonym_key(settings: Settings) -> None:
     """Survey answers are keyed by a secret that is deliberately not in the database."""
     if settings.pseudonym_secret is not None and settings.pseudonym_secret.get_secret_value():
@@ -216,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     res = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
     res.add_argument("path")
     res.set_defaults(func=_restore)
+    rot = sub.add_parser(
+        "rotate-pseudonym-key",
+        help="make a new pseudonym key the database's key (closes the open survey wave first)",
+    )
+    rot.set_defaults(func=_rotate_pseudonym_key)
     return parser
 
 

@@ -35,6 +35,10 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("forget_customer", N_("Forget a customer's personal data")),
     ("dashboard", N_("Sign-in link to the web dashboard")),
     ("admins", N_("List, add or remove admins")),
+    ("plan", N_("Add an initiative to the action plan")),
+    ("comments", N_("Anonymous survey comments, into the plan")),
+    ("pulse_start", N_("Open the internal service pulse")),
+    ("pulse_close", N_("Close the internal service pulse")),
 )
 
 ADMIN_COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)

@@ -76,6 +76,9 @@ OnSent = Callable[
 OnSkipped = Callable[
     [RenderContext, "aiosqlite.Connection", OutboxRow, Skip, datetime], Awaitable[None]
 ]
+OnUnreachable = Callable[
+    [RenderContext, "aiosqlite.Connection", OutboxRow, datetime], Awaitable[None]
+]
 # Time-based changes that send nothing (e.g. an unanswered review request expires); the
 # dispatcher runs each once per tick, in its own transaction. Returns how many things changed.
 Sweep = Callable[["aiosqlite.Connection", RenderContext, datetime], Awaitable[int]]
@@ -90,6 +93,10 @@ class Kind:
     on_sent: OnSent | None = None
     on_skipped: OnSkipped | None = None
     sweep: Sweep | None = None
+    # Called in the transaction that marks the row failed after a 403 (the recipient blocked
+    # the bot), for rows sent to a fixed chat: the feature decides what that means (e.g. an
+    # initiative's owner can no longer be asked, and the admins are told).
+    on_unreachable: OnUnreachable | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

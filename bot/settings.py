@@ -80,6 +80,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    # --- Disclosure control (issue 9, bot/disclosure) ----------------------------------------
+    # The smallest group whose comments may be shown (a comments feature calls
+    # bot.disclosure.may_show_comments / comment_structure with it); SURVEY_MIN_GROUP covers scores.
+    survey_comment_min_group: int = Field(default=5, ge=1)
+
+    # --- Plans, the voice of the customer (issue 12) ----------------------------------------
+    # The owners' monthly check-in (1st of the month, 10:00); empty disables it.
+    plan_checkin_cron: str = "0 10 1 * *"
+    # The voice of the customer to every employee: the first Monday of the month, 10:00 (day
+    # and weekday both hold, as APScheduler reads a crontab); empty disables it.
+    voc_cron: str = "0 10 1-7 * mon"
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:
@@ -136,7 +148,7 @@ class Settings(BaseSettings):
             raise ValueError("expected 0 <= START < END <= 24, e.g. 9-21")
         return f"{start}-{end}"
 
-    @field_validator("report_cron")
+    @field_validator("report_cron", "plan_checkin_cron", "voc_cron")
     @classmethod
     def _check_cron(cls, value: str) -> str:
         value = value.strip()

@@ -9,6 +9,7 @@ from handlers import (
     customers,
     errors,
     fallback,
+    plans,
     privacy,
     refusals,
     restock,
@@ -24,6 +25,9 @@ def get_routers() -> list[Router]:
     routers = [
         get_admin_router(),
         survey.button_routes.build(),  # the busiest updates first (see handlers/survey.py)
+        # Texts the bot asked for (a note, a comment, a suggestion) before anyone else's
+        # text handlers; its filter matches only a chat with such a question pending.
+        plans.routes.build(),
         customers.routes.build(),
         reviews.routes.build(),
         restock.routes.build(),

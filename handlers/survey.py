@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import SurveyAnswerCb, SurveyBackCb
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.plans.messages import with_comment_prompt
+from bot.plans.service import open_comment_step
 from bot.pseudonym import Pseudonymizer
 from bot.survey import service as survey_service
 from bot.survey.messages import next_step_message, question_message
@@ -55,7 +57,11 @@ async def resume(
     if isinstance(progress, Refusal):
         await message.answer(refusal_text(progress))
         return
-    text, markup = next_step_message(Translator(i18n, i18n.current_locale), progress)
+    tr = Translator(i18n, i18n.current_locale)
+    text, markup = next_step_message(tr, progress)
+    if progress.complete:
+        text, markup = await _with_comment(db, pseudonyms, clock, tr, message.from_user.id,
+                                           progress.wave.id, text, markup)  # fmt: skip
     await message.answer(text, reply_markup=markup)
 
 
@@ -92,8 +98,30 @@ async def answer(
                 await show(callback, text, markup)
         return
     await callback.answer(_("Saved: {score}").format(score=callback_data.score))
-    text, markup = next_step_message(Translator(i18n, i18n.current_locale), result.progress)
+    tr = Translator(i18n, i18n.current_locale)
+    text, markup = next_step_message(tr, result.progress)
+    if result.progress.complete:
+        text, markup = await _with_comment(db, pseudonyms, clock, tr, callback.from_user.id,
+                                           result.progress.wave.id, text, markup)  # fmt: skip
     await show(callback, text, markup)
+
+
+async def _with_comment(
+    db: Database,
+    pseudonyms: Pseudonymizer,
+    clock: Clock,
+    tr: Translator,
+    user_id: int,
+    wave_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The result with the optional anonymous comment under it (bot/plans), until passed."""
+    async with db.write() as conn:
+        ask = await open_comment_step(
+            conn, wave_id, pseudonyms(user_id, wave_id), user_id, clock.now()
+        )
+    return with_comment_prompt(tr, text, markup, wave_id) if ask else (text, markup)
 
 
 @button_routes.callback_query(SurveyBackCb.filter())

@@ -31,6 +31,9 @@ def setup_scheduler(
         replace_existing=True,
         max_instances=1,
         coalesce=True,
+        # A run that starts late (a busy event loop) still runs: the default grace of one
+        # second would skip it, and the tick at start is the one that recovers a crash.
+        misfire_grace_time=None,
         # APScheduler runs on real time; the injected clock only decides what is due.
         next_run_time=datetime.now(tz=UTC),
     )
@@ -56,6 +59,7 @@ def setup_scheduler(
         replace_existing=True,
         max_instances=1,
         coalesce=True,
+        misfire_grace_time=None,
         next_run_time=datetime.now(tz=UTC),
     )
     return scheduler, digest

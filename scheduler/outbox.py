@@ -271,6 +271,9 @@ class OutboxDispatcher:
             if row.employee_id is not None:
                 await survey_q.mark_employee_unreachable(conn, row.employee_id, now)
                 await q.cancel_pending(conn, employee_id=row.employee_id, reason=error)
+            kind = self.kinds.get(row.kind)
+            if kind is not None and kind.on_unreachable is not None:
+                await kind.on_unreachable(self.context, conn, row, now)
 
     async def aclose(self, timeout: float = 2.0) -> None:
         """Stop: no new sends; those on the wire finish (and are marked) within `timeout`."""

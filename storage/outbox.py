@@ -27,6 +27,17 @@ NEGATIVE_ALERT = "negative_alert"
 NEGATIVE_ALERT_COMMENT = "negative_alert_comment"
 ALERT_REPLY = "alert_reply"  # an admin's reply to a customer from the dashboard
 
+# Plans, the voice of the customer, the pulse (bot/plans, bot/voc, bot/pulse): ref_id is the
+# initiative (plan_*), the VOC issue (voc_digest), the suggestion (voc_suggestion), the pulse
+# round (pulse_invite); plan_overdue has none (the list is read when it is sent).
+PLAN_OWNER = "plan_owner"
+PLAN_CHECKIN = "plan_checkin"
+PLAN_OVERDUE = "plan_overdue"
+PLAN_OWNER_GONE = "plan_owner_gone"
+VOC_DIGEST = "voc_digest"
+VOC_SUGGESTION = "voc_suggestion"
+PULSE_INVITE = "pulse_invite"
+
 # The reason kept on a row that waits for its customer to link Telegram; `release_waiting`
 # finds the rows by it.
 WAITING_FOR_LINK = "waiting for the customer to link Telegram"

@@ -281,7 +281,12 @@ class AnswerState:
 # [telegram_id, wave_id, respondent] triples, unpacked by json_each.
 _ANSWER_STATES_SQL = """
 SELECT k.key AS idx,
-       e.id AS employee_id, e.department_id,
+       e.id AS employee_id,
+       -- A person's department for a wave is the one they were invited with: moving later
+       -- does not split their answers between two departments (issue 9).
+       COALESCE((SELECT i.department_id FROM wave_invitations i
+                 WHERE i.wave_id = w.id AND i.employee_id = e.id), e.department_id)
+           AS department_id,
        w.id AS wave_id, w.title, w.opened_at, w.closed_at,
        EXISTS (SELECT 1 FROM wave_invitations i
                WHERE i.wave_id = w.id AND i.employee_id = e.id) AS invited,

@@ -91,8 +91,12 @@ async def started_without_polling(settings: Settings, clock: Clock) -> BotApp:
     """The production app, minus polling: for API tests, which need no updates (and stop at
     once instead of waiting out a long poll)."""
     app = build_app(settings, clock=clock, handle_as_tasks=False)
-    await app.start(polling=False)
-    await first_tick(app)
+    try:
+        await app.start(polling=False)
+        await first_tick(app)
+    except BaseException:
+        await app.stop()  # its HTTP session and database are open: close them before failing
+        raise
     return app
 
 

@@ -81,17 +81,20 @@ async def test_a_short_demo_in_process(
     assert "📋 Опрос «Лето 2026»" in printed
     assert "Индекс компании:" in printed
     assert "🛍 Клиенты за последние 30 дней" in printed
-    assert "Не показано отделов: 1" in printed  # «Поддержка» has two employees
+    # «Поддержка» has two respondents: pooled as «Другие», with the smallest shown department
+    # hidden beside it (issue 9, rule 2; this asserted «Не показано отделов: 1» — Поддержка
+    # left out, its two answers then company − the rest).
+    assert "Другие (отделов: 2)" in printed
+    assert "Скрыто отделов, чтобы защитить группу поменьше: 1" in printed
     saved = sorted(p.name for p in out.iterdir())
     assert saved == [
         "customers.png", "departments.png", "feedback.xlsx", "reminders.csv", "reviews.csv",
-        "survey.png",
-        "survey_answers.csv",
+        "survey.png", "survey_answers.csv", "survey_comments.csv",
     ]  # fmt: skip
     assert (out / "survey.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     answers = list(csv.DictReader(io.StringIO((out / "survey_answers.csv").read_text("utf-8-sig"))))
     assert {r["wave"] for r in answers} == {"Весна 2026", "Лето 2026"}
-    assert {r["department"] for r in answers} >= {"Продажи", "Склад"}
+    assert {r["department"] for r in answers} == {"Продажи", "Склад", ""}
     assert "Поддержка" not in {r["department"] for r in answers}
 
 

@@ -17,7 +17,7 @@ from tests.conftest import ADMIN_ID, START
 from tests.report_factories import Facts
 from tests.test_report_survey import boss
 
-FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv")
+FILES = ("survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv")
 
 
 @pytest.fixture
@@ -61,33 +61,63 @@ async def test_no_data_gives_header_only_files(app: BotApp, tg: BotAPIEmulator) 
     assert files["reminders.csv"].decode("utf-8-sig") == (
         "order_id,customer_id,sku,kind,due_at,status,sent_at,converted\r\n"
     )
+    assert files["survey_comments.csv"].decode("utf-8-sig") == "wave,department,comment\r\n"
     captions = [m.get("caption", "") for m in boss(tg).bot_messages() if "document" in m]
-    assert captions[0].startswith("survey_answers.csv: 0 rows. Answers by pseudonym")
+    assert captions[0].startswith("survey_answers.csv: 0 rows. Complete answers by pseudonym")
 
 
 async def test_survey_answers(app: BotApp, tg: BotAPIEmulator, facts: Facts) -> None:
+    # Issue 9 changed what this asserted: partial answers are no longer exported (the report
+    # does not count them either), the pseudonym is made for the export (not the stored one),
+    # rows are ordered by it, and answered_at is when the figures first counted the answers.
     sales, legal = await facts.department("Продажи"), await facts.department("=Legal")
     wave = await facts.wave("Весна 2026", closed=False)
-    sellers = await facts.respondents(wave, sales, [[4, 3, 5, 2, 4, 4], [3] * 6, [5, 5]])
-    lawyer = await facts.respondents(wave, legal, [[1] * 6])
+    sellers = await facts.respondents(
+        wave, sales, [[4, 3, 5, 2, 4, 4], [3] * 6, [5, 5, 5, 4, 4, 4], [2] * 6, [5, 5]]
+    )
+    lawyers = await facts.respondents(wave, legal, [[1] * 6, [2] * 6, [1, 2, 1, 2, 1, 2]])
     files = await exported(tg)
     answers = rows(files["survey_answers.csv"])
 
-    assert len(answers) == 6 + 6 + 2 + 6  # partial answers are exported too
-    first = next(r for r in answers if r["respondent"] in sellers)
-    assert first == {
+    assert len(answers) == (4 + 3) * 6  # complete answers only
+    assert answers[0] == {
         "wave": "Весна 2026",
-        "department": "Продажи",
-        "respondent": first["respondent"],
+        "department": answers[0]["department"],
+        "respondent": answers[0]["respondent"],
         "question": "1",
-        "score": first["score"],
+        "score": answers[0]["score"],
         "answered_at": "2026-01-12 12:00:00",  # 09:00 UTC in Moscow
     }
-    assert {r["respondent"] for r in answers} == {*sellers, *lawyer}
-    by_person = {p: sum(int(r["score"]) for r in answers if r["respondent"] == p) for p in sellers}
-    assert sorted(by_person.values()) == [10, 18, 22]
-    # A department of one would name its only respondent: blank, as in the report.
-    assert {r["department"] for r in answers if r["respondent"] in lawyer} == {""}
+    shown = [r["respondent"] for r in answers]
+    assert shown == sorted(shown)  # by pseudonym, never by department
+    assert not {*sellers, *lawyers} & set(shown)  # not the stored pseudonyms
+    by_department: dict[str, set[str]] = {}
+    for r in answers:
+        by_department.setdefault(r["department"], set()).add(r["respondent"])
+    assert {k: len(v) for k, v in by_department.items()} == {"Продажи": 4, "'=Legal": 3}
+    totals = sorted(
+        sum(int(r["score"]) for r in answers if r["respondent"] == p)
+        for p in by_department["Продажи"]
+    )
+    assert totals == [12, 18, 22, 27]
+
+
+async def test_blank_departments_never_form_a_small_group(
+    app: BotApp, tg: BotAPIEmulator, facts: Facts
+) -> None:
+    # Sales 4, Support 3, Legal 1: blank rows for Legal alone would be one person's answers;
+    # Support is left blank with Legal, as the report pools them as «Others».
+    sales, support = await facts.department("Sales"), await facts.department("Support")
+    legal = await facts.department("Legal")
+    wave = await facts.wave("W", closed=False)
+    await facts.respondents(wave, sales, [[4] * 6] * 4)
+    await facts.respondents(wave, support, [[3] * 6] * 3)
+    await facts.respondents(wave, legal, [[5] * 6])
+    answers = rows((await exported(tg))["survey_answers.csv"])
+    people: dict[str, set[str]] = {}
+    for r in answers:
+        people.setdefault(r["department"], set()).add(r["respondent"])
+    assert {k: len(v) for k, v in people.items()} == {"Sales": 4, "": 4}
 
 
 async def test_no_telegram_id_anywhere(app: BotApp, tg: BotAPIEmulator, facts: Facts) -> None:

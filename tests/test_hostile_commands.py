@@ -41,7 +41,10 @@ SLOW_READS = {"report", "export"}
 MAY_CHANGE = {
     "invite": {"departments", "invites"},
     "survey_start": {"waves", "wave_invitations", "outbox"},
-    "target": {"survey_targets"},
+    "target": {"survey_targets", "department_targets"},
+    "plan": {"plan_drafts"},
+    "pulse_start": {"pulse_rounds", "outbox"},
+    "pulse_close": {"pulse_rounds"},
     "dashboard": {"dashboard_links"},  # a one-time sign-in link, and nothing else
 }
 

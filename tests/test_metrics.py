@@ -234,12 +234,15 @@ def test_small_departments_pooled_when_the_pool_is_big_enough() -> None:
     assert table.pooled
 
 
-def test_small_departments_left_out_when_the_pool_is_too_small() -> None:
+def test_a_pool_too_small_takes_the_smallest_shown_department_with_it() -> None:
+    # Issue 9, rule 2 (this test asserted the old rule: Sales shown, Legal and IT left out —
+    # and their two answers were then company − Sales). Sales joins the pool; with no
+    # department left to show on its own, the company figure is all there is.
     table = department_table([group("Sales", 4), group("Legal", 1), group("IT", 1)], min_group=3)
-    assert [r.name for r in table.rows] == ["Sales"]
+    assert table.rows == []
     assert table.small == 2
+    assert table.protected == 1
     assert not table.pooled
-    assert table.others is None
 
 
 department_groups = st.lists(
@@ -265,8 +268,10 @@ def test_no_row_ever_shows_fewer_than_the_minimum(
     shown = sum(r.respondents for r in table.rows)
     everyone = sum(g.respondents for g in groups)
     left_out = everyone - shown
-    # Whoever is not shown on a row is in a pool too small to show.
-    assert left_out == 0 or left_out < min_group
+    # Issue 9, rule 2 (this asserted the old rule, "left out only in a pool too small to show",
+    # which let the left-out be worked out as company − rows): with any department shown,
+    # whoever is on no row is nobody or at least the minimum.
+    assert not table.rows or left_out == 0 or left_out >= min_group
 
 
 # --- targets --------------------------------------------------------------------------------------

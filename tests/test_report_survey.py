@@ -101,15 +101,21 @@ async def test_departments_small_ones_pooled_as_others(
     )
 
 
-async def test_a_small_department_alone_is_left_out(
+async def test_a_small_department_alone_is_protected_by_hiding_another(
     app: BotApp, tg: BotAPIEmulator, facts: Facts
 ) -> None:
+    # Issue 9, rule 2 (this test asserted the old rule: Legal left out, Sales and Support
+    # shown — and Legal's one answer was then company − Sales − Support). Now Support, the
+    # smallest shown department, is pooled with Legal, so nobody stands alone.
     ids = await two_waves(facts, legal_and_it=False)
     await facts.respondents(ids["w2"], ids["legal"], [[5] * 6])
     text, _ = await ask(tg, boss(tg), "/report survey")
-    assert "Others" not in text
     assert "Legal" not in text
-    assert "Departments not shown: 1 — fewer than 3 respondents each" in text
+    assert "Support:" not in text
+    assert "Sales: 4 respondents, index 22.5" in text
+    # Support 55 + Legal 30 = 85 over 4 = 21.25
+    assert "Others (2 departments): 4 respondents, index 21.3" in text
+    assert "Departments hidden to protect a smaller group: 1" in text
     # The company figures still include everyone:
     # Sales 90 + Support 55 + Legal 30 = 175 over 8 respondents = 21.875 → 21.88, forming.
     assert "Company score: 21.88 of 30" in text

@@ -159,10 +159,10 @@ def test_a_crowd_of_first_answers_in_one_batch(tmp_path: Path, template: Path) -
     ]
     assert [(r[1], r[3], r[4]) for r in rows] == sorted(
         [
-            (PSEUDONYMS(11), 1, 4),
-            (PSEUDONYMS(12), 1, 5),
-            (PSEUDONYMS(13), 1, 2),
-            (PSEUDONYMS(13), 2, 3),
+            (PSEUDONYMS(11, OPEN_WAVE), 1, 4),
+            (PSEUDONYMS(12, OPEN_WAVE), 1, 5),
+            (PSEUDONYMS(13, OPEN_WAVE), 1, 2),
+            (PSEUDONYMS(13, OPEN_WAVE), 2, 3),
         ]
     )
     last = results[-1]

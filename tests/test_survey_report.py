@@ -43,9 +43,12 @@ async def test_report_figures(app: BotApp, tg: BotAPIEmulator) -> None:
     for number, mean in enumerate(["3,25", "3,00", "3,75", "2,50", "3,25", "3,25"], start=1):
         assert f"Q{number}: {mean}" in text
     assert "Q4: 2,50 ⬇ слабое место" in text
-    assert "Продажи: 3 ответивших, индекс 22,0" in text
+    # Issue 9, rule 2 (this asserted «Продажи: 3, 22.00» with Склад left out — and the one
+    # warehouse respondent's answers were then company − Продажи): Продажи is hidden too.
+    assert "Продажи" not in text
     assert "Склад" not in text
     assert "Не показано отделов: 1" in text
+    assert "Скрыто отделов, чтобы защитить группу поменьше: 1" in text
 
 
 async def test_report_without_any_wave(app: BotApp, tg: BotAPIEmulator) -> None:
@@ -72,10 +75,11 @@ async def test_export_has_every_answer_and_no_telegram_id(app: BotApp, tg: BotAP
         "score",
         "answered_at",
     ]
-    assert len(rows) == 4 * 6 + 2
-    # The warehouse has two respondents, under SURVEY_MIN_GROUP: its name is left out, as in
-    # the report, or a department of one or two would name whose answers these are.
-    assert {r["department"] for r in rows} == {"Продажи", ""}
+    # Issue 9 changed what this asserted: complete answers only (the partial two are not
+    # counted anywhere), and no department where the report shows none — the warehouse's one
+    # respondent would otherwise be the blank rows.
+    assert len(rows) == 4 * 6
+    assert {r["department"] for r in rows} == {""}
     for user_id in (*SALES, *WAREHOUSE, PARTIAL):
         assert str(user_id) not in content
-    assert sum(int(r["score"]) for r in rows if r["department"] == "Продажи") == 22 + 18 + 26
+    assert sum(int(r["score"]) for r in rows) == 22 + 18 + 26 + 10

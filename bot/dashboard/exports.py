@@ -1,27 +1,26 @@
-"""Downloads on the dashboard: the CSV files of /export and the .xlsx workbook."""
+"""Downloads on the dashboard: the files of /export, the .xlsx workbook among them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.i18n import Translator
+from bot.pseudonym import Pseudonymizer
 from bot.reports.export import build_exports
-from bot.reports.workbook import FILENAME, workbook_bytes
 from bot.settings import Settings
-from bot.survey.scoring import QUESTIONS
 from storage import Database
 
 
-async def workbook(db: Database, settings: Settings, tr: Translator) -> bytes:
-    async with db.read() as conn:
-        return await workbook_bytes(
-            conn, tr, QUESTIONS, min_group=settings.survey_min_group, tz=settings.tz
-        )
-
-
-async def export_named(db: Database, settings: Settings, tr: Translator, name: str) -> bytes:
-    """One file by name: feedback.xlsx, or one of /export's CSV files (exactly as sent there)."""
-    if name == FILENAME:
-        return await workbook(db, settings, tr)
-    for item in await build_exports(db, settings):
+async def export_named(
+    db: Database,
+    settings: Settings,
+    pseudonyms: Pseudonymizer,
+    tr: Translator,
+    name: str,
+    now: datetime,
+) -> bytes:
+    """One file by name, exactly as /export sends it (survey figures released first)."""
+    for item in await build_exports(db, settings, pseudonyms, now, workbook=tr):
         if item.filename == name:
             return item.content
     raise KeyError(name)

@@ -121,6 +121,21 @@ class FakeUser:
         self.emulator._push_update({"message": message})
         return message
 
+    def share_users(self, request_id: int, users: list[FakeUser]) -> dict[str, Any]:
+        """The user presses a KeyboardButtonRequestUsers button and picks these people."""
+        shared = {
+            "request_id": request_id,
+            "users": [
+                {"user_id": u.id, "first_name": u.first_name}
+                | ({"last_name": u.last_name} if u.last_name else {})
+                | ({"username": u.username} if u.username else {})
+                for u in users
+            ],
+        }
+        message = self.emulator._user_message(self, {"users_shared": shared})
+        self.emulator._push_update({"message": message})
+        return message
+
     def click(self, button: str, *, message: dict[str, Any] | None = None) -> str:
         """Press an inline button by its text (or callback data) on the newest message having it."""
         candidates = [message] if message is not None else reversed(self.bot_messages())

@@ -24,6 +24,7 @@ from enum import Enum
 import aiosqlite
 
 from storage import Database
+from storage import plans as plans_q
 from storage.outbox import cancel_pending
 from storage.timestamps import from_db, to_db
 
@@ -185,5 +186,7 @@ async def leave(db: Database, telegram_id: int, now: datetime) -> Outcome:
             (to_db(now), row["id"]),
         )
         cancelled = await cancel_pending(conn, employee_id=row["id"], reason="employee left")
+        # Initiatives they owned lose the id too; the admins are asked for a new owner.
+        await plans_q.forget_person(conn, telegram_id, now)
     log.info("employee row %s left the survey (%d queued messages cancelled)", row["id"], cancelled)
     return Outcome.DONE

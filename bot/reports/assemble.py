@@ -14,7 +14,8 @@ import aiosqlite
 
 from bot.reports.customers import CustomerReport, customer_report
 from bot.reports.periods import ReportRequest
-from bot.reports.survey import SurveyReport, survey_report
+from bot.reports.plans import PlansReport, plans_report
+from bot.reports.survey import SurveyReport, release_survey, survey_report
 from bot.settings import Settings
 from storage import Database
 
@@ -26,6 +27,7 @@ class Report:
     tz: ZoneInfo
     survey: SurveyReport | None  # None: not asked for, or no wave yet
     customers: CustomerReport | None  # None: not asked for
+    plans: PlansReport | None = None  # the action plan, comments, suggestions, the pulse
 
 
 async def assemble_report(
@@ -36,6 +38,7 @@ async def assemble_report(
     min_group: int,
     negative_max: int,
     tz: ZoneInfo,
+    comment_min_group: int = 5,
 ) -> Report:
     survey = await survey_report(conn, min_group) if request.survey else None
     customers = (
@@ -43,13 +46,30 @@ async def assemble_report(
         if request.customers
         else None
     )
-    return Report(now, request, tz, survey, customers)
+    plans = (
+        await plans_report(
+            conn,
+            survey,
+            today=now.astimezone(tz).date(),
+            min_group=min_group,
+            comment_min_group=comment_min_group,
+        )
+        if request.survey
+        else None
+    )
+    return Report(now, request, tz, survey, customers, plans)
 
 
 async def build_report(
     db: Database, settings: Settings, request: ReportRequest, now: datetime
 ) -> Report:
-    """The report from one read snapshot, so its figures agree with each other."""
+    """The report from one read snapshot, so its figures agree with each other.
+
+    Survey figures are released first (bot.disclosure: a short write), then read with the rest.
+    """
+    if request.survey:
+        async with db.write() as conn:
+            await release_survey(conn, min_group=settings.survey_min_group, now=now)
     async with db.read() as conn:
         return await assemble_report(
             conn,
@@ -58,4 +78,5 @@ async def build_report(
             min_group=settings.survey_min_group,
             negative_max=settings.negative_rating_max,
             tz=settings.tz,
+            comment_min_group=settings.survey_comment_min_group,
         )

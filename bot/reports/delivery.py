@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 def render_charts(tr: Translator, report: Report) -> list[Chart]:
     # matplotlib (about 45 MB) is loaded on the first report, not at every start of the bot.
     from bot.reports.charts import render_charts as draw
+    from bot.reports.plans_charts import render_plan_charts
 
-    return draw(tr, report)
+    return [*draw(tr, report), *render_plan_charts(tr, report)]
 
 
 @dataclass(frozen=True)

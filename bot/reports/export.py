@@ -4,11 +4,16 @@ Files are UTF-8 with a BOM (so Excel reads Cyrillic right), comma-separated with
 and a header row (RFC 4180, pandas' defaults), one fact a row; times are local to TIMEZONE as
 `YYYY-MM-DD HH:MM:SS`, which Excel and pandas both read as dates.
 
-- Never a Telegram id: answers stand against their HMAC pseudonym only.
-- A department with fewer than SURVEY_MIN_GROUP respondents in a wave is left blank there, as in
-  the report: a department of one would otherwise name its only respondent.
-- Free text from people that Excel would run as a formula (starting with = + - @) gets a
-  leading apostrophe (OWASP's advice against CSV injection).
+- Never a Telegram id, and never the stored pseudonym: survey rows stand against a pseudonym
+  made for the export, different in every wave (bot.pseudonym.export_pseudonym).
+- Survey rows are what disclosure control has released (bot.disclosure), as the report shows
+  it: complete respondents only, counted by a release, with their answers as released; a
+  department is filled in only where the report shows it, so the blank rows are never a group
+  under SURVEY_MIN_GROUP; rows are ordered by pseudonym (never by department), and answered_at
+  is when the figures first counted the answers (exact times would point at people).
+- Every cell of every file that a spreadsheet would run as a formula (starting with = + - @, a
+  tab or a line break) gets a leading apostrophe (OWASP's advice against CSV injection): order
+  ids and SKUs come from shops' systems and are text from outside as much as comments are.
 - Rows are fetched in chunks and written in a worker thread, so a big export never stalls the bot;
   a file over Telegram's upload limit is sent zipped.
 """
@@ -27,10 +32,16 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.disclosure import neutralise, neutralise_row
+from bot.disclosure.service import released
 from bot.i18n import Translator
+from bot.pseudonym import Pseudonymizer
+from bot.reports.plans import comments_of
+from bot.reports.survey import release_survey
 from bot.settings import Settings
 from bot.texts import N_
 from storage import Database
+from storage.survey import all_waves
 
 SURVEY_COLUMNS = ("wave", "department", "respondent", "question", "score", "answered_at")
 REVIEW_COLUMNS = ("order_id", "customer_id", "rating", "nps", "comment", "answered_at")
@@ -40,14 +51,11 @@ REMINDER_COLUMNS = (
 
 CHUNK = 5000
 UPLOAD_LIMIT = 49 * 1024 * 1024  # Telegram takes documents up to 50 MB from bots
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value: str | None) -> str:
-    """Text from people, defused for spreadsheets."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Text defused for spreadsheets (every cell of every export passes through this)."""
+    return str(neutralise(value))
 
 
 def local_time(value: str | None, tz: ZoneInfo) -> str:
@@ -71,7 +79,7 @@ class CsvWriter:
         self._writer.writerow(self.header)
 
     def write(self, rows: Sequence[Sequence[object]]) -> None:
-        self._writer.writerows(rows)
+        self._writer.writerows(neutralise_row(tuple(row)) for row in rows)
         self.rows += len(rows)
 
     def content(self) -> bytes:
@@ -99,39 +107,41 @@ async def _stream(
 
 
 # --- the three files ------------------------------------------------------------------------------
+async def released_answers(
+    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo, pseudonyms: Pseudonymizer
+) -> list[list[tuple[str, str, str, int, int, datetime]]]:
+    """The released answers of every wave, by per-wave export pseudonym, a list per wave:
+    (wave, department or "", pseudonym, question, score, local time). The CSV and the workbook
+    both write these rows, so the disclosure rules hold for both alike."""
+    waves = []
+    for wave in await all_waves(conn):
+        view = await released(conn, wave.id, min_group=min_group, with_members=True)
+        if view.release is None:
+            continue
+        counted = [m for m in view.members if m.epoch <= view.release.epoch]
+        rows = []
+        for member in counted:
+            pseudonym = pseudonyms.for_export(wave.id, member.key)
+            department = view.department_shown(member.department) or ""
+            when = view.member_times[member.epoch].astimezone(tz)
+            rows += [
+                (wave.title, department, pseudonym, question, score, when)
+                for question, score in enumerate(member.scores, start=1)
+            ]
+        rows.sort(key=lambda r: (r[2], r[3]))
+        waves.append(rows)
+    return waves
+
+
 async def survey_answers_csv(
-    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo
+    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo, pseudonyms: Pseudonymizer
 ) -> tuple[bytes, int]:
-    """Every answer (complete responses or not) by pseudonym, with its wave and department."""
-    async with conn.execute(
-        "SELECT wave_id, department_id FROM survey_answers GROUP BY wave_id, department_id "
-        "HAVING COUNT(DISTINCT respondent) >= ?",
-        (min_group,),
-    ) as cur:
-        named = {(r["wave_id"], r["department_id"]) for r in await cur.fetchall()}
-
-    def convert(r: aiosqlite.Row) -> Sequence[object]:
-        shown = (r["wave_id"], r["department_id"]) in named
-        department = safe_text(r["department"]) if shown else ""
-        return (
-            safe_text(r["wave"]),
-            department,
-            r["respondent"],
-            r["question"],
-            r["score"],
-            local_time(r["answered_at"], tz),
-        )
-
-    return await _stream(
-        conn,
-        "SELECT a.wave_id, w.title AS wave, a.department_id, d.name AS department, a.respondent, "
-        "a.question, a.score, a.answered_at FROM survey_answers a "
-        "JOIN waves w ON w.id = a.wave_id LEFT JOIN departments d ON d.id = a.department_id "
-        "ORDER BY a.wave_id, d.name, a.respondent, a.question",
-        (),
-        SURVEY_COLUMNS,
-        convert,
-    )
+    """The released answers of every wave, by per-wave export pseudonym."""
+    writer = CsvWriter(SURVEY_COLUMNS)
+    for rows in await released_answers(conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms):
+        lines = [(*r[:5], r[5].strftime("%Y-%m-%d %H:%M:%S")) for r in rows]
+        await asyncio.to_thread(writer.write, lines)
+    return await asyncio.to_thread(writer.content), writer.rows
 
 
 async def reviews_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[bytes, int]:
@@ -200,6 +210,25 @@ async def reminders_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[by
     )
 
 
+COMMENTS_COLUMNS = ("wave", "department", "comment")
+
+
+async def survey_comments_csv(conn: aiosqlite.Connection, *, min_group: int) -> tuple[bytes, int]:
+    """The anonymous comments the report may show (closed waves, groups of at least
+    `min_group`), shuffled; no respondent, pseudonym or time: a day would already be enough to
+    match a comment to survey_answers.csv's answer times."""
+    rows: list[tuple[str, str, str]] = []
+    for wave in await all_waves(conn):
+        if wave.is_open:
+            continue
+        for group in (await comments_of(conn, wave.id, min_group)).groups:
+            rows += [
+                (safe_text(wave.title), safe_text(group.department or ""), safe_text(c.body))
+                for c in group.comments
+            ]
+    return to_csv(COMMENTS_COLUMNS, rows), len(rows)
+
+
 # --- what /export sends ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Export:
@@ -218,10 +247,15 @@ class Export:
 
 
 SURVEY_NOTE = N_(
-    "Answers by pseudonym, never a Telegram id; departments with fewer than {min} respondents "
-    "in a wave are left blank. Times in {tz}."
+    "Complete answers by pseudonym (a new one in every wave), as the report counts them; a "
+    "department only where the report shows it, so no group under {min} can be picked out. "
+    "answered_at: when the figures first counted the answers, in {tz}."
 )
 REVIEWS_NOTE = N_("Answered reviews: rating 1–5, NPS 0–10 and comment. Times in {tz}.")
+COMMENTS_NOTE = N_(
+    "Anonymous comments of closed surveys, shuffled: only groups of at least {min} commenters; "
+    "a department only where its own group is that large. No names, pseudonyms or times."
+)
 REMINDERS_NOTE = N_(
     "Messages queued for customers: restock reminders (converted = bought again) and review "
     "requests. Times in {tz}."
@@ -249,23 +283,36 @@ WORKBOOK_NOTE = N_(
 
 
 async def build_exports(
-    db: Database, settings: Settings, *, workbook: Translator | None = None
+    db: Database,
+    settings: Settings,
+    pseudonyms: Pseudonymizer,
+    now: datetime,
+    *,
+    workbook: Translator | None = None,
 ) -> list[Export]:
-    """The three files from one read snapshot (header-only when there is no data yet); with
-    `workbook` (the translator of its headers), the .xlsx workbook of the same tables last."""
+    """The files from one read snapshot (header-only when there is no data yet); survey
+    figures are released first, exactly as for a report. With `workbook` (the translator of its
+    headers), the .xlsx workbook of the same tables comes last."""
     from bot.reports.workbook import FILENAME, workbook_bytes
     from bot.survey.scoring import QUESTIONS
 
     tz = settings.tz
     params = {"tz": settings.timezone}
+    min_group = settings.survey_min_group
     extra: list[Export] = []
+    async with db.write() as conn:
+        await release_survey(conn, min_group=min_group, now=now)
     async with db.read() as conn:
-        survey = await survey_answers_csv(conn, min_group=settings.survey_min_group, tz=tz)
+        survey = await survey_answers_csv(conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms)
         reviews = await reviews_csv(conn, tz=tz)
         reminders = await reminders_csv(conn, tz=tz)
+        comments = await survey_comments_csv(conn, min_group=settings.survey_comment_min_group)
         if workbook is not None:
+            answers = await released_answers(
+                conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms
+            )
             content = await workbook_bytes(
-                conn, workbook, QUESTIONS, min_group=settings.survey_min_group, tz=tz
+                conn, workbook, QUESTIONS, [r for rows in answers for r in rows], tz=tz
             )
             rows = survey[1] + reviews[1] + reminders[1]
             extra.append(Export(FILENAME, content, rows, WORKBOOK_NOTE, params))
@@ -275,6 +322,12 @@ async def build_exports(
         ),
         Export("reviews.csv", *reviews, REVIEWS_NOTE, params),
         Export("reminders.csv", *reminders, REMINDERS_NOTE, params),
+        Export(
+            "survey_comments.csv",
+            *comments,
+            COMMENTS_NOTE,
+            {"min": settings.survey_comment_min_group},
+        ),
         *extra,
     ]
     return [await _fit(e) for e in exports]

@@ -14,7 +14,14 @@ from bot.i18n import Translator
 from bot.reports import numbers
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
-from bot.reports.survey import QUESTION_SHORT, DepartmentTable, SurveyReport, TargetStatus
+from bot.reports.plans_render import plan_sections
+from bot.reports.survey import (
+    QUESTION_SHORT,
+    DepartmentTable,
+    SurveyReport,
+    TargetStatus,
+    WaveFigures,
+)
 from bot.survey.scoring import QUESTION_COUNT, TOTAL_MAX, level_for
 from bot.texts import N_
 
@@ -135,13 +142,54 @@ def _department_lines(tr: Translator, table: DepartmentTable) -> list[str]:
             )
         else:
             note = tr(
-                "Departments not shown: {n} — fewer than {min} respondents each (and fewer than "
-                "{min} together), to keep answers confidential.",
+                "Departments not shown: {n} — fewer than {min} respondents each, to keep answers "
+                "confidential.",
                 n=table.small,
                 min=table.min_group,
             )
         lines.append(note)
+    if table.protected:
+        lines.append(
+            tr(
+                "Departments hidden to protect a smaller group: {n} — shown, they would let the "
+                "smaller group's answers be worked out by subtraction.",
+                n=table.protected,
+            )
+        )
     return lines
+
+
+def _held_back_lines(tr: Translator, latest: WaveFigures) -> list[str]:
+    """Why figures are missing or cover fewer people than responded (bot.disclosure)."""
+    if latest.counted is None or latest.counted >= latest.responded:
+        return []
+    if latest.counted == 0:
+        return [
+            tr(
+                "Responded {responded} of {invited}; the figures appear once at least {min} "
+                "have answered.",
+                responded=latest.responded,
+                invited=latest.invited,
+                min=latest.min_group,
+            )
+        ]
+    if latest.wave.is_open:
+        text = tr(
+            "The figures count {counted} of the {responded} respondents: they change only in "
+            "steps of at least {min} people, so that nobody's answers can be worked out by "
+            "comparing two reports.",
+            counted=latest.counted,
+            responded=latest.responded,
+            min=latest.min_group,
+        )
+    else:
+        text = tr(
+            "The figures count {counted} of the {responded} respondents: the last answers were "
+            "too few to add without giving them away to anyone comparing reports.",
+            counted=latest.counted,
+            responded=latest.responded,
+        )
+    return ["<i>" + text + "</i>"]
 
 
 def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
@@ -165,7 +213,7 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
     ]
     means, mean_total, level = latest.question_means, latest.mean_total, latest.level
     if means is None or mean_total is None or level is None:
-        lines.append(tr("No complete answers yet."))
+        lines += _held_back_lines(tr, latest) or [tr("No complete answers yet.")]
         if survey.target is not None:
             lines.append(_target_line(tr, survey.target))
         return "\n".join(lines)
@@ -179,6 +227,7 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
             title=escape(previous.wave.title),
         )
     lines += [score, "<b>" + escape(tr(level.title)) + "</b>: " + escape(tr(level.description))]
+    lines += _held_back_lines(tr, latest)
     if survey.target is not None:
         lines.append(_target_line(tr, survey.target))
     lines += ["", "<b>" + tr("Per question") + "</b> " + tr("(mean of 1–5, change):")]
@@ -305,6 +354,7 @@ def render_report(tr: Translator, report: Report) -> list[str]:
         )
     if report.customers is not None:
         sections.append(customers_section(tr, report.customers, report.tz))
+    sections += plan_sections(tr, report.plans)
     return sections
 
 

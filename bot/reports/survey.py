@@ -4,8 +4,11 @@ Only complete responses (all six answers) count towards scores, so the mean tota
 of the six per-question means. Means are computed from integer sums (sum ÷ count), so a company
 at exactly 20.5 is 20.5 and lands in the level `bot.survey.scoring.level_for` gives it.
 
-Departments with fewer than SURVEY_MIN_GROUP respondents are never shown on their own: they are
-pooled as «Others» when the pool reaches the minimum, and left out otherwise.
+Every figure comes from bot.disclosure (issue 9): what a wave has released, never the answers
+themselves. So no figure covers fewer than SURVEY_MIN_GROUP respondents (the company included),
+departments are pooled or suppressed so that none can be worked out by subtraction, and figures
+change only in steps the rules allow; `responded` is the live count, `counted` the respondents
+behind the figures.
 """
 
 from __future__ import annotations
@@ -16,20 +19,12 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.disclosure import plan_structure
+from bot.disclosure.service import WaveView, refresh, released
 from bot.survey.scoring import DEVELOPMENT_STEPS, QUESTION_COUNT, Level, level_for
-from bot.texts import N_
+from bot.survey.scoring import QUESTION_SHORT as QUESTION_SHORT  # re-exported: render, charts
 from storage.survey import Wave, all_waves
 from storage.timestamps import from_db
-
-# Short names of the six questions, for tables and chart axes (full texts: bot.survey.scoring).
-QUESTION_SHORT = (
-    N_("Customer in decisions"),
-    N_("Internal service"),
-    N_("Collecting feedback"),
-    N_("Using feedback"),
-    N_("Customer journey"),
-    N_("One team"),
-)
 
 
 def _means(sums: Sequence[int], count: int) -> tuple[float, ...] | None:
@@ -40,10 +35,16 @@ def _means(sums: Sequence[int], count: int) -> tuple[float, ...] | None:
 class WaveFigures:
     wave: Wave
     invited: int
-    responded: int  # complete responses
-    score_total: int = 0  # the sum of every score of the complete responses
-    # Per question; None for the older waves, of which the report needs the total only.
+    responded: int  # complete responses now (the live count)
+    score_total: int = 0  # the sum of every score of the respondents behind the figures
+    # Per question; None when there is no figure to show.
     question_sums: tuple[int, ...] | None = None
+    counted: int | None = None  # respondents behind the figures (None: all who responded)
+    min_group: int = 0
+
+    @property
+    def shown(self) -> int:
+        return self.responded if self.counted is None else self.counted
 
     @property
     def response_rate(self) -> float | None:
@@ -53,11 +54,11 @@ class WaveFigures:
 
     @property
     def question_means(self) -> tuple[float, ...] | None:
-        return _means(self.question_sums, self.responded) if self.question_sums else None
+        return _means(self.question_sums, self.shown) if self.question_sums else None
 
     @property
     def mean_total(self) -> float | None:
-        return self.score_total / self.responded if self.responded else None
+        return self.score_total / self.shown if self.shown else None
 
     @property
     def level(self) -> Level | None:
@@ -68,14 +69,14 @@ class WaveFigures:
     def weakest(self) -> int | None:
         """1-based number of the weakest question (the first of equals); None if all are equal."""
         sums = self.question_sums
-        if not self.responded or not sums or min(sums) == max(sums):
+        if not self.shown or not sums or min(sums) == max(sums):
             return None
         return min(range(QUESTION_COUNT), key=lambda i: (sums[i], i)) + 1
 
     @property
     def strongest(self) -> int | None:
         sums = self.question_sums
-        if not self.responded or not sums or min(sums) == max(sums):
+        if not self.shown or not sums or min(sums) == max(sums):
             return None
         return max(range(QUESTION_COUNT), key=lambda i: (sums[i], -i)) + 1
 
@@ -84,6 +85,23 @@ class WaveFigures:
         """What to work on next: the step for the weakest question (a msgid)."""
         weakest = self.weakest
         return DEVELOPMENT_STEPS[weakest - 1] if weakest else None
+
+
+def figures_of(wave: Wave, invited: int, view: WaveView) -> WaveFigures:
+    """A wave's figures as disclosure control released them."""
+    release = view.release
+    if release is None:
+        return WaveFigures(wave, invited, view.respondents, counted=0, min_group=view.min_group)
+    company = release.company
+    return WaveFigures(
+        wave,
+        invited,
+        view.respondents,
+        company.total,
+        company.sums,
+        counted=company.respondents,
+        min_group=view.min_group,
+    )
 
 
 # --- departments ----------------------------------------------------------------------------
@@ -114,36 +132,70 @@ class DepartmentTable:
     small: int = 0  # departments with respondents, but fewer than the minimum
     pooled: bool = False  # the small ones are shown together as «Others»
     min_group: int = 3
+    protected: int = 0  # departments big enough to show, hidden to protect a smaller group
 
     @property
     def others(self) -> DepartmentRow | None:
         return self.rows[-1] if self.pooled else None
 
 
+def _rows_sorted(rows: list[DepartmentRow]) -> list[DepartmentRow]:
+    return sorted(rows, key=lambda r: (-r.respondents, (r.name or "").casefold()))
+
+
 def department_table(groups: Sequence[DepartmentGroup], min_group: int) -> DepartmentTable:
-    """Departments big enough to show, the small ones pooled (or left out), largest first."""
-    shown: list[DepartmentGroup] = []
-    small: list[DepartmentGroup] = []
-    for group in groups:
-        if group.name is not None and group.respondents >= min_group:
-            shown.append(group)
-        elif group.respondents > 0:
-            small.append(group)
-    rows = [
-        DepartmentRow(g.name, g.respondents, _means(g.question_sums, g.respondents) or ())
-        for g in sorted(shown, key=lambda g: (-g.respondents, (g.name or "").casefold()))
-    ]
-    pool = sum(g.respondents for g in small)
-    pooled = bool(small) and pool >= min_group
+    """Departments big enough to show, the rest pooled as «Others» or suppressed (rules 1 and 2
+    of bot.disclosure, within one view), largest first."""
+    counts = {i: g.respondents for i, g in enumerate(groups) if g.respondents > 0}
+    # A group without a department name is never shown on its own: give it no id to name.
+    ids = {i: (i if g.name is not None else None) for i, g in enumerate(groups)}
+    by_id: dict[int | None, int] = {}
+    for i, n in counts.items():
+        by_id[ids[i]] = by_id.get(ids[i], 0) + n
+    structure = plan_structure(by_id, min_group)
+    named = set(structure.named) if structure else set()
+    rows = _rows_sorted(
+        [
+            DepartmentRow(g.name, g.respondents, _means(g.question_sums, g.respondents) or ())
+            for i, g in enumerate(groups)
+            if i in named
+        ]
+    )
+    pool = [g for i, g in enumerate(groups) if i in counts and i not in named]
+    small = sum(1 for g in pool if g.name is not None and g.respondents < min_group)
+    pooled = bool(structure and structure.others)
     if pooled:
-        sums = tuple(sum(g.question_sums[i] for g in small) for i in range(QUESTION_COUNT))
-        named = sum(1 for g in small if g.name is not None)
-        rows.append(DepartmentRow(None, pool, _means(sums, pool) or (), pooled=named))
+        n = sum(g.respondents for g in pool)
+        sums = tuple(sum(g.question_sums[q] for g in pool) for q in range(QUESTION_COUNT))
+        named_pool = sum(1 for g in pool if g.name is not None)
+        rows.append(DepartmentRow(None, n, _means(sums, n) or (), pooled=named_pool))
+    protected = structure.protected if structure else 0
+    return DepartmentTable(rows, small, pooled, min_group, protected)
+
+
+def table_of(view: WaveView) -> DepartmentTable:
+    """The department table of a wave's release."""
+    release = view.release
+    if release is None:
+        return DepartmentTable(min_group=view.min_group)
+    counts = view.counts
+    rows = _rows_sorted(
+        [
+            DepartmentRow(view.names.get(d, "?"), g.respondents, g.means)
+            for d, g in release.named.items()
+        ]
+    )
+    others = release.others
+    if others is not None:
+        pooled = sum(1 for d in release.structure.others if d is not None)
+        rows.append(DepartmentRow(None, others.respondents, others.means, pooled=pooled))
+    small = sum(
+        1
+        for d, n in counts.items()
+        if d is not None and d not in release.structure.named and n < view.min_group
+    )
     return DepartmentTable(
-        rows=rows,
-        small=sum(1 for g in small if g.name is not None),
-        pooled=pooled,
-        min_group=min_group,
+        rows, small, others is not None, view.min_group, release.structure.protected
     )
 
 
@@ -200,49 +252,6 @@ class SurveyReport:
     target: TargetStatus | None
 
 
-# One pass over the answers in primary-key order: each respondent's six scores are folded into
-# one row, incomplete respondents dropped, then summed per wave and department.
-_SURVEY_SQL = """
-SELECT r.wave_id, r.department_id, d.name AS department, COUNT(*) AS respondents,
-       SUM(r.q1) AS q1, SUM(r.q2) AS q2, SUM(r.q3) AS q3,
-       SUM(r.q4) AS q4, SUM(r.q5) AS q5, SUM(r.q6) AS q6
-FROM (
-    SELECT wave_id, MIN(department_id) AS department_id,
-           SUM(CASE question WHEN 1 THEN score END) AS q1,
-           SUM(CASE question WHEN 2 THEN score END) AS q2,
-           SUM(CASE question WHEN 3 THEN score END) AS q3,
-           SUM(CASE question WHEN 4 THEN score END) AS q4,
-           SUM(CASE question WHEN 5 THEN score END) AS q5,
-           SUM(CASE question WHEN 6 THEN score END) AS q6
-    FROM survey_answers
-    {where}
-    GROUP BY wave_id, respondent
-    HAVING COUNT(*) = {count}
-) AS r
-LEFT JOIN departments d ON d.id = r.department_id
-GROUP BY r.wave_id, r.department_id
-"""
-
-
-async def survey_groups(
-    conn: aiosqlite.Connection, *, wave_id: int | None = None, wave_ids: tuple[int, ...] = ()
-) -> dict[int, list[DepartmentGroup]]:
-    """Complete respondents by wave (every wave, or the ones named) and department."""
-    groups: dict[int, list[DepartmentGroup]] = {}
-    ids = (wave_id,) if wave_id is not None else wave_ids
-    where, params = (f"WHERE wave_id IN ({','.join('?' * len(ids))})", ids) if ids else ("", ())
-    async with conn.execute(_SURVEY_SQL.format(where=where, count=QUESTION_COUNT), params) as cur:
-        for r in await cur.fetchall():
-            groups.setdefault(r["wave_id"], []).append(
-                DepartmentGroup(
-                    r["department"],
-                    r["respondents"],
-                    (r["q1"], r["q2"], r["q3"], r["q4"], r["q5"], r["q6"]),
-                )
-            )
-    return groups
-
-
 async def invited_by_wave(
     conn: aiosqlite.Connection, *, wave_id: int | None = None
 ) -> dict[int, int]:
@@ -254,44 +263,40 @@ async def invited_by_wave(
 
 
 def wave_figures(wave: Wave, invited: int, groups: Sequence[DepartmentGroup]) -> WaveFigures:
+    """Figures straight from department groups (for tests and pictures; reports use releases)."""
     sums = tuple(sum(g.question_sums[i] for g in groups) for i in range(QUESTION_COUNT))
     return WaveFigures(wave, invited, sum(g.respondents for g in groups), sum(sums), sums)
 
 
-# The older waves' totals, for the history: one light pass (a sum and a count per respondent),
-# over the primary key's range below the waves read in detail.
-_TOTALS_SQL = """
-SELECT wave_id, COUNT(*) AS respondents, SUM(total) AS total FROM (
-    SELECT wave_id, SUM(score) AS total FROM survey_answers WHERE wave_id < ?
-    GROUP BY wave_id, respondent HAVING COUNT(*) = {count}
-) GROUP BY wave_id
-"""
+async def release_survey(conn: aiosqlite.Connection, *, min_group: int, now: datetime) -> None:
+    """Before a surface shows survey figures: the next release of every wave the rules allow
+    (in a write transaction; settled waves cost one lookup)."""
+    for wave in await all_waves(conn):
+        await refresh(conn, wave.id, closed=not wave.is_open, min_group=min_group, now=now)
 
 
-async def wave_totals(conn: aiosqlite.Connection, before: int) -> dict[int, tuple[int, int]]:
-    """(complete respondents, sum of their scores) of every wave older than `before`."""
-    async with conn.execute(_TOTALS_SQL.format(count=QUESTION_COUNT), (before,)) as cur:
-        return {r["wave_id"]: (r["respondents"], r["total"]) for r in await cur.fetchall()}
+async def disclosed_figures(conn: aiosqlite.Connection, wave: Wave, min_group: int) -> WaveFigures:
+    invited = (await invited_by_wave(conn, wave_id=wave.id)).get(wave.id, 0)
+    return figures_of(wave, invited, await released(conn, wave.id, min_group=min_group))
 
 
 async def survey_report(conn: aiosqlite.Connection, min_group: int) -> SurveyReport | None:
-    """The survey part of the report for the latest wave (open or closed); None before any."""
+    """The survey part of the report for the latest wave (open or closed); None before any.
+
+    Reads only what disclosure control has released (`release_survey` makes the releases).
+    """
     waves = await all_waves(conn)
     if not waves:
         return None
-    recent = waves[-2:]  # the latest wave and the one it is compared with, in detail
-    groups = await survey_groups(conn, wave_ids=tuple(w.id for w in recent))
     invited = await invited_by_wave(conn)
-    totals = await wave_totals(conn, recent[0].id) if len(waves) > len(recent) else {}
     history = []
+    latest_view = None
     for wave in waves:
-        if wave in recent:
-            history.append(wave_figures(wave, invited.get(wave.id, 0), groups.get(wave.id, [])))
-        else:
-            respondents, total = totals.get(wave.id, (0, 0))
-            history.append(WaveFigures(wave, invited.get(wave.id, 0), respondents, total))
+        view = await released(conn, wave.id, min_group=min_group)
+        history.append(figures_of(wave, invited.get(wave.id, 0), view))
+        latest_view = view
+    assert latest_view is not None
     latest = history[-1]
     previous = history[-2] if len(history) > 1 else None
     target = target_status(await current_target(conn), history, latest)
-    departments = department_table(groups.get(latest.wave.id, []), min_group)
-    return SurveyReport(latest, previous, history, departments, target)
+    return SurveyReport(latest, previous, history, table_of(latest_view), target)

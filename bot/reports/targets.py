@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.reports.survey import Target, WaveFigures, invited_by_wave, survey_groups, wave_figures
+from bot.reports.survey import Target, WaveFigures, disclosed_figures, release_survey
 from bot.survey.scoring import TOTAL_MAX, TOTAL_MIN
 from storage import Database
 from storage.survey import latest_waves
@@ -32,7 +32,9 @@ class TargetSet:
     latest: WaveFigures | None  # where the company stands now
 
 
-async def set_target(db: Database, value: int, admin_id: int, now: datetime) -> TargetSet:
+async def set_target(
+    db: Database, value: int, admin_id: int, now: datetime, *, min_group: int
+) -> TargetSet:
     """Record a target for the waves after the latest one; the newest target replaces older ones."""
     if not TARGET_MIN <= value <= TARGET_MAX:
         raise ValueError(f"a target is {TARGET_MIN}..{TARGET_MAX}, got {value}")
@@ -45,7 +47,7 @@ async def set_target(db: Database, value: int, admin_id: int, now: datetime) -> 
         )
         latest = None
         if base is not None:
-            groups = (await survey_groups(conn, wave_id=base.id)).get(base.id, [])
-            invited = (await invited_by_wave(conn, wave_id=base.id)).get(base.id, 0)
-            latest = wave_figures(base, invited, groups)
+            # Where the company stands is a survey figure like any other (bot.disclosure).
+            await release_survey(conn, min_group=min_group, now=now)
+            latest = await disclosed_figures(conn, base, min_group)
     return TargetSet(Target(value, now, base.id if base else None), latest)

@@ -6,8 +6,8 @@ items beside the rating, so the shop can act on it; a frozen header row, filters
 fit. Text cells are written as strings (type «s»), so a comment «- не понравилось» or «=2+2» is
 shown as typed and never run as a formula: no apostrophe is needed here, unlike in the CSV.
 
-The privacy rules are the CSV's: answers stand against pseudonyms, a department with fewer than
-SURVEY_MIN_GROUP respondents in a wave is blank, a forgotten customer keeps only the scores.
+The privacy rules are the CSV's: the survey sheet holds exactly the released rows of
+survey_answers.csv (bot/disclosure decides them), a forgotten customer keeps only the scores.
 """
 
 from __future__ import annotations
@@ -157,39 +157,25 @@ async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[object] =
     return rows
 
 
-async def survey_sheet(
-    conn: aiosqlite.Connection,
-    tr: Translator,
-    questions: Sequence[str],
-    *,
-    min_group: int,
-    tz: ZoneInfo,
+def survey_sheet(
+    tr: Translator, questions: Sequence[str], released: Sequence[Sequence[Value]]
 ) -> Sheet:
-    async with conn.execute(
-        "SELECT wave_id, department_id FROM survey_answers GROUP BY wave_id, department_id "
-        "HAVING COUNT(DISTINCT respondent) >= ?",
-        (min_group,),
-    ) as cur:
-        named = {(r["wave_id"], r["department_id"]) for r in await cur.fetchall()}
+    """The released answers (`bot.reports.export.released_answers`: the disclosure rules have
+    decided which waves, departments and people may be shown), with the question texts."""
     texts = [tr(q) for q in questions]
     rows = [
         (
-            r["wave"],
-            r["department"] if (r["wave_id"], r["department_id"]) in named else None,
-            r["respondent"],
-            r["question"],
-            texts[r["question"] - 1] if 1 <= r["question"] <= len(texts) else None,
-            r["score"],
-            _local(r["answered_at"], tz),
+            wave,
+            department or None,
+            respondent,
+            question,
+            texts[question - 1] if isinstance(question, int) and 1 <= question <= len(texts)
+            else None,
+            score,
+            when,
         )
-        for r in await _rows(
-            conn,
-            "SELECT a.wave_id, w.title AS wave, a.department_id, d.name AS department, "
-            "a.respondent, a.question, a.score, a.answered_at FROM survey_answers a "
-            "JOIN waves w ON w.id = a.wave_id LEFT JOIN departments d ON d.id = a.department_id "
-            "ORDER BY a.wave_id, d.name, a.respondent, a.question",
-        )
-    ]
+        for wave, department, respondent, question, score, when in released
+    ]  # fmt: skip
     return Sheet(SURVEY_SHEET, SURVEY_COLUMNS, rows)
 
 
@@ -260,13 +246,14 @@ async def workbook_bytes(
     conn: aiosqlite.Connection,
     tr: Translator,
     questions: Sequence[str],
+    released: Sequence[Sequence[Value]],
     *,
-    min_group: int,
     tz: ZoneInfo,
 ) -> bytes:
-    """The three tables of /export in one workbook, from the snapshot `conn` reads."""
+    """The tables of /export in one workbook, from the snapshot `conn` reads; the survey's rows
+    are the released ones the CSV has."""
     sheets = [
-        await survey_sheet(conn, tr, questions, min_group=min_group, tz=tz),
+        survey_sheet(tr, questions, released),
         await reviews_sheet(conn, tz=tz),
         await reminders_sheet(conn, tr, tz=tz),
     ]

@@ -29,6 +29,16 @@ QUESTIONS = (
        "the chain?"),
 )  # fmt: skip
 
+# Short names of the six questions, for tables, chart axes and buttons.
+QUESTION_SHORT = (
+    N_("Customer in decisions"),
+    N_("Internal service"),
+    N_("Collecting feedback"),
+    N_("Using feedback"),
+    N_("Customer journey"),
+    N_("One team"),
+)
+
 SCALE_HINT = N_("1 — very poor, 5 — all excellent")
 
 # What to work on when a question is the weakest (issue: reports).

@@ -244,7 +244,7 @@ async def progress_for(
         )
         # An employee who reaches the survey by /survey counts as invited to the wave.
         await q.invite_to_wave(conn, wave.id, employee, now)
-        answers = await q.answers_of(conn, wave.id, pseudonyms(telegram_id))
+        answers = await q.answers_of(conn, wave.id, pseudonyms(telegram_id, wave.id))
     return Progress(wave, answers)
 
 
@@ -266,7 +266,9 @@ async def record_answer(
     """
     if not is_valid_question(question) or not is_valid_score(score):
         return Refusal.INVALID
-    press = _Press(telegram_id, pseudonyms(telegram_id), wave_id, question, score, change, now)
+    press = _Press(
+        telegram_id, pseudonyms(telegram_id, wave_id), wave_id, question, score, change, now
+    )
     return await db.group_commit(_apply_presses).submit(press)
 
 
@@ -346,7 +348,7 @@ async def progress_in_wave(
             return Refusal.INVALID
         if not wave.is_open:
             return Refusal.WAVE_CLOSED
-        answers = await q.answers_of(conn, wave.id, pseudonyms(telegram_id))
+        answers = await q.answers_of(conn, wave.id, pseudonyms(telegram_id, wave.id))
     return Progress(wave, answers)
 
 
@@ -360,7 +362,7 @@ async def employee_wave_state(
     wave = await q.get_wave(conn, wave_id)
     if wave is None or not wave.is_open:
         return None
-    answers = await q.answers_of(conn, wave.id, pseudonyms(employee.telegram_id))
+    answers = await q.answers_of(conn, wave.id, pseudonyms(employee.telegram_id, wave.id))
     return employee, Progress(wave, answers)
 
 

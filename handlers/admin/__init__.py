@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import admins, alerts, dashboard, privacy, reports, survey_admin, targets
+from handlers.admin import (
+    admins,
+    alerts,
+    dashboard,
+    plans,
+    privacy,
+    reports,
+    survey_admin,
+    targets,
+)
 from handlers.filters import IsAdmin
 
 
@@ -15,6 +24,7 @@ def get_admin_router() -> Router:
     router.include_routers(
         survey_admin.routes.build(),
         reports.routes.build(),
+        plans.routes.build(),  # before targets: `/target 23 Sales` is a department's target
         targets.routes.build(),
         alerts.routes.build(),
         privacy.routes.build(),

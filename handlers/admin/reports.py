@@ -9,6 +9,7 @@ from aiogram.types import BufferedInputFile, Message
 
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
+from bot.pseudonym import Pseudonymizer
 from bot.reports.assemble import build_report
 from bot.reports.delivery import send_report
 from bot.reports.export import build_exports
@@ -46,10 +47,18 @@ async def report(
 
 
 @routes.message(Command("export"))
-async def export(message: Message, bot: Bot, db: Database, settings: Settings, i18n: I18n) -> None:
+async def export(
+    message: Message,
+    bot: Bot,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    pseudonyms: Pseudonymizer,
+    i18n: I18n,
+) -> None:
     await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
     tr = Translator(i18n, i18n.current_locale)
-    exports = await build_exports(db, settings, workbook=tr)
+    exports = await build_exports(db, settings, pseudonyms, clock.now(), workbook=tr)
     for item in exports:
         await message.answer_document(
             BufferedInputFile(item.content, filename=item.filename), caption=item.caption(tr)

@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.reports.render import fmt
 from bot.reports.targets import TARGET_MAX, TARGET_MIN, parse_target, set_target
+from bot.settings import Settings
 from handlers.routes import Routes
 from storage import Database
 
@@ -19,7 +20,12 @@ routes = Routes(__name__)
 
 @routes.message(Command("target"))
 async def target(
-    message: Message, command: CommandObject, db: Database, clock: Clock, i18n: I18n
+    message: Message,
+    command: CommandObject,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
 ) -> None:
     assert message.from_user is not None
     value = parse_target(command.args)
@@ -31,7 +37,9 @@ async def target(
             ).format(min=TARGET_MIN, max=TARGET_MAX)
         )
         return
-    result = await set_target(db, value, message.from_user.id, clock.now())
+    result = await set_target(
+        db, value, message.from_user.id, clock.now(), min_group=settings.survey_min_group
+    )
     lines = [
         _("🎯 Target for the next wave: {target} of {max}.").format(target=value, max=TARGET_MAX)
     ]

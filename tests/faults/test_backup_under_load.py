@@ -93,7 +93,7 @@ async def prepare(app: BotApp, *, pace: float = 0.0) -> Writer:
 def answers_in(path: Path, app: BotApp, wave_id: int) -> set[tuple[int, int]]:
     """(telegram id, question) of every answer in a database file, checking each score."""
     pseudonyms = Pseudonymizer(app.settings.resolve_pseudonym_secret())
-    who = {pseudonyms(t): t for t in EMPLOYEES}
+    who = {pseudonyms(t, wave_id): t for t in EMPLOYEES}
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -154,7 +154,7 @@ async def test_sigkill_during_a_wave_loses_no_answered_press(
     db_path = tmp_path / "bot.sqlite3"
     database = Database(db_path)
     await database.open()
-    await open_wave_with_employees(database, EMPLOYEES, SystemClock().now())
+    wave_id = await open_wave_with_employees(database, EMPLOYEES, SystemClock().now())
     await database.close()
 
     bot = forked_bot(
@@ -194,10 +194,12 @@ async def test_sigkill_during_a_wave_loses_no_answered_press(
     answered = presses.answered(tg)
     assert answered, "no press was answered at all"
     for telegram_id, question in answered.values():
-        assert answers.get((pseudonyms(telegram_id), question)) == score_for(telegram_id, question)
+        assert answers.get((pseudonyms(telegram_id, wave_id), question)) == score_for(
+            telegram_id, question
+        )
     # 2. Everyone got as far as they went, and not a question further.
     for person in people:
-        mine = {q for (r, q) in answers if r == pseudonyms(person.id)}
+        mine = {q for (r, q) in answers if r == pseudonyms(person.id, wave_id)}
         assert mine == set(range(1, targets[person.id] + 1)), (person.id, mine, triggers)
 
     # 3. After one more crash, /survey resumes at the right question for everybody.

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.i18n import I18n
+from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from storage import Database
 
@@ -25,6 +26,7 @@ class DashboardDeps:
     kick_outbox: Callable[[], None]  # send queued messages now (a reply from the cases page)
     bot_token: str
     public_url: str | None  # DASHBOARD_URL: where admins open it (https: a Mini App too)
+    pseudonyms: Pseudonymizer  # the export's per-wave pseudonyms (bot/disclosure's rules)
 
 
 DEPS: web.AppKey[DashboardDeps] = web.AppKey("dashboard_deps", DashboardDeps)

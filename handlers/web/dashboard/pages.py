@@ -65,6 +65,7 @@ EXPORT_NOTES = {
     "survey_answers.csv": N_("survey answers by pseudonym"),
     "reviews.csv": N_("answered reviews"),
     "reminders.csv": N_("messages queued for customers"),
+    "survey_comments.csv": N_("the closed waves' anonymous comments, by group"),
 }
 FILTER_NAMES = {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")}
 QUEUED, DELIVERED, NOT_DELIVERED = N_("queued"), N_("delivered"), N_("not delivered")
@@ -371,7 +372,13 @@ async def exports_page(request: web.Request) -> web.Response:
     return _render(request, "exports.html", "exports", files=EXPORT_FILES, notes=EXPORT_NOTES)
 
 
-EXPORT_FILES = ("feedback.xlsx", "survey_answers.csv", "reviews.csv", "reminders.csv")
+EXPORT_FILES = (
+    "feedback.xlsx",
+    "survey_answers.csv",
+    "survey_comments.csv",
+    "reviews.csv",
+    "reminders.csv",
+)
 _TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".csv": "text/csv; charset=utf-8",
@@ -389,7 +396,9 @@ async def export_file(request: web.Request) -> web.StreamResponse:
     if name not in EXPORT_FILES:
         raise web.HTTPNotFound
     tr = Translator(deps.i18n, _locale(request))
-    content = await export_named(deps.db, deps.settings, tr, name)
+    content = await export_named(
+        deps.db, deps.settings, deps.pseudonyms, tr, name, deps.clock.now()
+    )
     await service.record(deps.db, session.admin_id, "exported", name, deps.clock.now())
     suffix = name[name.rindex(".") :]
     return web.Response(

@@ -25,8 +25,10 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.admins.service import Roster
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
+from bot.dashboard.links import DashboardLinks, register_menu_button
 from bot.disclosure.guard import PseudonymKeyError, guard_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.liveness import UNREACHABLE_ERRORS, Liveness, TelegramWatch, TokenRejected, describe
@@ -37,6 +39,7 @@ from bot.settings import Settings
 from bot.welcome import register_descriptions
 from handlers import get_routers
 from handlers.web.context import WebContext
+from handlers.web.dashboard import DashboardDeps, setup_dashboard
 from handlers.web.health import setup_health
 from handlers.web.integrations import setup_integrations
 from handlers.web.limits import GuardedSite
@@ -74,6 +77,7 @@ class BotApp:
     i18n: I18n
     web_app: web.Application
     digest: DigestJob | None = None  # the scheduled report, when REPORT_CRON is set
+    roster: Roster | None = None  # who is an admin: ADMIN_IDS and the admins added in the bot
     handle_as_tasks: bool = True
     polling_timeout: int = 10
     # How long polling waits after a failed getUpdates (500, 429, a timeout) before trying
@@ -127,6 +131,13 @@ class BotApp:
         # Local problems (above) are told without waiting for the network; then Telegram,
         # before anything else speaks, so a rejected token is the only line.
         await self._first_contact()
+        code = await self.roster.claim_code(self.clock.now()) if self.roster else None
+        if code is not None:
+            log.warning(
+                "ADMIN_IDS is empty and no admin was added in the bot: send /claim %s to the bot "
+                "to become its first admin (the code works once)",
+                code,
+            )
         self._runner = web.AppRunner(
             self.web_app, access_log=None, handle_signals=False, shutdown_timeout=STOP_TIMEOUT / 4
         )
@@ -154,6 +165,7 @@ class BotApp:
             # returns, as callers (and tests) expect; when it did not, the supervisor does it.
             await register_commands(self.bot, self.settings)
             await register_descriptions(self.bot, self.settings, self.i18n)
+            await register_menu_button(self.bot, self.settings, self.settings.admin_ids)
             self._commands_registered = True
             if self.settings.webhook_mode:
                 await self._set_webhook_once()
@@ -210,6 +222,7 @@ class BotApp:
                 if not self._commands_registered:
                     await register_commands(self.bot, self.settings)
                     await register_descriptions(self.bot, self.settings, self.i18n)
+                    await register_menu_button(self.bot, self.settings, self.settings.admin_ids)
                     self._commands_registered = True
                 if self.settings.webhook_mode:
                     await self._set_webhook()
@@ -291,6 +304,7 @@ class BotApp:
 def outbox_kinds() -> dict[str, Kind]:
     """Every feature's outbox kinds: the one place that knows them all (the scheduler does not)."""
     from bot.cases import messages as case_messages
+    from bot.dashboard import cases as dashboard_cases
     from bot.events import messages as event_messages
     from bot.plans import messages as plan_messages
     from bot.pulse import service as pulse_service
@@ -306,6 +320,7 @@ def outbox_kinds() -> dict[str, Kind]:
         review_messages.KINDS,
         alerts.KINDS,
         restock_messages.KINDS,
+        dashboard_cases.KINDS,
         plan_messages.KINDS,
         voc_messages.KINDS,
         pulse_service.KINDS,
@@ -371,6 +386,7 @@ def build_app(
         settings=settings,
         clock=clock,
         db=db,
+        roster=Roster.of(settings, db),
         bot=bot,
         dispatcher=dispatcher,
         scheduler=scheduler,
@@ -404,4 +420,20 @@ def build_app(
         )
     web_ctx = WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox)
     setup_integrations(web_app, web_ctx, setup_api(web_app, web_ctx))
+    dispatcher["dashboard_links"] = DashboardLinks(settings, lambda: app.http_port)
+    dispatcher["roster"] = app.roster
+    setup_dashboard(
+        web_app,
+        DashboardDeps(
+            db=db,
+            settings=settings,
+            clock=clock,
+            i18n=i18n,
+            is_admin=settings.is_admin,
+            kick_outbox=outbox.kick,
+            bot_token=settings.bot_token.get_secret_value(),
+            public_url=settings.dashboard_url,
+            pseudonyms=pseudonyms,
+        ),
+    )
     return app

@@ -83,6 +83,18 @@ class AlertResolveCb(CallbackData, prefix="ar1"):
     alert: DbId  # alerts.id; admins only (the admin router's filter)
 
 
+class AdminsAction(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+
+
+class AdminsCb(CallbackData, prefix="ad1"):
+    """«Confirm» under /admins add|remove: the handler checks the presser is an admin now."""
+
+    action: AdminsAction
+    user: DbId
+
+
 # --- action plans, survey comments, the voice of the customer, the pulse (bot/plans, bot/voc,
 # bot/pulse) -------------------------------------------------------------------------------------
 class PlanQuestionCb(CallbackData, prefix="pq1"):

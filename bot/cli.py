@@ -215,7 +215,18 @@ def _demo(args: argparse.Namespace) -> int:
     configure_logging(level=logging.WARNING)
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(Path(args.out)))
+    try:
+        return asyncio.run(
+            run_demo(
+                Path(args.out),
+                days=args.days,
+                customers=args.customers,
+                serve=args.serve,
+                port=args.port,
+            )
+        )
+    except KeyboardInterrupt:  # Ctrl+C ends `demo --serve`; the app was stopped on the way out
+        return 0
 
 
 def _backup(args: argparse.Namespace) -> int:
@@ -341,6 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=_import_purchases)
     demo = sub.add_parser("demo", help="run the whole product offline, with simulated people")
     demo.add_argument("--out", default="demo-output", help="where to save the charts")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep the app up with the web dashboard and print a sign-in link",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the dashboard's port with --serve")
+    demo.add_argument("--days", type=int, default=100, help="how many days to simulate")
+    demo.add_argument("--customers", type=int, default=36, help="how many customers")
     demo.set_defaults(func=_demo)
     bak = sub.add_parser("backup", help="write a consistent copy of the live database")
     bak.add_argument("path", help="a file, or a folder to put the copy in")

@@ -35,6 +35,8 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("target", N_("Set the target for the next wave")),
     ("export", N_("Export answers, reviews and reminders as CSV")),
     ("forget_customer", N_("Forget a customer's personal data")),
+    ("dashboard", N_("Sign-in link to the web dashboard")),
+    ("admins", N_("List, add or remove admins")),
     ("plan", N_("Add an initiative to the action plan")),
     ("comments", N_("Anonymous survey comments, into the plan")),
     ("pulse_start", N_("Open the internal service pulse")),

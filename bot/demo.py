@@ -68,7 +68,7 @@ class Shopper:
     link: str | None = None
 
 
-def _settings(tg: BotAPIEmulator, folder: Path) -> Settings:
+def _settings(tg: BotAPIEmulator, folder: Path, port: int = 0) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=TOKEN,
@@ -76,7 +76,7 @@ def _settings(tg: BotAPIEmulator, folder: Path) -> Settings:
         database_path=folder / "demo.sqlite3",
         admin_ids=str(ADMIN_ID),
         http_host="127.0.0.1",
-        http_port=0,
+        http_port=port,
         scheduler_tick_seconds=3600,  # the demo ticks the outbox itself as its clock moves
         pseudonym_secret="demo-pseudonym-secret",  # noqa: S106  (a throwaway database)
         send_hours="0-24",
@@ -290,14 +290,22 @@ def save(out: Path, files: dict[str, bytes]) -> list[str]:
     return sorted(files)
 
 
-async def run_demo(out: Path, *, days: int = DAYS, customers: int = CUSTOMERS) -> int:
+async def run_demo(
+    out: Path,
+    *,
+    days: int = DAYS,
+    customers: int = CUSTOMERS,
+    serve: bool = False,
+    port: int = 8080,
+) -> int:
+    """The demo; with `serve`, the app then stays up with the dashboard and a sign-in link is
+    printed, until Ctrl+C."""
     began = time.perf_counter()
     clock = FakeClock(START)
     with tempfile.TemporaryDirectory(prefix="feedback-bot-demo-") as folder:
         async with BotAPIEmulator(TOKEN) as tg:
-            app = build_app(
-                _settings(tg, Path(folder)), clock=clock, handle_as_tasks=False, polling_timeout=1
-            )
+            settings = _settings(tg, Path(folder), port if serve else 0)
+            app = build_app(settings, clock=clock, handle_as_tasks=False, polling_timeout=1)
             # The demo's clock runs about 250,000 times faster than the real one, so Telegram's
             # «one message a second per chat» (kept in real seconds) would only make it wait.
             app.outbox.sender.pacer.per_chat_interval = 0.0
@@ -305,15 +313,34 @@ async def run_demo(out: Path, *, days: int = DAYS, customers: int = CUSTOMERS) -
             try:
                 demo = Demo(tg, app, clock, days=days, customers=customers)
                 report, files = await demo.run()
+                saved = await asyncio.to_thread(save, out, files)
+                print(report)
+                print()
+                _closing(out, saved, days, clock, began)
+                if serve:
+                    await _serve(app)
             finally:
                 await app.stop()
-    saved = await asyncio.to_thread(save, out, files)
-    print(report)
-    print()
-    print(f"Saved in {out}/: {', '.join(saved)}")
-    print(
-        f"Simulated {days} days ({START:%d.%m.%Y} – {clock.now():%d.%m.%Y}) in "
-        f"{time.perf_counter() - began:.0f} s, offline: the Bot API was an emulator in this "
-        "process."
-    )
     return 0
+
+
+def _closing(out: Path, saved: list[str], days: int, clock: FakeClock, began: float) -> None:
+    print(f"Сохранено в {out}/: {', '.join(saved)}")
+    print(
+        f"Смоделировано дней: {days} ({START:%d.%m.%Y} – {clock.now():%d.%m.%Y}) за "
+        f"{time.perf_counter() - began:.0f} с, без сети: Bot API — эмулятор в этом процессе."
+    )
+
+
+async def _serve(app: BotApp) -> None:
+    """Keep the demo's app up and print a one-time sign-in link, as /dashboard would send."""
+    from bot.dashboard import service
+    from bot.dashboard.links import DashboardLinks
+
+    links = DashboardLinks(app.settings, lambda: app.http_port)
+    token = await service.issue_link(app.db, ADMIN_ID, app.clock.now())
+    print()
+    print(f"Дашборд демо: {links.base}/")
+    print(f"Вход (ссылка действует один раз): {links.sign_in(token)}", flush=True)
+    print("Остановить: Ctrl+C.", flush=True)
+    await asyncio.Event().wait()  # until the process is interrupted

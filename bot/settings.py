@@ -64,6 +64,24 @@ class Settings(BaseSettings):
     # --- Reports ----------------------------------------------------------------------------
     report_cron: str = "0 10 * * mon"
 
+    # --- Dashboard (issue 13) ---------------------------------------------------------------
+    # Where admins open /dashboard, e.g. https://shop.example/dashboard (behind a TLS proxy).
+    # Unset: the link names this machine's HTTP_HOST and port. https: the admins' menu button
+    # opens it as a Telegram Mini App too, and the session cookie is Secure.
+    dashboard_url: str | None = None
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _check_dashboard_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or not value.endswith("/dashboard"):
+            raise ValueError(
+                "expected the address of /dashboard, e.g. https://shop.example/dashboard"
+            )
+        return value
+
     # --- Disclosure control (issue 9, bot/disclosure) ----------------------------------------
     # The smallest group whose comments may be shown (a comments feature calls
     # bot.disclosure.may_show_comments / comment_structure with it); SURVEY_MIN_GROUP covers scores.

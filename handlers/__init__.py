@@ -6,6 +6,7 @@ from aiogram import F, Router
 
 from handlers import (
     cases,
+    claim,
     customers,
     errors,
     fallback,
@@ -36,6 +37,7 @@ def get_routers() -> list[Router]:
         restock.routes.build(),
         privacy.routes.build(),
         start.routes.build(),
+        claim.routes.build(),
         survey.routes.build(),
         # After every conversation step above (a review's comment first): free text from a
         # customer is a message to the shop.

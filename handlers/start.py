@@ -9,6 +9,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.clock import Clock
+from bot.commands import ADMIN_COMMANDS
 from bot.i18n import I18n, Translator, _
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
@@ -70,4 +71,10 @@ async def join_by_invite(
 async def hello(message: Message, db: Database, settings: Settings, i18n: I18n) -> None:
     if message.from_user is None:
         return
-    await message.answer(await welcome_text(message, db, settings, i18n))
+    text = await welcome_text(message, db, settings, i18n)
+    if settings.is_admin(message.from_user.id):
+        # An admin's /help lists what only admins can do.
+        lines = [_("<b>Admin commands</b>")]
+        lines += [f"/{name} — {_(description)}" for name, description in ADMIN_COMMANDS]
+        text += "\n\n" + "\n".join(lines)
+    await message.answer(text)

@@ -26,6 +26,8 @@ REVIEW_BONUS = "review_bonus"
 RESTOCK = "restock"
 NEGATIVE_ALERT = "negative_alert"
 NEGATIVE_ALERT_COMMENT = "negative_alert_comment"
+ALERT_REPLY = "alert_reply"  # an admin's reply to a customer from the dashboard
+
 # Plans, the voice of the customer, the pulse (bot/plans, bot/voc, bot/pulse): ref_id is the
 # initiative (plan_*), the VOC issue (voc_digest), the suggestion (voc_suggestion), the pulse
 # round (pulse_invite); plan_overdue has none (the list is read when it is sent).

@@ -160,6 +160,17 @@ async def open_wave(conn: aiosqlite.Connection) -> Wave | None:
     return _wave(row) if row else None
 
 
+async def wave_titled(conn: aiosqlite.Connection, title: str) -> Wave | None:
+    """A wave with this title, whatever its case or spacing (titles name waves in reports)."""
+    # Compared in Python: SQLite's lower() folds ASCII letters only, not «Весна» to «весна».
+    wanted = " ".join(title.split()).casefold()
+    async with conn.execute("SELECT * FROM waves ORDER BY id") as cur:
+        for row in await cur.fetchall():
+            if " ".join(row["title"].split()).casefold() == wanted:
+                return _wave(row)
+    return None
+
+
 async def get_wave(conn: aiosqlite.Connection, wave_id: int) -> Wave | None:
     async with conn.execute("SELECT * FROM waves WHERE id = ?", (wave_id,)) as cur:
         row = await cur.fetchone()

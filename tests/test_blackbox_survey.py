@@ -107,7 +107,7 @@ async def test_seven_employees_survive_a_sigkill(
         lambda: any("Индекс компании" in t for t in admin.texts()[seen:]), timeout=WAIT
     )
     report = "\n".join(admin.texts()[seen:])
-    assert "20.29 из 30" in report  # 142 / 7
+    assert "20,29 из 30" in report  # 142 / 7
     assert "Переходный уровень" in report
     assert "ответили: 7" in report
 

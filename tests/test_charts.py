@@ -110,16 +110,20 @@ def test_labels_in_russian() -> None:
     assert "Индекс компании по волнам (6–30)" in texts
     assert "Q4 Использование обратной связи" in texts
     assert "Переходный уровень" in texts
-    assert " цель 24" in texts
+    assert "цель 24" in texts
     assert {"2025", "2026"} <= set(texts)
+    assert "2,86" in texts  # values with a decimal comma, on the previous wave's bars too
     weekly = customers_chart(RU, customers(), MOSCOW).texts()  # type: ignore[union-attr]
-    assert "NPS по неделям (−100…+100)" in weekly
-    assert "CSAT по неделям, % оценок 4–5" in weekly
+    assert "NPS по неделям (−100…+100), внизу — число ответов" in weekly
+    assert "CSAT по неделям, % оценок 4–5, внизу — число оценок" in weekly
     assert "Неделя с" in weekly
     assert "12.01" in weekly  # the current week, by its local Monday
     heat = departments_chart(RU, survey().departments).texts()  # type: ignore[union-attr]
     assert "Другие" in heat
     assert "Legal" not in heat  # too small to show alone
+    assert "Клиент в\nрешениях" in heat  # short question names, not «Q1…Q6»
+    assert "Q1" not in heat
+    assert "Формирующийся\nуровень" in heat  # the squares' levels on the colour bar
 
 
 def test_labels_in_english() -> None:
@@ -181,3 +185,21 @@ async def test_report_photos_through_the_wire(
         assert png_size(upload.content)[0] == 1080
     captions = [p.params.get("caption", "") for p in photos]
     assert all(0 < len(c) <= 1024 for c in captions)
+
+
+def test_a_week_with_few_answers_is_drawn_as_too_few_not_as_a_score() -> None:
+    from bot.reports.customers import CustomerFigures
+
+    starts = week_starts(START, MOSCOW, 12)
+    weeks = [WeekPoint(s, RatingCounts(), NpsCounts()) for s in starts[:-2]]
+    weeks.append(WeekPoint(starts[-2], RatingCounts(6, 30, 6), NpsCounts(4, 1, 1)))  # enough
+    weeks.append(
+        WeekPoint(starts[-1], RatingCounts(2, 10, 2), NpsCounts(2, 0, 0))
+    )  # a partial week
+    report = CustomerReport(periods(START, 30), CustomerFigures(), CustomerFigures(), weeks)
+    texts = customers_chart(RU, report, MOSCOW).texts()  # type: ignore[union-attr]
+    assert "+50" in texts  # the full week: (4 − 1) / 6
+    assert "+100" not in texts  # the partial week's two promoters are not a score
+    assert texts.count("мало") == 2  # its NPS and its CSAT
+    assert "2" in texts  # answers under the week
+    assert "6" in texts

@@ -88,8 +88,8 @@ async def test_a_short_demo_in_process(
     assert "Скрыто отделов, чтобы защитить группу поменьше: 1" in printed
     saved = sorted(p.name for p in out.iterdir())
     assert saved == [
-        "cases.csv", "customers.png", "departments.png", "orders.csv", "reminders.csv",
-        "reviews.csv",
+        "cases.csv", "customers.png", "departments.png", "feedback.xlsx", "orders.csv",
+        "reminders.csv", "reviews.csv",
         "survey.png", "survey_answers.csv", "survey_comments.csv",
     ]  # fmt: skip
     assert (out / "survey.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -79,7 +79,7 @@ async def test_one_respondent_shows_counts_only(app: BotApp, tg: BotAPIEmulator)
     assert "Ответили 2 из 9; итоги появятся, когда ответят не меньше 3." in await report(tg)
     await answer(tg, people[2][0], [3] * 6)
     text = await report(tg)
-    assert "Индекс компании: 15.33 из 30" in text, text
+    assert "Индекс компании: 15,33 из 30" in text, text
 
 
 async def test_five_four_two_hides_the_four_with_the_two(app: BotApp, tg: BotAPIEmulator) -> None:
@@ -89,10 +89,10 @@ async def test_five_four_two_hides_the_four_with_the_two(app: BotApp, tg: BotAPI
         await answer(tg, user, scores)
     text = await report(tg)
     assert "Company score" in text
-    assert "Alpha: 5," in text
+    assert "Alpha: 5 respondents, index" in text
     assert "Beta:" not in text
     assert "Gamma" not in text
-    assert "Others (2 departments): 6," in text
+    assert "Others (2 departments): 6 respondents, index" in text
     assert "Departments hidden to protect a smaller group: 1" in text
     rows = await export_rows(tg)
     people_by_department: dict[str, set[str]] = {}
@@ -104,7 +104,9 @@ async def test_five_four_two_hides_the_four_with_the_two(app: BotApp, tg: BotAPI
 _SCORE = re.compile(r"Company score: ([0-9.]+) of 30")
 _COUNTED = re.compile(r"The figures count (\d+) of the (\d+) respondents")
 _RESPONDED = re.compile(r"responded: (\d+)")
-_DEPARTMENT = re.compile(r"^(Alpha|Beta|Gamma|Others \(\d departments\)): (\d+), ([0-9.]+)$", re.M)
+_DEPARTMENT = re.compile(
+    r"^(Alpha|Beta|Gamma|Others \(\d departments\)): (\d+) respondents, index ([0-9.]+)$", re.M
+)
 
 
 async def test_reports_after_each_completion_isolate_nobody(
@@ -217,7 +219,12 @@ async def test_every_export_cell_is_defused(
     boss = admin(tg)
     boss.send("/export")
     await tg.settle()
-    files = {f.filename: f.content.decode("utf-8-sig") for f in boss.documents()}
+    # The CSVs (the workbook beside them keeps text cells as strings: tests/test_workbook.py).
+    files = {
+        f.filename: f.content.decode("utf-8-sig")
+        for f in boss.documents()
+        if f.filename.endswith(".csv")
+    }
     reviews = list(csv.DictReader(io.StringIO(files["reviews.csv"], newline="")))
     assert reviews[0]["order_id"] == '\'=HYPERLINK("http://evil")'
     assert reviews[0]["customer_id"] == "'=cmd|x"
@@ -242,7 +249,7 @@ async def test_the_digest_shows_the_same_released_figures(
     assert await digest.run() == 1
     texts = "\n".join(admin(tg).texts())
     digest_text = texts[texts.rindex("Отчёт по расписанию") :]
-    score = re.search(r"Индекс компании: ([0-9.]+) из 30", digest_text)
+    score = re.search(r"Индекс компании: ([0-9,]+) из 30", digest_text)
     assert score is not None
     assert f"Индекс компании: {score.group(1)} из 30" in first  # unchanged by the sixth
     assert "Итоги учитывают 5 из 6 ответивших" in digest_text

@@ -36,6 +36,15 @@ async def exported(tg: BotAPIEmulator) -> dict[str, bytes]:
     return {f.filename: f.content for f in admin.documents()[seen:]}
 
 
+def _workbook_text(content: bytes) -> str:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content))
+    return "\n".join(
+        str(cell.value) for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+    )
+
+
 def rows(content: bytes) -> list[dict[str, str]]:
     assert content.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
     text = content.decode("utf-8-sig")
@@ -45,7 +54,7 @@ def rows(content: bytes) -> list[dict[str, str]]:
 
 async def test_no_data_gives_header_only_files(app: BotApp, tg: BotAPIEmulator) -> None:
     files = await exported(tg)
-    assert list(files) == list(FILES)
+    assert list(files) == [*FILES, "feedback.xlsx"]  # the CSVs as before, then the workbook
     assert files["survey_answers.csv"] == (
         "\ufeffwave,department,respondent,question,score,answered_at\r\n".encode()
     )
@@ -125,8 +134,8 @@ async def test_no_telegram_id_anywhere(app: BotApp, tg: BotAPIEmulator, facts: F
     async with app.db.read() as conn, conn.execute("SELECT telegram_id FROM employees") as cur:
         ids = [str(r[0]) for r in await cur.fetchall()]
     files = await exported(tg)
-    for content in files.values():
-        text = content.decode("utf-8-sig")
+    for name, content in files.items():
+        text = _workbook_text(content) if name.endswith(".xlsx") else content.decode("utf-8-sig")
         assert not any(telegram_id in text for telegram_id in ids)
         assert str(ADMIN_ID * 1000) not in text
 

@@ -17,6 +17,7 @@ import pytest
 
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
+from bot.survey import service as survey_service
 from tests.bot_process import free_port
 from tests.conftest import ADMIN_ID
 from tests.db_snapshot import diff, snapshot
@@ -115,6 +116,9 @@ async def test_the_right_secret_is_accepted(
 ) -> None:
     app = await start_webhook_app(start_app, webhook_url, SECRET)
     tg.user(ADMIN_ID, "Olga")
+    # Someone to ask: a wave with no employees is refused (tests/test_admin_help_and_refusals.py).
+    payload, _ = await survey_service.create_invite(app.db, "Продажи", 1, app.clock.now())
+    await survey_service.join(app.db, payload, 4242, "ru", app.clock.now(), reminder_days=3)
     status = await post(webhook_url, forged_admin_command("/survey_start Волна"), {HEADER: SECRET})
     assert status == 200
     assert await waves(app) == 1

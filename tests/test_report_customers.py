@@ -83,7 +83,7 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
         "CES (effort, 1–5): — · easy (4–5): — · answers: 0",
         "Negative reviews: 2 (▲ +1) · resolved: 1",
         "Restock reminders: sent 4 (▲ +2) · bought again 1 — 25% (▼ −25 pp)",
-        "Want to buy again: 0 — 0% (= 0 pp)",
+        "Want to buy again: 0 — 0% (no change)",
         "Buyers: 3 (▼ −1)",
         "Retention: 50% (▲ +17 pp) — 2 of 4 customers of the previous 30 days bought again; "
         "churn: 50%",
@@ -97,11 +97,14 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
 async def test_no_customer_data_shows_dashes_not_zeros(app: BotApp, tg: BotAPIEmulator) -> None:
     text, photos = await ask(tg, boss(tg), "/report customers 7d")
     assert "🛍 Customers, last 7 days" in text
-    assert "Review requests: sent 0 (= 0) · answered 0 — —" in text
-    assert "Mean rating: — of 5 · ratings: 0" in text
-    assert "CSAT (ratings of 4–5): —" in text
-    assert "NPS: — — promoters 0 · passives 0 · detractors 0" in text
-    assert "Retention: — — 0 of 0 customers of the previous 7 days bought again; churn: —" in text
+    assert "Review requests: sent 0 (no change) · answered 0 — no data" in text
+    assert "Mean rating: no data of 5 · ratings: 0" in text
+    assert "CSAT (ratings of 4–5): no data" in text
+    assert "NPS: no data — promoters 0 · passives 0 · detractors 0" in text
+    assert (
+        "Retention: no data — 0 of 0 customers of the previous 7 days bought again; churn: no data"
+        in text
+    )
     assert photos == []
 
 
@@ -125,7 +128,7 @@ async def test_longer_periods_compare_like_with_like(
     # Every purchase above (70, 40 and 5 days ago) falls in these 90 days; the 90 days before
     # have none, so there is no one to retain.
     assert "Buyers: 7 (▲ +7)" in text
-    assert "Retention: — — 0 of 0 customers of the previous 90 days bought again" in text
+    assert "Retention: no data — 0 of 0 customers of the previous 90 days bought again" in text
     assert "Review requests: sent 14 (▲ +14) · answered 9 — 64%" in text
 
 

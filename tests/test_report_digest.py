@@ -93,7 +93,7 @@ async def test_every_admin_gets_it_once(
     for admin in (ADMIN_ID, SECOND_ADMIN):
         assert reports_seen(tg, admin) == 1
         texts = "\n".join(tg.user(admin).texts())
-        assert "Индекс компании: 24.00 из 30" in texts
+        assert "Индекс компании: 24,00 из 30" in texts
         assert "Клиенты за последние 30 дней" in texts
     assert len(tg.calls_of("sendPhoto")) == 2 * 2  # survey and departments, to each admin
     assert await rows(app) == [(ADMIN_ID, "sent", 1), (SECOND_ADMIN, "sent", 1)]

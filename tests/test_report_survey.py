@@ -85,10 +85,13 @@ async def test_departments_small_ones_pooled_as_others(
     await two_waves(facts)
     text, _ = await ask(tg, boss(tg), "/report survey")
     lines = text.splitlines()
-    assert "Sales: 4, 22.50" in lines
-    assert lines[lines.index("Sales: 4, 22.50") + 1] == "🟨4.0 🟨3.5 🟨4.3 🟧3.3 🟨3.8 🟨3.8"
-    assert "Support: 3, 18.33" in lines
-    assert "Others (2 departments): 3, 16.00" in lines
+    assert "Sales: 4 respondents, index 22.5" in lines
+    assert (
+        lines[lines.index("Sales: 4 respondents, index 22.5") + 1]
+        == "🟨4.0 🟨3.5 🟨4.3 🟧3.3 🟨3.8 🟨3.8"
+    )
+    assert "Support: 3 respondents, index 18.3" in lines
+    assert "Others (2 departments): 3 respondents, index 16.0" in lines
     assert "Legal" not in text
     assert "IT &amp; &lt;Ops&gt;" not in text
     assert "IT & <Ops>" not in text
@@ -109,9 +112,9 @@ async def test_a_small_department_alone_is_protected_by_hiding_another(
     text, _ = await ask(tg, boss(tg), "/report survey")
     assert "Legal" not in text
     assert "Support:" not in text
-    assert "Sales: 4, 22.50" in text
+    assert "Sales: 4 respondents, index 22.5" in text
     # Support 55 + Legal 30 = 85 over 4 = 21.25
-    assert "Others (2 departments): 4, 21.25" in text
+    assert "Others (2 departments): 4 respondents, index 21.3" in text
     assert "Departments hidden to protect a smaller group: 1" in text
     # The company figures still include everyone:
     # Sales 90 + Support 55 + Legal 30 = 175 over 8 respondents = 21.875 → 21.88, forming.
@@ -122,12 +125,14 @@ async def test_a_small_department_alone_is_protected_by_hiding_another(
 async def test_survey_report_in_russian(app: BotApp, tg: BotAPIEmulator, facts: Facts) -> None:
     await two_waves(facts)
     text, photos = await ask(tg, boss(tg, "ru"), "/report")
-    assert "Индекс компании: 19.30 из 30" in text
+    assert "Индекс компании: 19,30 из 30" in text
     assert "Переходный уровень" in text
-    assert "Q4: 2.70 ⬇ слабое место" in text
-    assert "Другие (отделов: 2): 3, 16.00" in text
+    assert "Q4: 2,70 ⬇ слабое место" in text
+    assert "Другие (отделов: 2): 3 ответивших, индекс 16,0" in text
+    assert "🟨4,0 🟨3,5 🟨4,3 🟧3,3 🟨3,8 🟨3,8" in text  # Продажи, with decimal commas
     assert "Клиенты за последние 30 дней" in text
-    assert "CES: не собираем" in text
+    assert "CES" not in text  # not collected: no line at all
+    assert "NPS — доля промоутеров (9–10) минус доля критиков (0–6)." in text
     assert photos  # charts go with every report
 
 
@@ -171,6 +176,6 @@ async def test_html_in_names_is_escaped(app: BotApp, tg: BotAPIEmulator, facts: 
     await facts.respondents(wave, dept, [[3] * 6] * 3)
     text, photos = await ask(tg, boss(tg), "/report survey")
     assert "Survey «<i>Q1</i> & co <draft»" in text  # shown literally, not as markup
-    assert "<b>R&D</b>: 3, 18.00" in text
+    assert "<b>R&D</b>: 3 respondents, index 18.0" in text
     assert [p.status for p in photos] == [200, 200]  # captions carry the title too
     assert "«<i>Q1</i> & co <draft»" in boss(tg).texts()[-2]

@@ -192,6 +192,7 @@ async def test_closed_wave_refuses_presses(app: BotApp, tg: BotAPIEmulator) -> N
 
 
 async def test_only_one_open_wave(app: BotApp, tg: BotAPIEmulator) -> None:
+    await join(tg, tg.user(1001, "Anna"), await invite_link(tg, "Продажи"))
     await start_wave(tg, app, "Первая")
     admin(tg).send("/survey_start Вторая")
     await tg.settle()
@@ -203,6 +204,7 @@ async def test_joining_during_an_open_wave_brings_the_first_question(
     app: BotApp, tg: BotAPIEmulator
 ) -> None:
     link = await invite_link(tg, "Продажи")
+    await join(tg, tg.user(1001, "Anna"), link)  # a wave needs someone to ask
     await start_wave(tg, app)
     late = tg.user(1004, "Late")
     await join(tg, late, link)

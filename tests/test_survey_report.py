@@ -37,12 +37,12 @@ async def test_report_figures(app: BotApp, tg: BotAPIEmulator) -> None:
     assert "Приглашено: 5" in text
     assert "ответили: 4" in text
     assert "80%" in text
-    assert "<b>19.00</b>" not in text  # HTML is parsed: the user sees the number, not the tag
-    assert "19.00 из 30" in text
+    assert "<b>19,00</b>" not in text  # HTML is parsed: the user sees the number, not the tag
+    assert "19,00 из 30" in text
     assert "Переходный уровень" in text
-    for number, mean in enumerate(["3.25", "3.00", "3.75", "2.50", "3.25", "3.25"], start=1):
+    for number, mean in enumerate(["3,25", "3,00", "3,75", "2,50", "3,25", "3,25"], start=1):
         assert f"Q{number}: {mean}" in text
-    assert "Q4: 2.50 ⬇ слабое место" in text
+    assert "Q4: 2,50 ⬇ слабое место" in text
     # Issue 9, rule 2 (this asserted «Продажи: 3, 22.00» with Склад left out — and the one
     # warehouse respondent's answers were then company − Продажи): Продажи is hidden too.
     assert "Продажи" not in text

@@ -5,6 +5,7 @@ python tools/po.py check   # every text in the code has a Russian translation
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,19 @@ RU = ROOT / "bot" / "locales" / "ru" / "LC_MESSAGES"
 KEYWORDS = {"_": None, "N_": None, "tr": None, "__": None}
 
 
+# The dashboard's Jinja templates translate with t("…") (handlers/web/dashboard/templates).
+TEMPLATES = ROOT / "handlers" / "web" / "dashboard" / "templates"
+_TEMPLATE_CALL = re.compile(r"""\bt\(\s*"((?:[^"\\]|\\.)*)"|\bt\(\s*'((?:[^'\\]|\\.)*)'""")
+
+
+def template_msgids() -> set[str]:
+    found: set[str] = set()
+    for path in sorted(TEMPLATES.glob("*.html")):
+        for match in _TEMPLATE_CALL.finditer(path.read_text("utf-8")):
+            found.add(match.group(1) if match.group(1) is not None else match.group(2))
+    return found
+
+
 def code_msgids() -> set[str]:
     found: set[str] = set()
     for folder in ("bot", "handlers", "scheduler"):
@@ -24,7 +38,7 @@ def code_msgids() -> set[str]:
             ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
             found.add(message if isinstance(message, str) else message[0])
-    return found
+    return found | template_msgids()
 
 
 def catalogue_msgids() -> dict[str, str]:

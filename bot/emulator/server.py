@@ -225,6 +225,7 @@ class BotAPIEmulator:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[str, dict[str, Any]] = {}  # chat id ("" = default) → button
         self.webhook: dict[str, Any] | None = None
         self._updates: list[dict[str, Any]] = []
         self._confirmed_offset = 0
@@ -573,6 +574,19 @@ class BotAPIEmulator:
         return True
 
     async def _m_setMyShortDescription(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_setChatMenuButton(self, params: dict[str, Any]) -> Any:
+        button = params.get("menu_button") or {"type": "default"}
+        if isinstance(button, str):
+            button = json.loads(button)
+        if button.get("type") == "web_app":
+            url = button.get("web_app", {}).get("url", "")
+            if not url.startswith("https://"):
+                raise bad_request("BUTTON_URL_INVALID")  # Telegram opens Mini Apps over https only
+            if not (1 <= len(button.get("text", "")) <= 64):
+                raise bad_request("BUTTON_TEXT_INVALID")
+        self.menu_buttons[str(params.get("chat_id", ""))] = button
         return True
 
     def _recipient(self, chat_id: Any) -> FakeUser:

@@ -14,16 +14,19 @@ import math
 import threading
 from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from bot.i18n import Translator
+from bot.reports import numbers
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerReport
-from bot.reports.render import CAPTION_LIMIT, OTHERS, rounded
+from bot.reports.render import CAPTION_LIMIT, OTHERS
 from bot.reports.survey import QUESTION_SHORT, DepartmentTable, SurveyReport
 from bot.survey.scoring import LEVELS, QUESTION_COUNT, SCORE_MAX, SCORE_MIN, TOTAL_MAX, TOTAL_MIN
 
@@ -35,6 +38,13 @@ FONT = 13
 BAND_COLOURS = ("#f4cccc", "#fce5cd", "#fff2cc", "#d9ead3")
 CURRENT = "#1f77b4"
 PREVIOUS = "#b0b0b0"
+TOO_FEW_COLOUR = "#d9d9d9"
+# A week with fewer answers than this is drawn as «too few answers», not as a score (two reviews
+# would read as NPS +50 or CSAT 100 %); the dashboard's tables use the same number.
+TOO_FEW = 5
+# The colours of the report's squares 🟥🟧🟨🟩 (the level a mean on every question gives), so the
+# heatmap and the text agree: a question mean m is coloured by the level of 6·m.
+LEVEL_COLOURS = ("#e06666", "#f6b26b", "#ffd966", "#93c47d")
 
 _draw_lock = threading.Lock()
 
@@ -62,6 +72,10 @@ class Drawing:
 
     def to_chart(self) -> Chart:
         return Chart(self.filename, _png(self.figure), self.caption[:CAPTION_LIMIT])
+
+
+def _num(tr: Translator, value: float, digits: int) -> str:
+    return numbers.number(value, digits, locale=tr.locale)
 
 
 def _figure() -> Figure:
@@ -101,13 +115,17 @@ def survey_chart(tr: Translator, survey: SurveyReport) -> Drawing | None:
     prev_means = previous.question_means if previous else None
     height = 0.38 if prev_means else 0.6
     if prev_means:
-        bars.barh(
+        before = bars.barh(
             [p - height / 2 for p in positions],
             prev_means,
             height=height,
             color=PREVIOUS,
             label=_plain(previous.wave.title) if previous else "",
         )
+        bars.bar_label(
+            before, labels=[_num(tr, m, 2) for m in prev_means], padding=3,
+            fontsize=FONT - 3, color="#555555",
+        )  # fmt: skip
     shift = height / 2 if prev_means else 0
     drawn = bars.barh(
         [p + shift for p in positions],
@@ -116,12 +134,16 @@ def survey_chart(tr: Translator, survey: SurveyReport) -> Drawing | None:
         color=CURRENT,
         label=_plain(latest.wave.title),
     )
-    bars.bar_label(drawn, labels=[rounded(m) for m in means], padding=3, fontsize=FONT - 2)
+    bars.bar_label(drawn, labels=[_num(tr, m, 2) for m in means], padding=3, fontsize=FONT - 2)
     bars.set_yticks(positions, labels, fontsize=FONT - 1)
-    bars.set_xlim(SCORE_MIN - 1, SCORE_MAX + 0.5)
-    bars.set_xticks(range(0, SCORE_MAX + 1))
+    # The 1–5 scale itself: a bar starts at 1, the lowest answer, not at 0.
+    bars.set_xlim(SCORE_MIN, SCORE_MAX + 0.7)
+    bars.set_xticks(range(SCORE_MIN, SCORE_MAX + 1))
     bars.set_title(tr("Mean per question (1–5)"), fontsize=FONT + 2)
-    bars.legend(loc="lower right", fontsize=FONT - 2)
+    # Above the bars, so it never covers one of them or its value.
+    bars.legend(
+        loc="lower center", bbox_to_anchor=(0.5, 1.06), ncols=2, fontsize=FONT - 2, frameon=False
+    )
     bars.grid(axis="x", alpha=0.3)
 
     for (low, high), colour, level in zip(_band_edges(), BAND_COLOURS, LEVELS, strict=True):
@@ -135,16 +157,17 @@ def survey_chart(tr: Translator, survey: SurveyReport) -> Drawing | None:
     line.plot(xs, [p[1] for p in points], marker="o", color=CURRENT, linewidth=2.5, zorder=3)
     for x, (_title, value) in zip(xs, points, strict=True):
         line.annotate(
-            f"{value:.1f}", (x, value), textcoords="offset points", xytext=(0, 8),
+            _num(tr, value, 1), (x, value), textcoords="offset points", xytext=(0, 8),
             ha="center", fontsize=FONT - 2, zorder=4,
         )  # fmt: skip
     if survey.target is not None:
         target = survey.target.target.value
         line.axhline(target, color="#cc0000", linestyle="--", linewidth=1.8, zorder=2)
+        # Outside the plot, to the right of the line's end: it covers no point or band name.
         line.text(
-            1.0, target, " " + tr("target {value}", value=target),
-            transform=line.get_yaxis_transform(), va="bottom", ha="right",
-            color="#cc0000", fontsize=FONT - 2,
+            1.01, target, tr("target {value}", value=target),
+            transform=line.get_yaxis_transform(), va="center", ha="left",
+            color="#cc0000", fontsize=FONT - 2, clip_on=False,
         )  # fmt: skip
     line.set_xticks(xs, [_short(p[0]) for p in points], rotation=30, ha="right", fontsize=FONT - 2)
     line.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
@@ -169,17 +192,31 @@ def departments_chart(tr: Translator, table: DepartmentTable) -> Drawing | None:
     figure = Figure(figsize=(SIZE[0], height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots()
-    image = axes.imshow(values, cmap="RdYlGn", vmin=SCORE_MIN, vmax=SCORE_MAX, aspect="auto")
+    # The level bands of a question mean (the total's bands ÷ 6), in the squares' colours.
+    edges = [SCORE_MIN, *[high / QUESTION_COUNT for _, high in _band_edges()[:-1]],
+             SCORE_MAX]  # fmt: skip
+    cmap = ListedColormap(LEVEL_COLOURS)
+    image = axes.imshow(values, cmap=cmap, norm=BoundaryNorm(edges, cmap.N), aspect="auto")
     for y, row in enumerate(values):
         for x, value in enumerate(row):
-            axes.text(x, y, rounded(value, 1), ha="center", va="center", fontsize=FONT - 1)
-    axes.set_xticks(range(QUESTION_COUNT), [f"Q{i + 1}" for i in range(QUESTION_COUNT)])
+            axes.text(x, y, _num(tr, value, 1), ha="center", va="center", fontsize=FONT - 1)
+    short = [_wrap(tr(QUESTION_SHORT[i]), 8) for i in range(QUESTION_COUNT)]
+    axes.set_xticks(range(QUESTION_COUNT), short, fontsize=FONT - 5)
     axes.set_yticks(range(len(names)), names, fontsize=FONT - 1)
     axes.set_title(tr("Mean per question by department"), fontsize=FONT + 1)
-    figure.colorbar(image, ax=axes, shrink=0.8)
-    caption = tr(
-        "Departments with at least {min} respondents; Q1–Q6 as in the report.", min=table.min_group
+    bar = figure.colorbar(
+        image, ax=axes, shrink=0.8, ticks=[(a + b) / 2 for a, b in pairwise(edges)]
     )
+    bar.ax.set_yticklabels([_wrap(tr(level.title), 14) for level in LEVELS], fontsize=FONT - 4)
+    caption = tr(
+        "Departments with at least {min} respondents; colours as the squares in the report.",
+        min=table.min_group,
+    )
+    if table.small and not table.pooled:
+        caption += " " + tr(
+            "Not shown: {n} departments with fewer than {min} respondents.",
+            n=table.small, min=table.min_group,
+        )  # fmt: skip
     return Drawing("departments.png", figure, caption)
 
 
@@ -193,37 +230,72 @@ def customers_chart(tr: Translator, report: CustomerReport, tz: ZoneInfo) -> Dra
     xs = list(range(len(weeks)))
     labels = [w.start.astimezone(tz).strftime("%d.%m") for w in weeks]
 
-    nps = [(x, w.nps.score) for x, w in zip(xs, weeks, strict=True) if w.nps.score is not None]
+    small = FONT - 4 if len(xs) <= 20 else FONT - 6
+    few = tr("too few")
+    nps = [(x, w.nps.score) for x, w in zip(xs, weeks, strict=True)
+           if w.nps.score is not None and w.nps.total >= TOO_FEW]  # fmt: skip
     drawn = nps_axes.bar(
         [x for x, _ in nps],
         [v for _, v in nps],
         color=["#2e7d32" if v >= 0 else "#c62828" for _, v in nps],
     )
     nps_axes.bar_label(
-        drawn, labels=[_signed_whole(v) for _, v in nps], padding=2, fontsize=FONT - 3
-    )
+        drawn, labels=[numbers.signed(v, 0, locale=tr.locale) for _, v in nps], padding=2,
+        fontsize=FONT - 3,
+    )  # fmt: skip
+    for x, w in zip(xs, weeks, strict=True):
+        if 0 < w.nps.total < TOO_FEW:  # a grey band, not a score
+            nps_axes.bar(x, 200, bottom=-100, color=TOO_FEW_COLOUR, alpha=0.5, zorder=0)
+            nps_axes.text(x, 50, few, rotation=90, ha="center", va="center", fontsize=small,
+                          color="#666666")  # fmt: skip
+        # The number of answers under each week's bar.
+        nps_axes.text(x, -96, str(w.nps.total), ha="center", va="bottom", fontsize=small,
+                      color="#555555")  # fmt: skip
     nps_axes.axhline(0, color="#333333", linewidth=1)
     nps_axes.set_ylim(-100, 100)
-    nps_axes.set_title(tr("NPS by week (−100…+100)"), fontsize=FONT + 2)
+    nps_axes.set_title(tr("NPS by week (−100…+100), answers below"), fontsize=FONT + 2)
     nps_axes.grid(axis="y", alpha=0.3)
 
-    # A week without ratings is a gap in the line, not a slope across it.
-    csat = [w.ratings.csat * 100 if w.ratings.csat is not None else math.nan for w in weeks]
+    # A week without enough ratings is a gap in the line, not a point (nor a slope across it).
+    csat = [
+        w.ratings.csat * 100 if w.ratings.csat is not None and w.ratings.count >= TOO_FEW
+        else math.nan
+        for w in weeks
+    ]  # fmt: skip
     csat_axes.plot(xs, csat, marker="o", color=CURRENT, linewidth=2.5)
+    for x, w in zip(xs, weeks, strict=True):
+        if 0 < w.ratings.count < TOO_FEW:
+            csat_axes.bar(x, 105, color=TOO_FEW_COLOUR, alpha=0.5, zorder=0)
+            csat_axes.text(x, 60, few, rotation=90, ha="center", va="center", fontsize=small,
+                           color="#666666")  # fmt: skip
+        csat_axes.text(x, 2, str(w.ratings.count), ha="center", va="bottom", fontsize=small,
+                       color="#555555")  # fmt: skip
     csat_axes.set_ylim(0, 105)
-    csat_axes.set_title(tr("CSAT by week, % of ratings 4–5"), fontsize=FONT + 2)
+    csat_axes.set_title(tr("CSAT by week, % of ratings 4–5, ratings below"), fontsize=FONT + 2)
     csat_axes.grid(axis="y", alpha=0.3)
     step = max(1, len(xs) // 12)  # at most ~12 labels, readable on a phone
     csat_axes.set_xticks(xs[::step], labels[::step], rotation=45, ha="right", fontsize=FONT - 2)
     csat_axes.set_xlim(-0.6, len(xs) - 0.4)  # every week in view, whatever has data
     csat_axes.set_xlabel(tr("Week starting"), fontsize=FONT - 1)
-    caption = tr("NPS and CSAT by week (the last week is still running).")
+    caption = tr(
+        "NPS and CSAT by week (the last week is still running); a week with fewer than {n} "
+        "answers is shown as «too few», not as a score.",
+        n=TOO_FEW,
+    )
     return Drawing("customers.png", figure, caption)
 
 
-def _signed_whole(value: float) -> str:
-    text = rounded(value, 0)
-    return "+" + text if float(text) > 0 else text.replace("-0", "0")
+def _wrap(text: str, width: int = 12) -> str:
+    """A short name on up to two lines, so six fit under a heatmap on a phone."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return _plain("\n".join(lines))
 
 
 def _plain(text: str) -> str:

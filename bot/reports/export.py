@@ -115,11 +115,13 @@ async def _stream(
 
 
 # --- the three files ------------------------------------------------------------------------------
-async def survey_answers_csv(
+async def released_answers(
     conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo, pseudonyms: Pseudonymizer
-) -> tuple[bytes, int]:
-    """The released answers of every wave, by per-wave export pseudonym."""
-    writer = CsvWriter(SURVEY_COLUMNS)
+) -> list[list[tuple[str, str, str, int, int, datetime]]]:
+    """The released answers of every wave, by per-wave export pseudonym, a list per wave:
+    (wave, department or "", pseudonym, question, score, local time). The CSV and the workbook
+    both write these rows, so the disclosure rules hold for both alike."""
+    waves = []
     for wave in await all_waves(conn):
         view = await released(conn, wave.id, min_group=min_group, with_members=True)
         if view.release is None:
@@ -129,13 +131,24 @@ async def survey_answers_csv(
         for member in counted:
             pseudonym = pseudonyms.for_export(wave.id, member.key)
             department = view.department_shown(member.department) or ""
-            when = view.member_times[member.epoch].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+            when = view.member_times[member.epoch].astimezone(tz)
             rows += [
                 (wave.title, department, pseudonym, question, score, when)
                 for question, score in enumerate(member.scores, start=1)
             ]
         rows.sort(key=lambda r: (r[2], r[3]))
-        await asyncio.to_thread(writer.write, rows)
+        waves.append(rows)
+    return waves
+
+
+async def survey_answers_csv(
+    conn: aiosqlite.Connection, *, min_group: int, tz: ZoneInfo, pseudonyms: Pseudonymizer
+) -> tuple[bytes, int]:
+    """The released answers of every wave, by per-wave export pseudonym."""
+    writer = CsvWriter(SURVEY_COLUMNS)
+    for rows in await released_answers(conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms):
+        lines = [(*r[:5], r[5].strftime("%Y-%m-%d %H:%M:%S")) for r in rows]
+        await asyncio.to_thread(writer.write, lines)
     return await asyncio.to_thread(writer.content), writer.rows
 
 
@@ -374,14 +387,30 @@ async def _fit(export: Export) -> Export:
     return Export(name, content, export.rows, export.note, export.params)
 
 
+WORKBOOK_NOTE = N_(
+    "The same tables for Excel, a sheet each: real dates and numbers, the question texts, and "
+    "the customer's name, phone and items beside each review. Times in {tz}."
+)
+
+
 async def build_exports(
-    db: Database, settings: Settings, pseudonyms: Pseudonymizer, now: datetime
+    db: Database,
+    settings: Settings,
+    pseudonyms: Pseudonymizer,
+    now: datetime,
+    *,
+    workbook: Translator | None = None,
 ) -> list[Export]:
     """The files from one read snapshot (header-only when there is no data yet); survey
-    figures are released first, exactly as for a report."""
+    figures are released first, exactly as for a report. With `workbook` (the translator of its
+    headers), the .xlsx workbook of the same tables comes last."""
+    from bot.reports.workbook import FILENAME, workbook_bytes
+    from bot.survey.scoring import QUESTIONS
+
     tz = settings.tz
     params = {"tz": settings.timezone}
     min_group = settings.survey_min_group
+    extra: list[Export] = []
     async with db.write() as conn:
         await release_survey(conn, min_group=min_group, now=now)
     async with db.read() as conn:
@@ -391,6 +420,15 @@ async def build_exports(
         comments = await survey_comments_csv(conn, min_group=settings.survey_comment_min_group)
         orders = await orders_csv(conn, tz=tz)
         cases = await cases_csv(conn, tz=tz)
+        if workbook is not None:
+            answers = await released_answers(
+                conn, min_group=min_group, tz=tz, pseudonyms=pseudonyms
+            )
+            content = await workbook_bytes(
+                conn, workbook, QUESTIONS, [r for rows in answers for r in rows], tz=tz
+            )
+            rows = survey[1] + reviews[1] + reminders[1]
+            extra.append(Export(FILENAME, content, rows, WORKBOOK_NOTE, params))
     exports = [
         Export(
             "survey_answers.csv", *survey, SURVEY_NOTE, {**params, "min": settings.survey_min_group}
@@ -405,5 +443,6 @@ async def build_exports(
         ),
         Export("orders.csv", *orders, ORDERS_NOTE, params),
         Export("cases.csv", *cases, CASES_NOTE, params),
+        *extra,
     ]
     return [await _fit(e) for e in exports]

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
+from bot.reports import numbers
 from bot.reports.assemble import Report
 from bot.reports.customers import CustomerFigures, CustomerReport
 from bot.reports.loop import LoopReport, buy_again_line, ces_line, loop_section
 from bot.reports.money_render import money_section
-from bot.reports.numbers import delta, delta_pp, fmt, pct, rounded, signed
+from bot.reports.numbers import NO_DATA, change_text, delta, delta_pp, fmt, pct
 from bot.reports.plans_render import plan_sections
 from bot.reports.survey import (
     QUESTION_SHORT,
@@ -36,7 +36,7 @@ LEVEL_SQUARES = {"initial": "🟥", "transitional": "🟧", "forming": "🟨", "
 OTHERS = N_("Others")
 
 
-# --- numbers: bot/reports/numbers.py ------------------------------------------------------------
+# --- numbers: bot/reports/numbers.py (the reader's language: «21,1», «нет данных», «без изменений»)
 def date_text(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%d.%m.%Y")
 
@@ -52,7 +52,7 @@ def _target_line(tr: Translator, status: TargetStatus) -> str:
         return "🎯 " + tr("Target {target} reached ✓", target=value)
     if status.gap is None:
         return "🎯 " + tr("Target: {target} (no complete answers yet)", target=value)
-    gap = fmt(status.gap)
+    gap = fmt(status.gap, tr=tr)
     if status.for_next_wave:
         text = tr("Target for the next wave: {target}, gap {gap}", target=value, gap=gap)
     else:
@@ -66,15 +66,19 @@ def _department_lines(tr: Translator, table: DepartmentTable) -> list[str]:
         lines += [
             "",
             "<b>" + tr("By department") + "</b> "
-            + tr("(respondents, mean total; then Q1–Q6):"),
+            + tr("(then Q1–Q6):"),
         ]  # fmt: skip
         for row in table.rows:
             if row.name is None:
                 name = tr(OTHERS) + " " + tr("({n} departments)", n=row.pooled)
             else:
                 name = escape(row.name)
-            lines.append(f"<b>{name}</b>: {row.respondents}, {fmt(row.mean_total)}")
-            lines.append(" ".join(f"{square(m)}{rounded(m, 1)}" for m in row.question_means))
+            lines.append(
+                f"<b>{name}</b>: "
+                + tr("{n} respondents, index {index}", n=row.respondents,
+                     index=fmt(row.mean_total, 1, tr))
+            )  # fmt: skip
+            lines.append(" ".join(f"{square(m)}{fmt(m, 1, tr)}" for m in row.question_means))
         lines.append(
             "<i>"
             + tr(
@@ -159,7 +163,7 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
             "Invited: {invited} · responded: {responded} · response rate: {rate}",
             invited=latest.invited,
             responded=latest.responded,
-            rate=pct(latest.response_rate),
+            rate=pct(latest.response_rate, tr),
         )
         + delta_pp(tr, latest.response_rate, prev_rate),
     ]
@@ -171,11 +175,11 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
         return "\n".join(lines)
     prev_means = previous.question_means if previous else None
     prev_total = previous.mean_total if previous else None
-    score = tr("Company score: <b>{mean}</b> of {max}", mean=fmt(mean_total), max=TOTAL_MAX)
+    score = tr("Company score: <b>{mean}</b> of {max}", mean=fmt(mean_total, tr=tr), max=TOTAL_MAX)
     if previous is not None and prev_total is not None:
         score += " " + tr(
             "({change} vs «{title}»)",
-            change=signed(mean_total - prev_total, 2),
+            change=change_text(tr, mean_total, prev_total, 2),
             title=escape(previous.wave.title),
         )
     lines += [score, "<b>" + escape(tr(level.title)) + "</b>: " + escape(tr(level.description))]
@@ -191,8 +195,9 @@ def survey_section(tr: Translator, survey: SurveyReport, tz: ZoneInfo) -> str:
             mark = " ⬆ " + tr("strongest")
         previous_mean = prev_means[number - 1] if prev_means else None
         lines.append(
-            f"Q{number}: {fmt(means[number - 1])}{mark} — {escape(tr(QUESTION_SHORT[number - 1]))}"
-            + delta(means[number - 1], previous_mean)
+            f"Q{number}: {fmt(means[number - 1], tr=tr)}{mark} — "
+            f"{escape(tr(QUESTION_SHORT[number - 1]))}"
+            + delta(means[number - 1], previous_mean, tr=tr)
         )
     if latest.development_step is not None and latest.weakest is not None:
         lines += [
@@ -209,8 +214,8 @@ def no_survey_section(tr: Translator) -> str:
 
 
 # --- customers --------------------------------------------------------------------------------
-def _count(current: int, previous: int) -> str:
-    return f"{current}{delta(current, previous, 0)}"
+def _count(tr: Translator, current: int, previous: int) -> str:
+    return f"{current}{delta(current, previous, 0, tr=tr)}"
 
 
 def customers_section(
@@ -229,44 +234,43 @@ def customers_section(
         "",
         tr(
             "Review requests: sent {sent} · answered {answered} — {rate}",
-            sent=_count(cur.requests_sent, prev.requests_sent),
+            sent=_count(tr, cur.requests_sent, prev.requests_sent),
             answered=cur.requests_answered,
-            rate=pct(cur.response_rate),
+            rate=pct(cur.response_rate, tr),
         )
         + delta_pp(tr, cur.response_rate, prev.response_rate),
-        tr("Mean rating: {mean} of 5", mean=fmt(cur.ratings.mean))
-        + delta(cur.ratings.mean, prev.ratings.mean)
+        tr("Mean rating: {mean} of 5", mean=fmt(cur.ratings.mean, tr=tr))
+        + delta(cur.ratings.mean, prev.ratings.mean, tr=tr)
         + " · "
         + tr("ratings: {n}", n=cur.ratings.count),
-        tr("CSAT (ratings of 4–5): {csat}", csat=pct(cur.ratings.csat))
+        tr("CSAT (ratings of 4–5): {csat}", csat=pct(cur.ratings.csat, tr))
         + delta_pp(tr, cur.ratings.csat, prev.ratings.csat),
         _nps_line(tr, cur, prev),
-        ces_line(tr, loop)
-        if loop
-        else tr("CES: not collected (the review does not ask about effort)"),
+        # The CES line only when the review asks about effort (the loop's figures).
+        *([ces_line(tr, loop)] if loop else []),
         tr(
             "Negative reviews: {n} · resolved: {resolved}",
-            n=_count(cur.ratings.negative, prev.ratings.negative),
+            n=_count(tr, cur.ratings.negative, prev.ratings.negative),
             resolved=cur.ratings.resolved,
         ),
         tr(
             "Restock reminders: sent {sent} · bought again {converted} — {rate}",
-            sent=_count(cur.restock_sent, prev.restock_sent),
+            sent=_count(tr, cur.restock_sent, prev.restock_sent),
             converted=cur.restock_converted,
-            rate=pct(cur.conversion),
+            rate=pct(cur.conversion, tr),
         )
         + delta_pp(tr, cur.conversion, prev.conversion),
         *([buy_again_line(tr, loop, cur.restock_sent, prev.restock_sent)] if loop else []),
-        tr("Buyers: {n}", n=_count(cur.buyers, prev.buyers)),
+        tr("Buyers: {n}", n=_count(tr, cur.buyers, prev.buyers)),
         tr(
             "Retention: {retention}{change} — {kept} of {base} customers of the previous {days} "
             "days bought again; churn: {churn}",
-            retention=pct(cur.retention.retention),
+            retention=pct(cur.retention.retention, tr),
             change=delta_pp(tr, cur.retention.retention, prev.retention.retention),
             kept=cur.retention.retained,
             base=cur.retention.base,
             days=span.days,
-            churn=pct(cur.retention.churn),
+            churn=pct(cur.retention.churn, tr),
         ),
     ]
     return "\n".join(lines)
@@ -274,12 +278,10 @@ def customers_section(
 
 def _nps_line(tr: Translator, cur: CustomerFigures, prev: CustomerFigures) -> str:
     score = cur.nps.score
-    text = fmt(score, 0)
-    if score is not None and Decimal(text) != 0:
-        text = ("+" if score > 0 else "−") + text.lstrip("-")
+    text = tr(NO_DATA) if score is None else numbers.signed(score, 0, locale=tr.locale)
     return (
         tr("NPS: {nps}", nps=text)
-        + delta(score, prev.nps.score, 0)
+        + delta(score, prev.nps.score, 0, tr=tr)
         + " — "
         + tr(
             "promoters {p} · passives {n} · detractors {d}",
@@ -287,6 +289,9 @@ def _nps_line(tr: Translator, cur: CustomerFigures, prev: CustomerFigures) -> st
             n=cur.nps.passives,
             d=cur.nps.detractors,
         )
+        + "\n<i>"
+        + tr("NPS: the share of promoters (9–10) minus the share of detractors (0–6).")
+        + "</i>"
     )
 
 

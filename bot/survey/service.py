@@ -140,8 +140,14 @@ async def start_wave(
     async with db.write() as conn:
         if await q.open_wave(conn) is not None:
             raise SurveyError("wave_already_open")
-        wave = await q.insert_wave(conn, title, admin_id, now)
+        # Refused with the reason, and nothing written: a wave nobody is asked in, or a second
+        # wave under a title the report already uses for another one.
         employees = await q.active_employees(conn)
+        if not employees:
+            raise SurveyError("no_employees")
+        if (raw_title or "").strip() and await q.wave_titled(conn, title) is not None:
+            raise SurveyError("title_used")
+        wave = await q.insert_wave(conn, title, admin_id, now)
         for employee in employees:
             await q.invite_to_wave(conn, wave.id, employee, now)
             await enqueue(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import alerts, cases, plans, privacy, reports, survey_admin, targets
+from handlers.admin import (
+    admins,
+    alerts,
+    cases,
+    dashboard,
+    plans,
+    privacy,
+    reports,
+    survey_admin,
+    targets,
+)
 from handlers.filters import IsAdmin
 
 
@@ -20,5 +30,7 @@ def get_admin_router() -> Router:
         alerts.routes.build(),
         cases.routes.build(),
         privacy.routes.build(),
+        dashboard.routes.build(),
+        admins.routes.build(),
     )
     return router

@@ -59,8 +59,8 @@ async def export(
 ) -> None:
     action = bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
     await best_effort(action, "«sending a file…»")
-    exports = await build_exports(db, settings, pseudonyms, clock.now())
     tr = Translator(i18n, i18n.current_locale)
+    exports = await build_exports(db, settings, pseudonyms, clock.now(), workbook=tr)
     for item in exports:
         await message.answer_document(
             BufferedInputFile(item.content, filename=item.filename), caption=item.caption(tr)

@@ -27,6 +27,14 @@ def survey_error_text(error: SurveyError) -> str:
         "title_too_long": _("The title is too long (at most 100 characters)."),
         "wave_already_open": _("A survey is already open. Close it with /survey_close first."),
         "no_open_wave": _("There is no open survey."),
+        "no_employees": _(
+            "Nobody would be asked: no employee has joined yet. Send an invitation link first: "
+            "/invite Sales"
+        ),
+        "title_used": _(
+            "A survey with this title exists already; the report would show two waves under one "
+            "name. Choose another title, e.g. /survey_start Spring 2026 (2)"
+        ),
     }.get(error.code, _("That did not work."))
 
 

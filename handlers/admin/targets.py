@@ -8,7 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.clock import Clock
-from bot.i18n import _
+from bot.i18n import I18n, Translator, _
 from bot.reports.render import fmt
 from bot.reports.targets import TARGET_MAX, TARGET_MIN, parse_target, set_target
 from bot.settings import Settings
@@ -20,7 +20,12 @@ routes = Routes(__name__)
 
 @routes.message(Command("target"))
 async def target(
-    message: Message, command: CommandObject, db: Database, clock: Clock, settings: Settings
+    message: Message,
+    command: CommandObject,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
 ) -> None:
     assert message.from_user is not None
     value = parse_target(command.args)
@@ -39,12 +44,13 @@ async def target(
         _("🎯 Target for the next wave: {target} of {max}.").format(target=value, max=TARGET_MAX)
     ]
     latest = result.latest
+    tr = Translator(i18n, i18n.current_locale)
     if latest is not None and latest.mean_total is not None:
         lines.append(
             _("Now: {mean} in «{title}»; gap {gap}.").format(
-                mean=fmt(latest.mean_total),
+                mean=fmt(latest.mean_total, tr=tr),
                 title=escape(latest.wave.title),
-                gap=fmt(value - latest.mean_total),
+                gap=fmt(value - latest.mean_total, tr=tr),
             )
         )
     lines.append(_("The report shows it until a wave reaches it."))

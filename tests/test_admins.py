@@ -1,0 +1,99 @@
+"""Admins without editing files: /claim for the first one, /admins add|remove with a
+confirmation and a record of who did it; the changes apply at once, with no restart."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.app import BotApp
+from bot.emulator import BotAPIEmulator
+from tests.conftest import ADMIN_ID
+
+
+async def _log(app: BotApp) -> list[tuple[int, str, int]]:
+    async with (
+        app.db.read() as conn,
+        conn.execute("SELECT actor_id, action, target_id FROM admin_log ORDER BY id") as cur,
+    ):
+        return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+
+async def test_the_first_admin_claims_the_bot_with_the_printed_code(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        app = await start_app(admin_ids="")
+    found = re.search(r"send /claim (\S+) to the bot", caplog.text)
+    assert found, caplog.text
+    code = found.group(1)
+    olga = tg.user(500, "Ольга", language_code="ru")
+    olga.send("/report")
+    await tg.settle()
+    assert "Отчёт" not in olga.last["text"]  # not an admin yet
+    olga.send("/claim wrong-code")
+    await tg.settle()
+    assert "не подходит" in olga.last["text"]
+    olga.send(f"/claim {code}")
+    await tg.settle()
+    assert "первый администратор" in olga.last["text"]
+    olga.send("/report")
+    await tg.settle()
+    assert "Отчёт" in olga.texts()[-2] or "Отчёт" in olga.last["text"]
+    thief = tg.user(501, "Вор", language_code="ru")
+    thief.send(f"/claim {code}")
+    await tg.settle()
+    assert "уже есть администраторы" in thief.last["text"]
+    assert await _log(app) == [(500, "claimed", 500)]
+    # Stored: the next start needs no code, and Olga is still an admin.
+    await app.stop()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        app = await start_app(admin_ids="")
+    assert "/claim" not in caplog.text
+    assert app.settings.is_admin(500)
+
+
+async def test_admins_add_and_remove_with_a_confirmation(app: BotApp, tg: BotAPIEmulator) -> None:
+    boss = tg.user(ADMIN_ID, "Ольга", language_code="ru")
+    pavel = tg.user(600, "Павел", language_code="ru")
+    boss.send("/admins add 600")
+    await tg.settle()
+    assert "Сделать 600 администратором?" in boss.last["text"]
+    assert not app.settings.is_admin(600)  # nothing until confirmed
+    boss.click("Подтвердить")
+    await tg.settle()
+    assert "600 теперь администратор" in boss.last["text"]
+    pavel.send("/admins")
+    await tg.settle()
+    assert "600" in pavel.last["text"]  # Pavel can use admin commands now
+    pavel.send(f"/admins remove {ADMIN_ID}")
+    await tg.settle()
+    pavel.click("Подтвердить")
+    await tg.settle()
+    assert "ADMIN_IDS" in pavel.last["text"]  # set in the environment: not removable here
+    boss.send("/admins remove 600")
+    await tg.settle()
+    boss.click("Подтвердить")
+    await tg.settle()
+    assert "600 больше не администратор" in boss.last["text"]
+    pavel.send("/admins")
+    await tg.settle()
+    assert "Администраторы" not in pavel.last["text"]
+    assert await _log(app) == [(ADMIN_ID, "added", 600), (ADMIN_ID, "removed", 600)]
+
+
+async def test_a_forged_confirmation_from_a_non_admin_changes_nothing(
+    app: BotApp, tg: BotAPIEmulator
+) -> None:
+    stranger = tg.user(700, "Гость", language_code="ru")
+    stranger.send("/start")
+    await tg.settle()
+    stranger.press_data("ad1:add:700")
+    await tg.settle()
+    assert not app.settings.is_admin(700)
+    assert await _log(app) == []

@@ -87,10 +87,16 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 async def start_app(
-    make_settings: Callable[..., Settings], clock: FakeClock
+    make_settings: Callable[..., Settings], clock: FakeClock, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Start apps (all stopped at the end); start again after `app.stop()` to restart."""
+    """Start apps (all stopped at the end); start again after `app.stop()` to restart.
+
+    The pacer's one second per chat (bot/pacing.py) runs on real time while the tests' clock is
+    fake, so a test whose person gets ten messages would wait ten seconds for nothing: it is off
+    unless the test is marked `paced` (the pacing and sender tests, which check it).
+    """
     started: list[BotApp] = []
+    paced = request.node.get_closest_marker("paced") is not None
 
     async def start(
         settings: Settings | None = None,
@@ -107,6 +113,8 @@ async def start_app(
             polling_timeout=1,
             **extra,
         )
+        if not paced:
+            application.outbox.sender.pacer.per_chat_interval = 0.0
         if configure is not None:
             configure(application)  # between build and start, e.g. to swap a part
         try:

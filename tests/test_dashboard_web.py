@@ -306,3 +306,54 @@ async def test_downloads_and_a_refused_reply(
         (ADMIN_ID, "exported"),
         (ADMIN_ID, "exported"),
     ]
+
+
+async def test_a_reply_and_resolve_from_the_dashboard_go_through_the_customers_case(
+    app: BotApp, tg: BotAPIEmulator, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """The same use cases as «Ответить клиенту» and «Решено» in Telegram: the customer gets the
+    answer under the shop's name and is asked «Вопрос решён?»; the case is answered, resolved."""
+    from tests.factories import press
+    from tests.test_reviews import asked
+
+    anna = tg.user(7021, "Анна")
+    await asked(app, tg, clock, anna)
+    await press(tg, anna, "1⭐")
+    cookie = _cookie(await sign_in(http, app, await ask_link(tg)))
+    csrf = await _csrf(http, app, cookie)
+    jar = {COOKIE_NAME: cookie}
+    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
+        (alert_id,) = await cur.fetchone()  # type: ignore[misc]
+    headers = {"Origin": _base(app)}
+    async with http.post(
+        f"{_base(app)}/dashboard/cases/{alert_id}/reply",
+        data={"csrf": csrf, "text": "Простите! Вышлем новый чай завтра."},
+        cookies=jar,
+        headers=headers,
+        allow_redirects=False,
+    ) as sent:
+        assert sent.status == 303
+    await app.outbox.tick()
+    await tg.settle()
+    assert "Простите! Вышлем новый чай завтра." in anna.last["text"]
+    assert anna.last["text"].startswith("🏪")  # under the shop's name, as from Telegram
+    async with app.db.read() as conn, conn.execute("SELECT status FROM cases") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["answered"]
+    async with http.post(
+        f"{_base(app)}/dashboard/cases/{alert_id}/resolve",
+        data={"csrf": csrf},
+        cookies=jar,
+        headers=headers,
+        allow_redirects=False,
+    ) as resolved:
+        assert resolved.status == 303
+    await app.outbox.tick()
+    await tg.settle()
+    assert "Вопрос решён?" in anna.last["text"]
+    async with app.db.read() as conn, conn.execute("SELECT status FROM cases") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["resolved"]
+    async with (
+        app.db.read() as conn,
+        conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'alert_reply'") as cur,
+    ):
+        assert (await cur.fetchone())[0] == 0  # type: ignore[index]

@@ -7,10 +7,15 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
+
 from bot.app import BotApp
 from bot.emulator import BotAPIEmulator
 from bot.emulator.server import Call, Timeline
 from tests.promises_helpers import post_purchase, purchase_body, review_requests
+
+# These check the pacer's one second per chat itself (tests/conftest.py turns it off elsewhere).
+pytestmark = pytest.mark.paced
 
 RATE = 10
 

@@ -37,6 +37,9 @@ from storage.outbox import RESTOCK
 from storage.timestamps import from_db
 from tests.factories import TEA, buy, one, queue, rows
 
+# These check the pacer's one second per chat itself (tests/conftest.py turns it off elsewhere).
+pytestmark = pytest.mark.paced
+
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 

@@ -19,12 +19,16 @@ from html import escape
 
 import aiosqlite
 
+from bot.cases import service as case_service
+from bot.cases.machine import Refusal as CaseRefusal
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
 from bot.reviews import service as reviews
 from bot.reviews.service import AlertView
+from bot.settings import Settings
 from storage import Database
+from storage import cases as cases_q
 from storage import dashboard as store
 from storage.outbox import ALERT_REPLY, enqueue
 from storage.timestamps import from_db, to_db
@@ -164,6 +168,7 @@ class ReplyRefused(Enum):
     too_long = "too_long"
     no_case = "no_case"
     forgotten = "forgotten"  # the customer asked to be forgotten
+    closed = "closed"  # the case is closed: nothing more is relayed
 
 
 def clean_reply(text: str | None) -> str | ReplyRefused:
@@ -175,24 +180,52 @@ def clean_reply(text: str | None) -> str | ReplyRefused:
     return cleaned
 
 
+async def _review_of_alert(conn: aiosqlite.Connection, alert_id: int) -> aiosqlite.Row | None:
+    async with conn.execute(
+        "SELECT a.review_id, r.customer_id, c.forgotten_at FROM alerts a JOIN reviews r ON r.id = "
+        "a.review_id JOIN customers c ON c.id = r.customer_id WHERE a.id = ?",
+        (alert_id,),
+    ) as cur:
+        return await cur.fetchone()
+
+
 async def reply_to_case(
-    db: Database, *, alert_id: int, admin_id: int, text: str | None, now: datetime
+    db: Database,
+    *,
+    alert_id: int,
+    admin_id: int,
+    admin_name: str,
+    text: str | None,
+    now: datetime,
+    settings: Settings,
 ) -> int | ReplyRefused:
-    """Store the reply and queue it to the customer, in one transaction; the reply's id."""
+    """The shop's answer to a complaint, by the same use case as «Ответить клиенту» in Telegram
+    (`bot.cases.service.shop_replies`: the customer gets it under the shop's name, the other
+    admins see it, the case is answered). A complaint from before the cases feature has no case:
+    its answer is stored and sent as the shop's answer to the review. Returns the message's id."""
     cleaned = clean_reply(text)
     if isinstance(cleaned, ReplyRefused):
         return cleaned
     async with db.write() as conn:
-        async with conn.execute(
-            "SELECT r.customer_id, c.forgotten_at FROM alerts a JOIN reviews r ON r.id = "
-            "a.review_id JOIN customers c ON c.id = r.customer_id WHERE a.id = ?",
-            (alert_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        row = await _review_of_alert(conn, alert_id)
         if row is None:
             return ReplyRefused.no_case
         if row["forgotten_at"] is not None:
             return ReplyRefused.forgotten
+        case = await cases_q.case_of_review(conn, row["review_id"])
+        if case is not None:
+            replied = await case_service.shop_replies(
+                conn,
+                case_id=case.id,
+                admin_id=admin_id,
+                admin_name=admin_name,
+                text=cleaned,
+                now=now,
+                rules=case_service.Rules.from_settings(settings),
+            )
+            if isinstance(replied, CaseRefusal):
+                return ReplyRefused.closed
+            return replied.message_id
         reply_id = await store.insert_reply(conn, alert_id, admin_id, cleaned, now)
         await enqueue(
             conn,
@@ -206,12 +239,38 @@ async def reply_to_case(
 
 
 async def resolve_case(
-    db: Database, *, alert_id: int, admin_id: int, admin_name: str, now: datetime
+    db: Database,
+    *,
+    alert_id: int,
+    admin_id: int,
+    admin_name: str,
+    now: datetime,
+    settings: Settings,
 ) -> reviews.Resolution | None:
-    """«Resolved», exactly as the button in Telegram records it."""
-    return await reviews.resolve_alert(
-        db, alert_id=alert_id, admin_id=admin_id, admin_name=admin_name, now=now
-    )
+    """«Решено», by the same use case as the button in Telegram: with a case, the customer is
+    asked «Вопрос решён?» (`bot.cases.service.resolve`, which records the alert resolved too)."""
+    async with db.write() as conn:
+        row = await _review_of_alert(conn, alert_id)
+        case = await cases_q.case_of_review(conn, row["review_id"]) if row is not None else None
+        resolved = None
+        if case is not None:
+            resolved = await case_service.resolve(
+                conn,
+                case_id=case.id,
+                admin_id=admin_id,
+                admin_name=admin_name,
+                now=now,
+                rules=case_service.Rules.from_settings(settings),
+            )
+    if case is None:
+        return await reviews.resolve_alert(
+            db, alert_id=alert_id, admin_id=admin_id, admin_name=admin_name, now=now
+        )
+    async with db.read() as conn:
+        view = await reviews.alert_view(conn, alert_id)
+    if view is None:
+        return None
+    return reviews.Resolution(view, by_me=not isinstance(resolved, CaseRefusal))
 
 
 def reply_message(tr: Translator, text: str) -> str:

@@ -41,7 +41,7 @@ async def demo_app(start_app: Callable[..., Any], tg: BotAPIEmulator, clock: Fak
     chromium_or_skip()
 
     def fast(app: BotApp) -> None:
-        app.outbox.sender.limiter.per_chat_interval = 0.0  # the demo's clock runs fast
+        app.outbox.sender.pacer.per_chat_interval = 0.0  # the demo's clock runs fast
 
     app = await start_app(configure=fast, send_rate=1000, api_token=API_TOKEN)
     await Demo(tg, app, clock, days=21, customers=8).run()

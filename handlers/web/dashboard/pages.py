@@ -83,6 +83,7 @@ REPLY_REFUSALS = {
     cases.ReplyRefused.too_long: N_("The reply is too long: at most 3500 characters."),
     cases.ReplyRefused.no_case: N_("There is no such case."),
     cases.ReplyRefused.forgotten: N_("The customer asked to be forgotten: no reply can be sent."),
+    cases.ReplyRefused.closed: N_("This case is closed: the customer confirmed it is solved."),
 }
 
 
@@ -333,7 +334,8 @@ async def case_reply(request: web.Request) -> web.StreamResponse:
     now = deps.clock.now()
     result = await cases.reply_to_case(
         deps.db, alert_id=case_id or 0, admin_id=session.admin_id,
-        text=text if isinstance(text, str) else None, now=now,
+        admin_name=f"{session.admin_id} (dashboard)",
+        text=text if isinstance(text, str) else None, now=now, settings=deps.settings,
     )  # fmt: skip
     if isinstance(result, cases.ReplyRefused):
         status = 404 if result is cases.ReplyRefused.no_case else 400
@@ -354,7 +356,12 @@ async def case_resolve(request: web.Request) -> web.StreamResponse:
     now = deps.clock.now()
     name = f"{session.admin_id} (dashboard)"
     resolution = await cases.resolve_case(
-        deps.db, alert_id=case_id or 0, admin_id=session.admin_id, admin_name=name, now=now
+        deps.db,
+        alert_id=case_id or 0,
+        admin_id=session.admin_id,
+        admin_name=name,
+        now=now,
+        settings=deps.settings,
     )
     if resolution is None:
         return _render(

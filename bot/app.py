@@ -418,7 +418,9 @@ def build_app(
             secret=app.webhook_secret,
             handle_in_background=handle_as_tasks,
         )
-    web_ctx = WebContext(settings=settings, bot=bot, db=db, clock=clock, outbox=outbox)
+    web_ctx = WebContext(
+        settings=settings, bot=bot, db=db, clock=clock, outbox=outbox, pseudonyms=pseudonyms
+    )
     setup_integrations(web_app, web_ctx, setup_api(web_app, web_ctx))
     dispatcher["dashboard_links"] = DashboardLinks(settings, lambda: app.http_port)
     dispatcher["roster"] = app.roster

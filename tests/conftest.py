@@ -114,7 +114,8 @@ async def start_app(
             **extra,
         )
         if not paced:
-            application.outbox.sender.pacer.per_chat_interval = 0.0
+            # A millisecond, not zero: one chat's messages still go one after another, in order.
+            application.outbox.sender.pacer.per_chat_interval = 0.001
         if configure is not None:
             configure(application)  # between build and start, e.g. to swap a part
         try:

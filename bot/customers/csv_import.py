@@ -447,16 +447,22 @@ def _conflict(line: int, order_id: str, owner: str) -> RowError:
     )
 
 
-async def find_conflicts(db: Database, orders: list[tuple[int, PurchaseIn]]) -> list[RowError]:
+async def find_conflicts(
+    db: Database, orders: list[tuple[int, PurchaseIn]], keys: Pseudonymizer | None = None
+) -> list[RowError]:
     """Order ids the database (or an earlier row of the file) has for another customer.
 
-    Checked before anything is written, so a file with such a row writes nothing.
+    Checked before anything is written, so a file with such a row writes nothing. A forgotten
+    customer's e-mail id is compared as the keyed hash it is stored as (bot/customers/identity).
     """
     async with db.read() as conn:
         known = await q.orders_by_shop_ids(conn, [p.order_id for _, p in orders])
+        purchases = [purchase for _, purchase in orders]
+        if keys is not None:
+            purchases = await identity.resolve_forgotten(conn, purchases, keys)
     owners = {order_id: stored.external_customer_id for order_id, stored in known.items()}
     errors: list[RowError] = []
-    for line, purchase in orders:
+    for (line, _), purchase in zip(orders, purchases, strict=True):
         owner = owners.setdefault(purchase.order_id, purchase.customer.id)
         if owner != purchase.customer.id:
             errors.append(_conflict(line, purchase.order_id, owner))
@@ -510,7 +516,7 @@ async def write(
     its batch and stops the import there: the batches before it stay, as a re-run would write
     them anyway. A dry run is one transaction, rolled back.
     """
-    conflicts = await find_conflicts(db, orders)
+    conflicts = await find_conflicts(db, orders, keys)
     if conflicts:
         return Summary(), conflicts
     summary = Summary()

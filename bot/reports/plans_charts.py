@@ -13,7 +13,7 @@ from bot.pulse.matrix import PulseMatrix
 from bot.reports import charts
 from bot.reports.assemble import Report
 from bot.reports.charts import DPI, FONT, SIZE, Chart, Drawing
-from bot.reports.render import rounded
+from bot.reports.numbers import rounded
 from bot.survey.scoring import SCORE_MAX, SCORE_MIN
 
 

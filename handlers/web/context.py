@@ -8,6 +8,7 @@ from aiogram import Bot
 
 from bot.clock import Clock
 from bot.outbox import OutboxPort
+from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from storage import Database
 
@@ -19,3 +20,4 @@ class WebContext:
     db: Database
     clock: Clock
     outbox: OutboxPort
+    pseudonyms: Pseudonymizer  # keyed at start, once the database has accepted the key

@@ -31,7 +31,6 @@ from pydantic import ValidationError
 from bot.customers.ingest import ingest
 from bot.customers.purchases import Timing
 from bot.customers.schema import ProductIn, PurchaseIn, check_sku, error_list, unknown_fields
-from bot.pseudonym import Pseudonymizer
 from storage import DatabaseFileGone
 from storage import customers as q
 
@@ -124,7 +123,7 @@ class PurchasesApi:
         # of the token does not show either.
         self._token_digest = _digest(token) if token else None
         # Keys an e-mail used as a forgotten customer's id (bot/customers/identity.py).
-        self.keys = Pseudonymizer(app.settings.resolve_pseudonym_secret())
+        self.keys = app.pseudonyms
 
     # --- guard --------------------------------------------------------------------------------
     def guarded(self, handler: Handler) -> Handler:

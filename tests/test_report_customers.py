@@ -80,7 +80,6 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
         "Mean rating: 3.43 of 5 (▼ −0.07) · ratings: 7",
         "CSAT (ratings of 4–5): 57% (▲ +7 pp)",
         "NPS: +14 (▲ +14) — promoters 3 · passives 2 · detractors 2",
-        "CES (effort, 1–5): — · easy (4–5): — · answers: 0",
         "Negative reviews: 2 (▲ +1) · resolved: 1",
         "Restock reminders: sent 4 (▲ +2) · bought again 1 — 25% (▼ −25 pp)",
         "Want to buy again: 0 — 0% (no change)",
@@ -90,6 +89,7 @@ async def test_customer_figures_exactly(app: BotApp, tg: BotAPIEmulator, facts: 
     ]
     for line in expected:
         assert line in lines, line
+    assert not any(line.startswith("CES") for line in lines)  # only once it is collected
     assert "Survey" not in text
     assert len(photos) == 1  # NPS and CSAT by week
 

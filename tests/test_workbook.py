@@ -83,7 +83,7 @@ async def test_export_sends_the_workbook_beside_the_unchanged_csvs(
     files = {f.filename: f.content for f in admin.documents()}
     assert list(files) == [
         "survey_answers.csv", "reviews.csv", "reminders.csv", "survey_comments.csv",
-        "feedback.xlsx",
+        "orders.csv", "cases.csv", "feedback.xlsx",
     ]  # fmt: skip
     # What /export sent before the workbook, byte for byte.
     csvs = await build_exports(app.db, app.settings, app.dispatcher["pseudonyms"], clock.now())

@@ -247,7 +247,12 @@ def customers_section(
         + delta_pp(tr, cur.ratings.csat, prev.ratings.csat),
         _nps_line(tr, cur, prev),
         # The CES line only when the review asks about effort (the loop's figures).
-        *([ces_line(tr, loop)] if loop else []),
+        # The CES line only once the effort question has answers (REVIEW_ASK_EFFORT).
+        *(
+            [ces_line(tr, loop)]
+            if loop and (loop.current.effort.count or loop.previous.effort.count)
+            else []
+        ),
         tr(
             "Negative reviews: {n} · resolved: {resolved}",
             n=_count(tr, cur.ratings.negative, prev.ratings.negative),

@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.emulator import BotAPIEmulator, FakeUser
+from tests.factories import asks_for_contact
 
 ROOT = Path(__file__).resolve().parents[1]
 API_TOKEN = "test-api-token"
@@ -88,9 +89,16 @@ async def buy(port: int | None, body: dict[str, Any]) -> str:
     return str(payload["customer_link"]).split("?start=", 1)[1]
 
 
-async def link(tg: BotAPIEmulator, user: FakeUser, payload: str) -> None:
+async def link(
+    tg: BotAPIEmulator, user: FakeUser, payload: str, *, phone: str | None = None
+) -> None:
+    """Open the receipt link; share `phone` when the bot asks to confirm it is the customer
+    (it does when the shop gave the order's phone: the link alone is a bearer token)."""
     user.send(f"/start {payload}")
     await tg.settle()
+    if phone is not None and asks_for_contact(user.last):
+        user.share_contact(phone)
+        await tg.settle()
 
 
 async def health(port: int | None) -> tuple[int, Any]:

@@ -43,7 +43,7 @@ async def unhappy_customer(
         )
         payload = await buy(app.http_port, body)
     anna = tg.user(user_id, "Анна")
-    await link(tg, anna, payload)
+    await link(tg, anna, payload, phone="+79991234567")
     clock.advance(days=app.settings.review_delay_days, seconds=1)
     await app.outbox.tick()
     anna.click("1⭐")

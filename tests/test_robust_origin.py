@@ -67,7 +67,7 @@ async def test_a_forwarded_forget_changes_nothing(
 ) -> None:
     anna = tg.user(6103, "Анна")
     body = order("F-1", "cust-f", at=clock.now().isoformat(), phone="+79990000001")
-    await link(tg, anna, await buy(app.http_port, body))
+    await link(tg, anna, await buy(app.http_port, body), phone="+79990000001")
     forwarded(tg, anna, "/forget", origin=tg.user(6104, "Шутник"))
     await tg.settle()
     assert "reply_markup" not in anna.last  # no «delete my data?» confirmation offered

@@ -195,6 +195,8 @@ async def resolve(
             )
             if line not in message.text:
                 await show(callback, message.html_text + "\n\n" + line, None)
+            # Its buttons went with that edit: asking again would be «message is not modified».
+            stale = [m for m in stale if m != (message.chat.id, message.message_id)]
     assert callback.bot is not None
     await remove_buttons(callback.bot, stale, settings)
 

@@ -17,9 +17,11 @@ from bot.events.signing import SIGNATURE_HEADER, verify
 from bot.integrations.signatures import hmac_base64
 from storage.outbox import EVENT_OUT, WINBACK
 from tests.conftest import ADMIN_ID
-from tests.factories import TEA, Item, buy, link, press, product
+from tests.factories import TEA, Item, asks_for_contact, buy, link, press, product
 from tests.ingest_helpers import API_TOKEN, Api
 from tests.ingest_helpers import rows as query
+
+SHOPIFY_PHONE = "+7 999 123-45-67"  # as a shop types it
 
 SECRET = "shpss_money"
 NBSP = "\u00a0"
@@ -33,7 +35,7 @@ def shopify_order(name: str, at: str, lines: list[tuple[str, int, str]]) -> byte
             "email": "anna@example.com",
             "created_at": at,
             "currency": "RUB",
-            "billing_address": {"name": "Анна Смирнова", "phone": "+7 999 123-45-67"},
+            "billing_address": {"name": "Анна Смирнова", "phone": SHOPIFY_PHONE},
             "line_items": [
                 {"sku": sku, "name": sku, "quantity": qty, "price": price, "gift_card": False}
                 for sku, qty, price in lines
@@ -66,14 +68,6 @@ async def report(tg: BotAPIEmulator) -> str:
     return "\n".join(m.get("text", "") for m in boss.bot_messages()[seen:])
 
 
-@pytest.mark.xfail(
-    reason=(
-        "merge of 10a and 14: the Shopify order carries a phone, so the receipt link "
-        "alone no longer links; the test does not share the phone yet (the restock row "
-        "waits for the link)"
-    ),
-    strict=False,
-)
 async def test_signed_shopify_orders_show_revenue_ltv_and_restock_revenue_exactly(
     start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
@@ -84,6 +78,10 @@ async def test_signed_shopify_orders_show_revenue_ltv_and_restock_revenue_exactl
         app, shopify_order("#1001", clock.now().isoformat(), [("TEA-1", 2, "500.00")])
     )
     anna.send("/start " + first["customer_link"].split("start=")[1])
+    await tg.settle()
+    # The order carries the customer's phone, so the bot asks Anna to confirm it is her.
+    assert asks_for_contact(anna.last)
+    anna.share_contact("79991234567")  # Telegram sends the digits without a plus
     await tg.settle()
     clock.advance(days=7)
     await app.outbox.tick()  # the review request

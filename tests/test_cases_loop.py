@@ -170,13 +170,13 @@ async def test_the_whole_loop_with_two_admins_and_the_report(
     text = await report(tg, olga)
     assert "Обращения клиентов" in text
     assert "Открыто обращений: 1 (▲ +1)" in text
-    assert "Время до первого ответа (медиана): 1.0 ч" in text
-    assert "Время до решения (медиана): 8.0 ч" in text
+    assert "Время до первого ответа (медиана): 1,0 ч" in text
+    assert "Время до решения (медиана): 8,0 ч" in text
     assert "Отвечено в срок (24 ч): 100%" in text
     assert "Подтверждено клиентом: 1 (▲ +1)" in text
     assert "Открыто повторно: 1 (▲ +1)" in text
     assert "Вернувшиеся клиенты: 0" in text
-    assert "CES (усилие, 1–5): 4.00" in text
+    assert "CES (усилие, 1–5): 4,00" in text
     assert "легко (4–5): 100%" in text
 
     # Anna buys again within 60 days after the resolved complaint: a recovered customer.

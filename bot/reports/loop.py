@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot.cases.service import recovery
 from bot.reports.metrics import ratio
-from bot.reports.numbers import delta, delta_pp, fmt, pct
+from bot.reports.numbers import NO_DATA, delta, delta_pp, fmt, pct
 from bot.reports.periods import Periods, Window, periods
 from storage import cases as q
 from storage.timestamps import to_db
@@ -132,14 +132,14 @@ async def loop_report(
 
 # --- text ------------------------------------------------------------------------------------
 def _hours(tr: Translator, value: float | None) -> str:
-    return "—" if value is None else tr("{hours} h", hours=fmt(value, 1))
+    return tr(NO_DATA) if value is None else tr("{hours} h", hours=fmt(value, 1, tr))
 
 
 def loop_section(tr: Translator, report: LoopReport) -> str:
     cur, prev = report.current, report.previous
 
     def count(current: int, previous: int) -> str:
-        return f"{current}{delta(current, previous, 0)}"
+        return f"{current}{delta(current, previous, 0, tr)}"
 
     target = f"{report.target_hours:g}"
     return "\n".join(
@@ -147,13 +147,13 @@ def loop_section(tr: Translator, report: LoopReport) -> str:
             "<b>🔁 " + tr("Customer cases") + "</b>",
             tr("Cases opened: {n}", n=count(cur.opened, prev.opened)),
             tr("Time to first answer (median): {hours}", hours=_hours(tr, cur.median_first_answer))
-            + delta(cur.median_first_answer, prev.median_first_answer, 1),
+            + delta(cur.median_first_answer, prev.median_first_answer, 1, tr),
             tr("Time to resolution (median): {hours}", hours=_hours(tr, cur.median_resolution))
-            + delta(cur.median_resolution, prev.median_resolution, 1),
+            + delta(cur.median_resolution, prev.median_resolution, 1, tr),
             tr(
                 "Answered within the target ({hours} h): {share}",
                 hours=target,
-                share=pct(cur.in_target_share),
+                share=pct(cur.in_target_share, tr),
             )
             + delta_pp(tr, cur.in_target_share, prev.in_target_share),
             tr("Confirmed by the customer: {n}", n=count(cur.confirmed, prev.confirmed)),
@@ -167,10 +167,10 @@ def ces_line(tr: Translator, report: LoopReport) -> str:
     """CES in the customers' section: the mean and the share of 4–5, with their changes."""
     cur, prev = report.current.effort, report.previous.effort
     return (
-        tr("CES (effort, 1–5): {mean}", mean=fmt(cur.mean))
-        + delta(cur.mean, prev.mean)
+        tr("CES (effort, 1–5): {mean}", mean=fmt(cur.mean, tr=tr))
+        + delta(cur.mean, prev.mean, tr=tr)
         + " · "
-        + tr("easy (4–5): {share}", share=pct(cur.easy_share))
+        + tr("easy (4–5): {share}", share=pct(cur.easy_share, tr))
         + delta_pp(tr, cur.easy_share, prev.easy_share)
         + " · "
         + tr("answers: {n}", n=cur.count)
@@ -183,6 +183,6 @@ def buy_again_line(tr: Translator, report: LoopReport, sent: int, sent_before: i
     # Intents are counted on reminders sent in the period, so never more than were sent.
     share = ratio(min(cur.buy_again, sent), sent)
     share_before = ratio(min(prev.buy_again, sent_before), sent_before)
-    return tr("Want to buy again: {n} — {rate}", n=cur.buy_again, rate=pct(share)) + delta_pp(
+    return tr("Want to buy again: {n} — {rate}", n=cur.buy_again, rate=pct(share, tr)) + delta_pp(
         tr, share, share_before
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 from bot.reports.money import MoneyFigures, MoneyReport
+from bot.reports.numbers import NO_CHANGE, delta, delta_pp, pct
 from bot.texts import N_
 
 SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€"}
@@ -19,32 +19,8 @@ SEGMENT_NAMES = {
 }
 
 
-# Small number helpers of render.py, repeated here: render.py hooks this section in, so this
-# module cannot import it back.
 def date_text(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%d.%m.%Y")
-
-
-def pct(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return str(Decimal(repr(value * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + "%"
-
-
-def delta(current: int, previous: int, _digits: int = 0) -> str:
-    diff = current - previous
-    if diff == 0:
-        return " (= 0)"
-    return f" (▲ +{diff})" if diff > 0 else f" (▼ −{-diff})"
-
-
-def delta_pp(tr: Translator, current: float | None, previous: float | None) -> str:
-    if current is None or previous is None:
-        return ""
-    points = Decimal(repr((current - previous) * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    if points == 0:
-        return f" (= 0 {tr('pp')})"
-    return f" (▲ +{points} {tr('pp')})" if points > 0 else f" (▼ −{-points} {tr('pp')})"
 
 
 def money(tr: Translator, cents: int | None, currency: str | None) -> str:
@@ -69,7 +45,7 @@ def _money_delta(
         return ""
     diff = current - previous
     if diff == 0:
-        return " (= 0)"
+        return f" ({tr(NO_CHANGE)})"
     arrow = "▲ +" if diff > 0 else "▼ "
     return f" ({arrow}{money(tr, diff, currency)})"
 
@@ -93,12 +69,12 @@ def money_section(tr: Translator, report: MoneyReport, tz: ZoneInfo) -> str:
         "",
         tr("Revenue: {revenue}", revenue=m(cur.revenue))
         + _money_delta(tr, cur.revenue, prev.revenue, c),
-        tr("Orders: {n}", n=cur.orders) + delta(cur.orders, prev.orders, 0),
+        tr("Orders: {n}", n=cur.orders) + delta(cur.orders, prev.orders, 0, tr),
         tr("Average order: {aov}", aov=m(cur.average_order))
         + _money_delta(tr, cur.average_order, prev.average_order, c),
         tr(
             "Repeat purchase rate: {rate} ({repeat} of {buyers} buyers had bought before)",
-            rate=pct(cur.repeat_rate),
+            rate=pct(cur.repeat_rate, tr),
             repeat=cur.repeat_buyers,
             buyers=cur.buyers,
         )
@@ -117,7 +93,7 @@ def money_section(tr: Translator, report: MoneyReport, tz: ZoneInfo) -> str:
         + _money_delta(tr, cur.winback_revenue, prev.winback_revenue, c),
         tr(
             "Win-back messages: sent {sent} · bought again {converted}",
-            sent=str(cur.winback_sent) + delta(cur.winback_sent, prev.winback_sent, 0),
+            sent=str(cur.winback_sent) + delta(cur.winback_sent, prev.winback_sent, 0, tr),
             converted=cur.winback_converted,
         ),
     ]

@@ -29,13 +29,30 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
+MEDIA_KINDS = ("photo", "video", "document", "voice", "audio", "animation")
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file Telegram already holds, sent again by its file_id (a photo in a case).
+
+    `kind` is one of MEDIA_KINDS: each has its own send method, and Telegram refuses a file_id
+    sent through the method of another kind.
+    """
+
+    kind: str
+    file_id: str
+
+
 @dataclass(frozen=True)
 class Outgoing:
-    """A message ready to go."""
+    """A message ready to go: a text, or with `media` a file whose caption is `text`
+    (so at most 1024 characters after parsing)."""
 
     chat_id: int
     text: str
     reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+    media: Media | None = None
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,18 @@ the review conversation's, so a review comment is never taken for a question.
 
 from __future__ import annotations
 
-from aiogram import F
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import CaseCb, CaseConfirmCb
 from bot.cases import service
 from bot.cases.machine import Refusal
-from bot.cases.messages import confirmed_text, received_text
+from bot.cases.messages import confirmed_text, received_text, unrelayable_text
 from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
+from handlers.media import answers_a_keyboard, can_relay, cannot_relay, media_of, words_of
 from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
@@ -29,17 +29,32 @@ routes = Routes(__name__)
 
 
 class FromCustomer(BaseFilter):
-    """A plain text (not a command) from someone linked as a customer; passes `customer_id`."""
+    """A plain text (not a command) or a photo, a file… from someone linked as a customer;
+    passes `customer_id`."""
 
     async def __call__(self, message: Message, db: Database) -> bool | dict[str, int]:
-        if message.from_user is None or not message.text or message.text.startswith("/"):
+        if message.from_user is None or not can_relay(message):
             return False
-        async with db.read() as conn:
-            customer_id = await customer_id_for_telegram(conn, message.from_user.id)
-        return {"customer_id": customer_id} if customer_id is not None else False
+        return await _customer(message, db)
 
 
-@routes.message(F.text, FromCustomer())
+class UnrelayableFromCustomer(BaseFilter):
+    """A sticker, a video note, a location… from a linked customer: it cannot be passed on."""
+
+    async def __call__(self, message: Message, db: Database) -> bool | dict[str, int]:
+        if message.from_user is None or not cannot_relay(message) or answers_a_keyboard(message):
+            return False
+        return await _customer(message, db)
+
+
+async def _customer(message: Message, db: Database) -> bool | dict[str, int]:
+    assert message.from_user is not None
+    async with db.read() as conn:
+        customer_id = await customer_id_for_telegram(conn, message.from_user.id)
+    return {"customer_id": customer_id} if customer_id is not None else False
+
+
+@routes.message(FromCustomer())
 async def customer_writes(
     message: Message,
     customer_id: int,
@@ -59,7 +74,8 @@ async def customer_writes(
         written = await service.customer_writes(
             conn,
             customer_id=customer_id,
-            text=message.text,
+            text=words_of(message),
+            media=media_of(message),
             now=clock.now(),
             rules=service.Rules.from_settings(settings),
             case_id=case_id,
@@ -69,6 +85,14 @@ async def customer_writes(
     outbox.kick()  # the admins hear of it now, not at the next tick
     tr = Translator(i18n, i18n.current_locale)
     await message.answer(received_text(tr, settings, opened=written.opened))
+
+
+@routes.message(UnrelayableFromCustomer())
+async def customer_sends_what_cannot_be_passed_on(
+    message: Message, settings: Settings, i18n: I18n
+) -> None:
+    tr = Translator(i18n, i18n.current_locale)
+    await message.answer(unrelayable_text(tr, settings))
 
 
 @routes.callback_query(CaseConfirmCb.filter())

@@ -34,6 +34,7 @@ from bot.pacing import Pacer, PacingMiddleware, PacingStopped, stop_when
 
 if TYPE_CHECKING:
     from aiogram import Bot
+    from aiogram.types import Message
 
     from bot.clock import Clock
     from bot.outbox import Outgoing
@@ -128,9 +129,7 @@ class Sender:
         """
         try:
             with stop_when(self.stopping):
-                sent = await self.bot.send_message(
-                    message.chat_id, message.text, reply_markup=message.reply_markup
-                )
+                sent = await self._send(message)
         except PacingStopped:
             return Delivery("stopped", error="the bot is stopping")
         except TelegramRetryAfter as exc:
@@ -154,6 +153,26 @@ class Sender:
         except TelegramAPIError as exc:
             return Delivery("failed", error=exc.message)
         return Delivery("sent", message_id=sent.message_id)
+
+    async def _send(self, message: Outgoing) -> Message:
+        if message.media is None:
+            return await self.bot.send_message(
+                message.chat_id, message.text, reply_markup=message.reply_markup
+            )
+        send = {
+            "photo": self.bot.send_photo,
+            "video": self.bot.send_video,
+            "document": self.bot.send_document,
+            "voice": self.bot.send_voice,
+            "audio": self.bot.send_audio,
+            "animation": self.bot.send_animation,
+        }[message.media.kind]
+        return await send(
+            message.chat_id,
+            message.media.file_id,
+            caption=message.text or None,
+            reply_markup=message.reply_markup,
+        )
 
     def _transient(self, exc: Exception, attempts: int) -> Delivery:
         error = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -79,6 +79,8 @@ class CaseMessage:
     admin_name: str | None
     text: str | None
     created_at: datetime
+    media_kind: str | None = None  # photo, video, document, voice, audio, animation
+    media_file_id: str | None = None
 
 
 def _message(row: aiosqlite.Row) -> CaseMessage:
@@ -91,6 +93,8 @@ def _message(row: aiosqlite.Row) -> CaseMessage:
         admin_name=row["admin_name"],
         text=row["text"],
         created_at=from_db(row["created_at"]),
+        media_kind=row["media_kind"],
+        media_file_id=row["media_file_id"],
     )
 
 
@@ -235,11 +239,13 @@ async def add_message(
     text: str | None = None,
     admin_id: int | None = None,
     admin_name: str | None = None,
+    media_kind: str | None = None,
+    media_file_id: str | None = None,
 ) -> int:
     cur = await conn.execute(
         "INSERT INTO case_messages (case_id, author, event, admin_id, admin_name, text, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (case_id, author, event, admin_id, admin_name, text, to_db(now)),
+        "created_at, media_kind, media_file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (case_id, author, event, admin_id, admin_name, text, to_db(now), media_kind, media_file_id),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -271,8 +277,9 @@ async def first_customer_text(conn: aiosqlite.Connection, case_id: int) -> str |
 async def forget_texts(conn: aiosqlite.Connection, customer_id: int) -> int:
     """/forget: what the customer and the shop wrote may hold personal details."""
     cur = await conn.execute(
-        "UPDATE case_messages SET text = NULL "
-        "WHERE text IS NOT NULL AND case_id IN (SELECT id FROM cases WHERE customer_id = ?)",
+        "UPDATE case_messages SET text = NULL, media_file_id = NULL "
+        "WHERE (text IS NOT NULL OR media_file_id IS NOT NULL) "
+        "AND case_id IN (SELECT id FROM cases WHERE customer_id = ?)",
         (customer_id,),
     )
     return cur.rowcount

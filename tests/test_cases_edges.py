@@ -128,7 +128,7 @@ async def test_a_non_text_answer_is_refused_clearly(
     before = await cases_snapshot(app)
     olga.share_contact("+79990000000")
     await tg.settle()
-    assert "Клиенту можно отправить только текст" in olga.last["text"]
+    assert "Такое сообщение клиенту не отправить" in olga.last["text"]
     assert await cases_snapshot(app) == before
     # The «Ответить клиенту» still stands: the next text is the answer.
     olga.send("Текстом: всё в порядке")

@@ -20,8 +20,18 @@ from bot.cases import service
 from bot.cases.machine import Status, Topic
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
-from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
+from bot.outbox import (
+    Kind,
+    Media,
+    OutboxRow,
+    Outgoing,
+    Postpone,
+    RenderContext,
+    Rendered,
+    Skip,
+)
 from bot.shop import shop_header
+from bot.texts import N_
 from storage import cases as q
 from storage.cases import CaseMessage, CaseRow, CustomerCard
 from storage.outbox import CASE_DUE, CASE_OVERDUE, CASE_TO_ADMIN, CASE_TO_CUSTOMER
@@ -32,6 +42,15 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 QUOTE_MAX = 1500
+# What a file in a case is called where its caption would be quoted.
+MEDIA_NAMES = {
+    "photo": N_("📷 a photo"),
+    "video": N_("🎬 a video"),
+    "document": N_("📎 a file"),
+    "voice": N_("🎤 a voice message"),
+    "audio": N_("🎵 an audio file"),
+    "animation": N_("🎞 an animation"),
+}
 
 
 def when(moment: datetime, tz: tzinfo) -> str:
@@ -43,16 +62,13 @@ def header(tr: Translator, settings: Settings) -> str:
     return shop_header(tr, settings.shop_name)
 
 
-def answer_text(tr: Translator, settings: Settings, text: str) -> str:
-    return "\n".join(
-        [
-            header(tr, settings),
-            "",
-            escape(text),
-            "",
-            "<i>" + tr("To answer, just write a message here.") + "</i>",
-        ]
-    )
+def answer_text(tr: Translator, settings: Settings, text: str | None) -> str:
+    """The shop's answer (the caption, when it is a photo or a file)."""
+    lines = [header(tr, settings), ""]
+    if text:
+        lines += [escape(text), ""]
+    lines.append("<i>" + tr("To answer, just write a message here.") + "</i>")
+    return "\n".join(lines)
 
 
 def confirm_question(tr: Translator, settings: Settings) -> str:
@@ -102,6 +118,20 @@ def received_text(tr: Translator, settings: Settings, *, opened: bool) -> str:
     return "\n".join(lines)
 
 
+def unrelayable_text(tr: Translator, settings: Settings) -> str:
+    """A sticker, a video note, a location…: the shop cannot be sent those."""
+    return "\n".join(
+        [
+            header(tr, settings),
+            "",
+            tr(
+                "We cannot pass this kind of message on to the shop. Please send a text, a photo, "
+                "a video, a file or a voice message."
+            ),
+        ]
+    )
+
+
 def buy_again_text(tr: Translator, settings: Settings) -> str:
     return "\n".join(
         [header(tr, settings), "", tr("Thank you! The shop will contact you about your order.")]
@@ -120,6 +150,20 @@ def _customer(tr: Translator, card: CustomerCard | None) -> str:
 
 def _quote(text: str | None) -> str:
     return "«" + escape((text or "")[:QUOTE_MAX]) + "»"
+
+
+def _body(tr: Translator, message: CaseMessage) -> str:
+    """What was written: the quote, and what the attached file is (its caption is the quote)."""
+    if message.media_kind is None:
+        return _quote(message.text)
+    kind = tr(MEDIA_NAMES[message.media_kind])
+    return kind + ("\n" + _quote(message.text) if message.text else "")
+
+
+def media_of(message: CaseMessage) -> Media | None:
+    if message.media_kind is None or message.media_file_id is None:
+        return None
+    return Media(message.media_kind, message.media_file_id)
 
 
 def case_keyboard(tr: Translator, case: CaseRow) -> InlineKeyboardMarkup | None:
@@ -176,7 +220,7 @@ async def admin_text(
                 "❓ <b>" + tr("A question from a customer") + "</b> · " + ref,
                 customer,
                 "",
-                _quote(message.text),
+                _body(tr, message),
             ]
         )
     who = escape(message.admin_name or str(message.admin_id or ""))
@@ -187,7 +231,7 @@ async def admin_text(
                 "💬 <b>" + tr("The customer writes") + "</b> · " + ref,
                 customer,
                 "",
-                _quote(message.text),
+                _body(tr, message),
             ]
         )
     if message.event == "message":
@@ -196,7 +240,7 @@ async def admin_text(
                 "✉️ " + tr("{name} answered the customer, {when}", name=who, when=at) + " · " + ref,
                 customer,
                 "",
-                _quote(message.text),
+                _body(tr, message),
             ]
         )
     if message.event == "resolved":
@@ -265,7 +309,12 @@ async def render_to_admin(
         return Skip("failed", "no such case message")
     tr = Translator(ctx.i18n, ctx.settings.default_language)
     text = await admin_text(tr, conn, case, message, ctx.settings)
-    return Outgoing(chat_id=row.chat_id, text=text, reply_markup=case_keyboard(tr, case))
+    return Outgoing(
+        chat_id=row.chat_id,
+        text=text,
+        reply_markup=case_keyboard(tr, case),
+        media=media_of(message),
+    )
 
 
 async def _render_reminder(
@@ -323,9 +372,10 @@ async def render_to_customer(
             text=confirm_question(tr, ctx.settings),
             reply_markup=confirm_keyboard(tr, case.id),
         )
-    if message.text is None:
+    media = media_of(message)
+    if message.text is None and media is None:
         return Skip("cancelled", "the text was forgotten (/forget)")
-    return Outgoing(chat_id=chat_id, text=answer_text(tr, ctx.settings, message.text))
+    return Outgoing(chat_id=chat_id, text=answer_text(tr, ctx.settings, message.text), media=media)
 
 
 async def _case_of_row(conn: aiosqlite.Connection, row: OutboxRow) -> int | None:

@@ -29,6 +29,7 @@ from bot.cases.machine import (
 )
 from bot.cases.timing import CONFIRM_WAIT, RECOVERY_WINDOW, add_window_hours
 from bot.events import service as events
+from bot.outbox import Media
 from storage import cases as q
 from storage import reviews as reviews_q
 from storage.cases import CaseRow
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 TEXT_MAX_LEN = 3000  # a relayed message, with the header, stays within Telegram's 4096
+CAPTION_MAX_LEN = 600  # a photo's caption, with the header, stays within Telegram's 1024
 ADMIN_NAME_MAX = 128
 
 
@@ -95,13 +97,21 @@ async def _publish(
     await events.publish(conn, rules.settings, kind, data, now)
 
 
-def clean_text(text: str | None) -> str | None:
+def clean_text(text: str | None, limit: int = TEXT_MAX_LEN) -> str | None:
     cleaned = (text or "").strip()
     if not cleaned:
         return None
-    if len(cleaned) > TEXT_MAX_LEN:
-        cleaned = cleaned[: TEXT_MAX_LEN - 1].rstrip() + "…"
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
     return cleaned
+
+
+def _content(text: str | None, media: Media | None) -> tuple[str | None, dict[str, str | None]]:
+    """The text as stored (a caption when there is a file: shorter) and the file's columns."""
+    if media is None:
+        return clean_text(text), {}
+    columns = {"media_kind": media.kind, "media_file_id": media.file_id}
+    return clean_text(text, CAPTION_MAX_LEN), columns
 
 
 async def _to_admins(
@@ -164,6 +174,7 @@ async def open_case(
     review_id: int | None = None,
     item_id: int | None = None,
     text: str | None = None,
+    media: Media | None = None,
     notify_admins: bool = True,
 ) -> Opened:
     """Open a case, or continue the active one of the same subject (never two at once).
@@ -173,10 +184,16 @@ async def open_case(
     subject = subject_key(topic, review_id=review_id, item_id=item_id)
     existing = await q.active_case(conn, customer_id, subject)
     if existing is not None:
-        if text is None:
+        if text is None and media is None:
             return Opened(existing, False, None)
         written = await customer_writes(
-            conn, customer_id=customer_id, text=text, now=now, rules=rules, case_id=existing.id
+            conn,
+            customer_id=customer_id,
+            text=text,
+            media=media,
+            now=now,
+            rules=rules,
+            case_id=existing.id,
         )
         assert not isinstance(written, Refusal)
         return Opened(written.case, False, written.message_id)
@@ -190,8 +207,9 @@ async def open_case(
         review_id=review_id,
         order_item_id=item_id,
     )
+    cleaned, files = _content(text, media)
     message_id = await q.add_message(
-        conn, case_id, author="customer", event="opened", now=now, text=clean_text(text)
+        conn, case_id, author="customer", event="opened", now=now, text=cleaned, **files
     )
     for admin_id in sorted(rules.admin_ids):
         for kind, due in ((CASE_DUE, rules.due_at(now)), (CASE_OVERDUE, rules.overdue_at(now))):
@@ -221,11 +239,13 @@ async def customer_writes(
     now: datetime,
     rules: Rules,
     case_id: int | None = None,
+    media: Media | None = None,
 ) -> Written | Refusal:
-    """The customer's free text: continues `case_id` (or their latest active case), else opens
-    a question. A closed case is never continued: the message starts a new one."""
-    cleaned = clean_text(text)
-    if cleaned is None:
+    """The customer's free text (or a photo, a file… with its caption): continues `case_id`
+    (or their latest active case), else opens a question. A closed case is never continued:
+    the message starts a new one."""
+    cleaned, files = _content(text, media)
+    if cleaned is None and media is None:
         return Refusal.STALE
     case = await q.get_case(conn, case_id) if case_id is not None else None
     if case is not None and (case.customer_id != customer_id or case.status == Status.CLOSED):
@@ -234,7 +254,13 @@ async def customer_writes(
         case = await q.latest_active_case(conn, customer_id)
     if case is None:
         opened = await open_case(
-            conn, customer_id=customer_id, topic=Topic.QUESTION, now=now, rules=rules, text=cleaned
+            conn,
+            customer_id=customer_id,
+            topic=Topic.QUESTION,
+            now=now,
+            rules=rules,
+            text=cleaned,
+            media=media,
         )
         assert opened.message_id is not None
         return Written(opened.case, opened.message_id, True)
@@ -242,7 +268,7 @@ async def customer_writes(
     if isinstance(outcome, Refusal):  # pragma: no cover - closed cases were filtered out above
         return outcome
     message_id = await q.add_message(
-        conn, case.id, author="customer", event="message", now=now, text=cleaned
+        conn, case.id, author="customer", event="message", now=now, text=cleaned, **files
     )
     await _to_admins(conn, message_id, rules, now)
     fresh = await q.get_case(conn, case.id)
@@ -299,11 +325,13 @@ async def shop_replies(
     text: str | None,
     now: datetime,
     rules: Rules,
+    media: Media | None = None,
 ) -> Replied | Refusal:
-    """An admin's answer: to the customer as the shop's, and to the other admins as a note."""
-    cleaned = clean_text(text)
+    """An admin's answer (a text, or a photo, a file… with its caption): to the customer as the
+    shop's, and to the other admins as a note."""
+    cleaned, files = _content(text, media)
     case = await q.get_case(conn, case_id)
-    if case is None or cleaned is None:
+    if case is None or (cleaned is None and media is None):
         return Refusal.STALE
     outcome = await _apply(conn, case, Event.SHOP_REPLIED)
     if isinstance(outcome, Refusal):
@@ -322,6 +350,7 @@ async def shop_replies(
         text=cleaned,
         admin_id=admin_id,
         admin_name=admin_name[:ADMIN_NAME_MAX],
+        **files,
     )
     await _to_customer(conn, case, message_id, now)
     await _to_admins(conn, message_id, rules, now, except_admin=admin_id)

@@ -125,6 +125,37 @@ class FakeUser:
         self.emulator._push_update({"message": message})
         return message
 
+    def send_media(
+        self, kind: str, *, caption: str | None = None, reply_to: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The user sends a photo, video, document, voice, audio, animation, sticker or
+        video_note; Telegram gives the file an id the bot can send again (`file_id`)."""
+        self.started = True
+        file_id = self.emulator._new_file(kind, self.id)
+        media: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id}
+        if kind == "photo":
+            content: dict[str, Any] = {"photo": [media | {"width": 1280, "height": 960}]}
+        elif kind == "sticker":
+            media |= {"type": "regular", "width": 512, "height": 512}
+            media |= {"is_animated": False, "is_video": False}
+            content = {"sticker": media}
+        elif kind in ("video", "animation"):
+            content = {kind: media | {"width": 640, "height": 480, "duration": 5}}
+        elif kind == "video_note":
+            content = {kind: media | {"length": 240, "duration": 5}}
+        elif kind in ("voice", "audio"):
+            content = {kind: media | {"duration": 5}}
+        else:
+            content = {kind: media | {"file_name": "file.pdf"}}
+        self.emulator.file_shapes[file_id] = content[kind][-1] if kind == "photo" else content[kind]
+        if caption is not None:
+            content["caption"] = caption
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
+        message = self.emulator._user_message(self, content)
+        self.emulator._push_update({"message": message})
+        return message
+
     def share_users(self, request_id: int, users: list[FakeUser]) -> dict[str, Any]:
         """The user presses a KeyboardButtonRequestUsers button and picks these people."""
         shared = {
@@ -222,6 +253,10 @@ class BotAPIEmulator:
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, dict[int, dict[str, Any]]] = {}
         self.files: dict[int, list[UploadedFile]] = {}
+        # file_id → the kind of file it names (what users sent and what the bot uploaded):
+        # a file_id is sent again only through its own kind's method, as Telegram does.
+        self.file_kinds: dict[str, str] = {}
+        self.file_shapes: dict[str, dict[str, Any]] = {}  # file_id → its object in a Message
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
@@ -306,6 +341,11 @@ class BotAPIEmulator:
         }
         self.chats.setdefault(user.id, {})[message["message_id"]] = message
         return message
+
+    def _new_file(self, kind: str, owner: int) -> str:
+        file_id = f"{kind}-{owner}-{len(self.file_kinds) + 1}"
+        self.file_kinds[file_id] = kind
+        return file_id
 
     def _next_message_id(self, chat_id: int) -> int:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
@@ -648,11 +688,45 @@ class BotAPIEmulator:
         message["_raw_text"] = params["text"]
         return _public(message)
 
+    def _known_file(self, value: Any, kind: str) -> str:
+        """A file sent again by its file_id: it must name a file of this kind."""
+        if not isinstance(value, str) or value not in self.file_kinds:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        found = self.file_kinds[value]
+        if found != kind:
+            raise bad_request(f"can't use file of type {found.title()} as {kind.title()}")
+        return value
+
+    def _resend(self, params: dict[str, Any], kind: str) -> Any:
+        """sendPhoto, sendVideo, sendVoice… with the file_id of a file Telegram has."""
+        user = self._recipient(params["chat_id"])
+        file_id = self._known_file(params[kind], kind)
+        caption = self._check_text(
+            params.get("caption", ""), params.get("parse_mode"), 1024, "caption"
+        )
+        media = dict(self.file_shapes[file_id])
+        content: dict[str, Any] = {"photo": [media]} if kind == "photo" else {kind: media}
+        if caption:
+            content["caption"] = caption
+        return _public(self._store_bot_message(user, content, self._check_markup(params)))
+
+    async def _m_sendVideo(self, params: dict[str, Any]) -> Any:
+        return self._resend(params, "video")
+
+    async def _m_sendVoice(self, params: dict[str, Any]) -> Any:
+        return self._resend(params, "voice")
+
+    async def _m_sendAudio(self, params: dict[str, Any]) -> Any:
+        return self._resend(params, "audio")
+
+    async def _m_sendAnimation(self, params: dict[str, Any]) -> Any:
+        return self._resend(params, "animation")
+
     async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        if isinstance(params["document"], str):
+            return self._resend(params, "document")
         user = self._recipient(params["chat_id"])
         document = params["document"]
-        if not isinstance(document, UploadedFile):
-            raise bad_request("wrong remote file identifier specified")
         if len(document.content) > 50 * 1024 * 1024:
             raise ApiError(413, "Request Entity Too Large")
         caption = self._check_text(
@@ -674,10 +748,10 @@ class BotAPIEmulator:
         return _public(self._store_bot_message(user, content, self._check_markup(params)))
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        if isinstance(params["photo"], str):
+            return self._resend(params, "photo")
         user = self._recipient(params["chat_id"])
         photo = params["photo"]
-        if not isinstance(photo, UploadedFile):
-            raise bad_request("wrong remote file identifier specified")
         if len(photo.content) > 10 * 1024 * 1024:
             raise bad_request("PHOTO_INVALID_DIMENSIONS")
         caption = self._check_text(

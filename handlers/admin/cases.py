@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.i18n import I18n, Translator, _
 from bot.outbox import OutboxPort
 from bot.settings import Settings
+from handlers.media import can_relay, cannot_relay, is_command, media_of, words_of
 from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
@@ -37,11 +38,11 @@ def admin_name(user: User) -> str:
 
 
 class AnswersACase(BaseFilter):
-    """A plain text that answers a case: a reply to a case's message, or the next message after
-    «Ответить клиенту». Passes `case_id` and whether it was a reply-to."""
+    """A plain text (or a photo, a file… with its caption) that answers a case: a reply to a
+    case's message, or the next message after «Ответить клиенту». Passes `case_id`."""
 
     async def __call__(self, message: Message, db: Database) -> bool | dict[str, object]:
-        if message.from_user is None or not message.text or message.text.startswith("/"):
+        if message.from_user is None or not can_relay(message):
             return False
         async with db.read() as conn:
             if message.reply_to_message is not None:
@@ -54,7 +55,7 @@ class AnswersACase(BaseFilter):
         return {"case_id": case_id} if case_id is not None else False
 
 
-@routes.message(F.text, AnswersACase())
+@routes.message(AnswersACase())
 async def reply(
     message: Message,
     case_id: int,
@@ -72,7 +73,8 @@ async def reply(
             case_id=case_id,
             admin_id=message.from_user.id,
             admin_name=admin_name(message.from_user),
-            text=message.text,
+            text=words_of(message),
+            media=media_of(message),
             now=clock.now(),
             rules=service.Rules.from_settings(settings),
         )
@@ -105,17 +107,21 @@ class WaitsForAReply(BaseFilter):
     """The admin pressed «Ответить клиенту» and has not written the answer yet."""
 
     async def __call__(self, message: Message, db: Database) -> bool:
-        if message.from_user is None or (message.text or "").startswith("/"):
+        if message.from_user is None or is_command(message) or not cannot_relay(message):
             return False
         async with db.read() as conn:
             return await q.reply_target(conn, message.from_user.id) is not None
 
 
-@routes.message(~F.text, WaitsForAReply())
-async def not_text(message: Message) -> None:
-    # Photos, voice and files are not relayed (yet): say so rather than drop them silently.
+@routes.message(WaitsForAReply())
+async def cannot_be_sent(message: Message) -> None:
+    # A sticker, a video note, a location…: say so rather than drop it silently; the
+    # «Ответить клиенту» still waits for the answer.
     await message.answer(
-        _("Only text can be sent to the customer: write the answer as a text message.")
+        _(
+            "This kind of message cannot be sent to the customer: write a text, or send a photo, "
+            "a video, a file or a voice message."
+        )
     )
 
 

@@ -113,3 +113,19 @@ async def test_a_callback_query_is_answered_once(tg: BotAPIEmulator, bot: Bot) -
     assert await bot.answer_callback_query(query_id)
     with pytest.raises(TelegramBadRequest, match="query is too old"):
         await bot.answer_callback_query(query_id)
+
+
+async def test_a_file_is_sent_again_only_by_a_known_id_of_its_own_kind(
+    tg: BotAPIEmulator, bot: Bot
+) -> None:
+    anna = tg.user(7, "Анна")
+    voice = anna.send_media("voice")["voice"]["file_id"]
+    photo = anna.send_media("photo")["photo"][-1]["file_id"]
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_photo(7, "AgACAgIAAxkBAAIBnot-a-real-id")
+    with pytest.raises(TelegramBadRequest, match="can't use file of type Voice as Photo"):
+        await bot.send_photo(7, voice)
+    sent = await bot.send_photo(7, photo, caption="x" * 1024)
+    assert sent.photo is not None and sent.photo[-1].file_id == photo
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_voice(7, voice, caption="x" * 1025)

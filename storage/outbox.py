@@ -327,7 +327,7 @@ async def claim_due(conn: aiosqlite.Connection, now: datetime, limit: int) -> li
         UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1
         WHERE id IN (
             SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?
-            ORDER BY due_at LIMIT ?
+            ORDER BY due_at, id LIMIT ?
         )
         RETURNING id, kind, customer_id, employee_id, chat_id, ref_id, due_at, attempts
         """,

@@ -34,6 +34,7 @@ from bot.reviews.messages import (
     thanks_reply,
 )
 from bot.settings import Settings
+from handlers.media import media_of, words_of
 from handlers.replies import show
 from handlers.routes import Routes
 from storage import Database
@@ -183,9 +184,21 @@ async def comment(
     outbox: OutboxPort,
 ) -> None:
     assert message.from_user is not None
-    # A photo of the defect with a caption «вот фото брака»: the caption is the comment.
-    text = message.text or message.caption
+    # A photo of the defect with a caption «вот фото брака»: the caption is the comment, and
+    # the photo goes to the shop in the complaint's case.
+    text, media = words_of(message), media_of(message)
     if not text or not text.strip():
+        if media is not None and await reviews.attach_to_complaint(
+            db, telegram_id=message.from_user.id, media=media, now=clock.now(), settings=settings
+        ):
+            outbox.kick()
+            await message.answer(
+                _(
+                    "Thank you, we have passed it on to the shop. Please write in a few words "
+                    "what went wrong, or press «Skip»."
+                )
+            )
+            return
         await message.answer(
             _(
                 "Please write your comment as text (photos and voice messages are not saved), "
@@ -199,6 +212,7 @@ async def comment(
         text=text,
         now=clock.now(),
         settings=settings,
+        media=media,
     )
     if result is None:
         raise SkipHandler  # completed meanwhile (e.g. «Skip» pressed): not a comment after all

@@ -167,3 +167,59 @@ async def test_forget_drops_a_queued_photo_with_the_texts(
         )
         assert await forget_texts(conn, await one(app, "SELECT id FROM customers")) == 1
     assert await one(app, "SELECT COUNT(*) FROM case_messages WHERE media_file_id IS NOT NULL") == 0
+
+
+async def rated(app: BotApp, tg: BotAPIEmulator, clock: FakeClock, stars: str) -> Any:
+    """Anna bought, linked, a week later rates, answers NPS and effort: the comment is asked."""
+    anna = await linked(app, tg)
+    clock.advance(days=7)
+    await app.outbox.tick()
+    await press(tg, anna, stars)
+    await press(tg, anna, "3")
+    await press(tg, anna, "4")
+    return anna
+
+
+async def test_a_photo_as_a_complaints_comment_reaches_the_shop_in_its_case(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    app = await start(start_app)
+    olga = tg.user(1, "Olga")
+    anna = await rated(app, tg, clock, "2⭐")
+    assert "Что пошло не так?" in anna.last["text"]
+    sent = anna.send_media("photo", caption="Вот брак")
+    await tick(tg, app)
+    assert await one(app, "SELECT comment FROM reviews") == "Вот брак"
+    assert "ответим" in anna.last["text"]  # the complaint's thank-you
+    (case_photo,) = [m for m in olga.bot_messages() if "photo" in m]
+    assert photo_id(case_photo) == photo_id(sent)
+    assert "Обращение №1" in case_photo["caption"]
+    comment_alert = next(i for i, t in enumerate(olga.texts()) if "Вот брак" in t)
+    assert comment_alert < olga.bot_messages().index(case_photo)  # the words first
+
+
+async def test_a_photo_without_words_is_passed_on_and_the_comment_still_waits(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    app = await start(start_app)
+    olga = tg.user(1, "Olga")
+    anna = await rated(app, tg, clock, "1⭐")
+    anna.send_media("photo")
+    await tick(tg, app)
+    assert "мы передали это магазину" in anna.last["text"]
+    assert any("photo" in m for m in olga.bot_messages())
+    assert await one(app, "SELECT comment FROM reviews") is None
+    anna.send("Коробка была мятая")
+    await tick(tg, app)
+    assert await one(app, "SELECT comment FROM reviews") == "Коробка была мятая"
+
+
+async def test_a_photo_on_a_good_review_asks_for_words(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    app = await start(start_app)
+    anna = await rated(app, tg, clock, "5⭐")
+    anna.send_media("photo")
+    await tick(tg, app)
+    assert "комментарий текстом" in anna.last["text"]
+    assert await one(app, "SELECT COUNT(*) FROM cases") == 0

@@ -26,8 +26,10 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from bot.cases import service as cases
-from bot.cases.machine import Topic
+from bot.cases.machine import Refusal as CaseRefusal
+from bot.cases.machine import Topic, subject_key
 from bot.events import service as events
+from storage import cases as cases_q
 from storage import customers as customers_q
 from storage import reviews as q
 from storage.outbox import (
@@ -44,7 +46,7 @@ from storage.reviews import Alert, ItemLine, Review
 if TYPE_CHECKING:
     import aiosqlite
 
-    from bot.outbox import OutboxRow, RenderContext, Skip
+    from bot.outbox import Media, OutboxRow, RenderContext, Skip
     from bot.settings import Settings
     from storage import Database
 
@@ -258,9 +260,16 @@ def clean_comment(text: str | None) -> str | None:
 
 
 async def add_comment(
-    db: Database, *, telegram_id: int, text: str | None, now: datetime, settings: Settings
+    db: Database,
+    *,
+    telegram_id: int,
+    text: str | None,
+    now: datetime,
+    settings: Settings,
+    media: Media | None = None,
 ) -> ReviewState | None:
-    """Store a text message as the comment of the review awaiting one; None when none is."""
+    """Store a text message (or a photo's caption) as the comment of the review awaiting one;
+    None when none is. A photo or a file of a complaint goes into its case, after the words."""
     comment = clean_comment(text)
     if comment is None:
         return None
@@ -276,7 +285,45 @@ async def add_comment(
         if alert_id is not None:
             # The admins saw the stars already; now they get the words.
             await _alert_admins(conn, NEGATIVE_ALERT_COMMENT, alert_id, settings, now)
+        if media is not None:
+            await _attach(conn, review, media, now, settings)
         return await _state(conn, review.id, settings)
+
+
+async def attach_to_complaint(
+    db: Database, *, telegram_id: int, media: Media, now: datetime, settings: Settings
+) -> bool:
+    """A photo or a file without words while a complaint waits for its comment: it reaches the
+    admins in the complaint's case, and the comment still waits. False when there is no
+    complaint to attach it to (a 5⭐ review: nothing to pass on)."""
+    async with db.write() as conn:
+        customer_id = await customers_q.customer_id_for_telegram(conn, telegram_id)
+        if customer_id is None:
+            return False
+        review = await q.review_awaiting_comment(conn, customer_id, now - COMMENT_WAIT)
+        if review is None:
+            return False
+        return await _attach(conn, review, media, now, settings)
+
+
+async def _attach(
+    conn: aiosqlite.Connection, review: Review, media: Media, now: datetime, settings: Settings
+) -> bool:
+    case = await cases_q.active_case(
+        conn, review.customer_id, subject_key(Topic.COMPLAINT, review_id=review.id)
+    )
+    if case is None:
+        return False
+    written = await cases.customer_writes(
+        conn,
+        customer_id=review.customer_id,
+        text=None,
+        media=media,
+        now=now,
+        rules=cases.Rules.from_settings(settings),
+        case_id=case.id,
+    )
+    return not isinstance(written, CaseRefusal)
 
 
 async def _alert_admins(

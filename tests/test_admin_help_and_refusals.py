@@ -40,8 +40,15 @@ async def test_a_title_used_before_is_refused(app: BotApp, tg: BotAPIEmulator) -
     admin(tg).send("/survey_start  весна 2026 ")
     await tg.settle()
     assert "с таким названием уже был" in admin(tg).last["text"]
+    # The suggestion is the typed title numbered, and free.
+    assert "например /survey_start весна 2026 (2)" in admin(tg).last["text"]
     assert await db_count(app, "SELECT COUNT(*) FROM waves") == 1
     admin(tg).send("/survey_start Весна 2026 (2)")
     await tg.settle()
     assert "открыт" in admin(tg).last["text"]
     assert await db_count(app, "SELECT COUNT(*) FROM waves") == 2
+    admin(tg).send("/survey_close")
+    await tg.settle()
+    admin(tg).send("/survey_start Весна 2026")
+    await tg.settle()
+    assert "например /survey_start Весна 2026 (3)" in admin(tg).last["text"]

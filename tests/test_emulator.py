@@ -126,6 +126,7 @@ async def test_a_file_is_sent_again_only_by_a_known_id_of_its_own_kind(
     with pytest.raises(TelegramBadRequest, match="can't use file of type Voice as Photo"):
         await bot.send_photo(7, voice)
     sent = await bot.send_photo(7, photo, caption="x" * 1024)
-    assert sent.photo is not None and sent.photo[-1].file_id == photo
+    assert sent.photo is not None
+    assert sent.photo[-1].file_id == photo
     with pytest.raises(TelegramBadRequest, match="caption is too long"):
         await bot.send_voice(7, voice, caption="x" * 1025)

@@ -51,12 +51,14 @@ SHARED_APP = settings(
 )
 _ids = itertools.count(1)
 BONUS = "🎁 <PROMO-10> & скидка"
+SHOP = "Лавка <№1> & Co"
 
 
 @pytest.fixture
 async def app(start_app: Callable[..., Any]) -> BotApp:
-    """The production app with a bonus text, so that the bonus kind is sent too."""
-    return await start_app(review_bonus_text=BONUS)
+    """The production app with a bonus text, so that the bonus kind is sent too, and a shop
+    name with markup in it."""
+    return await start_app(review_bonus_text=BONUS, shop_name=SHOP)
 
 
 def visible_length(text: str) -> int:
@@ -158,7 +160,7 @@ async def test_every_message_parses_and_fits_whatever_the_names(
     await tg.settle()
     boss.send("/survey_close")
     await tg.settle()
-    boss.send(f"/survey_start {title}")
+    boss.send(f"/survey_start {title} {n}")  # one app for every example: titles must differ
     await tg.settle()
     await app.outbox.tick()
     for _ in range(6):
@@ -235,6 +237,9 @@ async def test_every_message_parses_and_fits_whatever_the_names(
             assert visible_length(caption) <= 1024
     for person in (boss, keen, late, anna):
         assert not any(w in t for t in person.texts() for w in WENT_WRONG), person.texts()
+    # Every message the customer sees names the shop, as typed (issue 11).
+    unnamed = [t for t in anna.texts() if not t.startswith(f"🏪 {SHOP}")]
+    assert not unnamed, unnamed
 
     async with (
         app.db.read() as conn,

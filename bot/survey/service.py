@@ -6,6 +6,7 @@ everything it changes in one transaction.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from collections.abc import Sequence
@@ -33,9 +34,10 @@ _INVITE_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,62}$")
 class SurveyError(Exception):
     """A refusal the user should hear about; `code` picks the text."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, suggestion: str | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.suggestion = suggestion  # e.g. a free title to offer instead of one already used
 
 
 # --- departments and invitations ----------------------------------------------------------------
@@ -126,6 +128,16 @@ def clean_title(raw: str | None, now: datetime) -> str:
     return title
 
 
+async def _free_title(conn: aiosqlite.Connection, title: str) -> str:
+    """«Весна 2026 (2)» for a used «Весна 2026»: the first numbered title no wave has."""
+    for number in itertools.count(2):
+        suffix = f" ({number})"
+        candidate = title[: WAVE_TITLE_MAX_LEN - len(suffix)].rstrip() + suffix
+        if await q.wave_titled(conn, candidate) is None:
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @dataclass(frozen=True)
 class Opened:
     wave: Wave
@@ -146,7 +158,7 @@ async def start_wave(
         if not employees:
             raise SurveyError("no_employees")
         if (raw_title or "").strip() and await q.wave_titled(conn, title) is not None:
-            raise SurveyError("title_used")
+            raise SurveyError("title_used", suggestion=await _free_title(conn, title))
         wave = await q.insert_wave(conn, title, admin_id, now)
         for employee in employees:
             await q.invite_to_wave(conn, wave.id, employee, now)

@@ -33,8 +33,8 @@ def survey_error_text(error: SurveyError) -> str:
         ),
         "title_used": _(
             "A survey with this title exists already; the report would show two waves under one "
-            "name. Choose another title, e.g. /survey_start Spring 2026 (2)"
-        ),
+            "name. Choose another title, e.g. /survey_start {title}"
+        ).format(title=escape(error.suggestion or "")),
     }.get(error.code, _("That did not work."))
 
 

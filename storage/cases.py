@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from storage.outbox import RESTOCK
+from storage.outbox import CASE_TO_CUSTOMER, RESTOCK
 from storage.timestamps import from_db, to_db
 
 if TYPE_CHECKING:
@@ -256,6 +256,20 @@ async def messages_of(conn: aiosqlite.Connection, case_id: int) -> list[CaseMess
         "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
     ) as cur:
         return [_message(row) for row in await cur.fetchall()]
+
+
+async def thread_of(
+    conn: aiosqlite.Connection, case_id: int
+) -> list[tuple[CaseMessage, str | None]]:
+    """A case's messages in order, each with its delivery to the customer (the status of its
+    `case_to_customer` outbox row: pending, sent, failed…; None when none was queued)."""
+    async with conn.execute(
+        "SELECT m.*, ob.status AS delivery FROM case_messages m "
+        "LEFT JOIN outbox ob ON ob.kind = ? AND ob.ref_id = m.id "
+        "WHERE m.case_id = ? ORDER BY m.id",
+        (CASE_TO_CUSTOMER, case_id),
+    ) as cur:
+        return [(_message(row), row["delivery"]) for row in await cur.fetchall()]
 
 
 async def first_customer_text(conn: aiosqlite.Connection, case_id: int) -> str | None:

@@ -160,6 +160,14 @@ async def case_thread(conn: aiosqlite.Connection, alert_id: int) -> CaseThread |
             Reply(r["id"], r["admin_id"], r["text"], from_db(r["created_at"]), r["status"])
             for r in await cur.fetchall()
         ]
+    # Since the cases feature, the shop's answers are the case's messages (`shop_replies`).
+    case = await cases_q.case_of_review(conn, view.alert.review.id)
+    if case is not None:
+        replies += [
+            Reply(m.id, m.admin_id or 0, m.text or "", m.created_at, delivery)
+            for m, delivery in await cases_q.thread_of(conn, case.id)
+            if m.author == "shop" and m.event == "message"
+        ]
     return CaseThread(view, from_db(created["created_at"]), replies)
 
 

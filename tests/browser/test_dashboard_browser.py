@@ -128,18 +128,14 @@ async def test_page_figures_equal_the_reports(demo_app: BotApp, tg: BotAPIEmulat
             await cm.__aexit__(None, None, None)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "merge of 11 and 13: the dashboard reply now goes through the cases relay; the "
-        "browser test’s expectations were written for the earlier stored-reply path and "
-        "were not re-checked in this stop"
-    ),
-    strict=False,
-)
 async def test_a_reply_from_the_cases_page_reaches_the_customer(
-    app: BotApp, tg: BotAPIEmulator, clock: FakeClock
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
+    """The reply goes through the cases feature (`bot.cases.service.shop_replies`), as the
+    «Ответить клиенту» button does: the customer reads it under the shop's name, the case is
+    answered, and the report's loop figures count the first answer."""
     chromium_or_skip()
+    app = await start_app(shop_name="Чайная лавка", alert_response_hours=24)
     anna = tg.user(7020, "Анна")
     await asked(app, tg, clock, anna)
     await press(tg, anna, "1⭐")
@@ -150,6 +146,7 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
     async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
         (case_id,) = await cur.fetchone()  # type: ignore[misc]
     before = len(anna.texts())
+    clock.advance(hours=2)  # the shop answers two hours after the complaint
     async with chromium(origin(app)) as browser:
         cm, page, watch = await signed_in_page(browser, tg, "phone")
         try:
@@ -161,13 +158,20 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
             await page.wait_for_url(re.compile(rf"/dashboard/cases/{case_id}\?sent=1$"))
             await app.outbox.tick()
             await tg.settle()
-            assert any("Заменим чай бесплатно" in t for t in anna.texts()[before:])
-            assert "Ответ магазина на ваш отзыв" in anna.last["text"]
+            answer = anna.texts()[before:]
+            assert len(answer) == 1, answer
+            assert answer[0].startswith("🏪 Чайная лавка"), answer
+            assert "Извините! Заменим чай бесплатно." in answer[0]
             await page.reload()
-            assert "доставлено" in await page.inner_text("#thread")
+            thread = await page.inner_text("#thread")
+            assert "Заменим чай бесплатно" in thread
+            assert "доставлено" in thread
             await page.click("#resolve-form button[type=submit]")
             await page.wait_for_url(re.compile(rf"/dashboard/cases/{case_id}$"))
             assert "Решено" in await page.inner_text("#thread")
+            await app.outbox.tick()
+            await tg.settle()
+            assert "Вопрос решён?" in anna.last["text"]
             await screenshot(page, "dashboard-case-replied-phone")
             assert watch.clean(), watch.summary()
         finally:
@@ -187,6 +191,18 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
         conn.execute("SELECT resolved_by FROM alerts WHERE id = ?", (case_id,)) as cur,
     ):
         assert (await cur.fetchone())[0] == ADMIN_ID  # type: ignore[index]
+    async with (
+        app.db.read() as conn,
+        conn.execute("SELECT status, first_answered_by FROM cases") as cur,
+    ):
+        assert [tuple(r) for r in await cur.fetchall()] == [("resolved", ADMIN_ID)]
+    # The report's loop figures count the dashboard's answer as the shop's first answer.
+    clock.advance(minutes=1)  # a period ends before now: the case opened in it
+    report = await build_report(app.db, app.settings, ReportRequest(days=30), app.clock.now())
+    assert report.loop is not None
+    assert report.loop.current.opened == 1
+    assert report.loop.current.first_answer_hours == [2.0]
+    assert report.loop.current.in_target == 1
 
 
 async def test_refusals_in_the_browser(app: BotApp, tg: BotAPIEmulator) -> None:

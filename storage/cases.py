@@ -388,6 +388,61 @@ async def buy_again_between(conn: aiosqlite.Connection, start: datetime, end: da
     return int(row[0]) if row else 0
 
 
+# --- the dashboard's list ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListedCase:
+    case: CaseRow
+    customer_name: str | None  # the name, else the shop's id; None once forgotten
+    rating: int | None  # a complaint's stars
+    first_text: str | None  # the customer's first words (a complaint's comment before them)
+    messages: int  # texts said by either side
+
+
+async def listed_cases(
+    conn: aiosqlite.Connection,
+    *,
+    statuses: tuple[str, ...] | None,
+    topic: str | None,
+    limit: int,
+) -> list[ListedCase]:
+    """The newest cases first, of these statuses (None: any) and topic (None: any)."""
+    where, params = [], []
+    if statuses is not None:
+        where.append(f"c.status IN ({', '.join('?' for _ in statuses)})")
+        params.extend(statuses)
+    if topic is not None:
+        where.append("c.topic = ?")
+        params.append(topic)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS}, COALESCE(cu.name, cu.external_id) AS customer, "
+        "cu.forgotten_at, r.rating, r.comment, "
+        "(SELECT m.text FROM case_messages m WHERE m.case_id = c.id AND m.author = 'customer' "
+        " AND m.text IS NOT NULL ORDER BY m.id LIMIT 1) AS first_text, "
+        "(SELECT COUNT(*) FROM case_messages m WHERE m.case_id = c.id AND m.event = 'message') "
+        "AS messages "
+        "FROM cases c JOIN customers cu ON cu.id = c.customer_id "
+        f"LEFT JOIN reviews r ON r.id = c.review_id {clause} ORDER BY c.id DESC LIMIT ?",
+        (*params, limit),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        ListedCase(
+            case=_case(row),
+            customer_name=None if row["forgotten_at"] else row["customer"],
+            rating=row["rating"],
+            first_text=None if row["forgotten_at"] else (row["comment"] or row["first_text"]),
+            messages=row["messages"],
+        )
+        for row in rows
+    ]
+
+
+async def count_by_status(conn: aiosqlite.Connection) -> dict[str, int]:
+    async with conn.execute("SELECT status, COUNT(*) FROM cases GROUP BY status") as cur:
+        return {row[0]: row[1] for row in await cur.fetchall()}
+
+
 # --- what admins are shown ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class CustomerCard:
@@ -396,6 +451,7 @@ class CustomerCard:
     phone: str | None
     telegram_id: int | None
     reachable: bool  # linked, subscribed, not blocked, not forgotten
+    forgotten: bool = False  # /forget: no name, no texts, nothing more is sent
 
 
 async def customer_card(conn: aiosqlite.Connection, customer_id: int) -> CustomerCard | None:
@@ -414,7 +470,12 @@ async def customer_card(conn: aiosqlite.Connection, customer_id: int) -> Custome
         and row["forgotten_at"] is None
     )
     return CustomerCard(
-        row["external_id"], row["name"], row["phone"], row["telegram_id"], reachable
+        row["external_id"],
+        row["name"],
+        row["phone"],
+        row["telegram_id"],
+        reachable,
+        forgotten=row["forgotten_at"] is not None,
     )
 
 

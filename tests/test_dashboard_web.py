@@ -282,7 +282,7 @@ async def test_downloads_and_a_refused_reply(
         assert (await got.read()).startswith(b"\xef\xbb\xbf")
     async with http.get(_base(app) + "/dashboard/exports/..%2Fbot.sqlite3", cookies=jar) as got:
         assert got.status == 404
-    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
+    async with app.db.read() as conn, conn.execute("SELECT id FROM cases") as cur:
         (case_id,) = await cur.fetchone()  # type: ignore[misc]
     async with http.post(
         f"{_base(app)}/dashboard/cases/{case_id}/reply",
@@ -322,11 +322,11 @@ async def test_a_reply_and_resolve_from_the_dashboard_go_through_the_customers_c
     cookie = _cookie(await sign_in(http, app, await ask_link(tg)))
     csrf = await _csrf(http, app, cookie)
     jar = {COOKIE_NAME: cookie}
-    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
-        (alert_id,) = await cur.fetchone()  # type: ignore[misc]
+    async with app.db.read() as conn, conn.execute("SELECT id FROM cases") as cur:
+        (case_id,) = await cur.fetchone()  # type: ignore[misc]
     headers = {"Origin": _base(app)}
     async with http.post(
-        f"{_base(app)}/dashboard/cases/{alert_id}/reply",
+        f"{_base(app)}/dashboard/cases/{case_id}/reply",
         data={"csrf": csrf, "text": "Простите! Вышлем новый чай завтра."},
         cookies=jar,
         headers=headers,
@@ -340,7 +340,7 @@ async def test_a_reply_and_resolve_from_the_dashboard_go_through_the_customers_c
     async with app.db.read() as conn, conn.execute("SELECT status FROM cases") as cur:
         assert [r[0] for r in await cur.fetchall()] == ["answered"]
     async with http.post(
-        f"{_base(app)}/dashboard/cases/{alert_id}/resolve",
+        f"{_base(app)}/dashboard/cases/{case_id}/resolve",
         data={"csrf": csrf},
         cookies=jar,
         headers=headers,

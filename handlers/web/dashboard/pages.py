@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.dashboard import cases, service
 from bot.dashboard.signin import COOKIE_NAME, SESSION_TTL, Refused, same_token
 from bot.i18n import Translator
+from bot.plans.model import STATUS_TITLES
 from bot.reports.assemble import Report, build_report
 from bot.reports.periods import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, ReportRequest
 from bot.reports.survey import QUESTION_SHORT
@@ -286,7 +287,7 @@ async def survey_page(request: web.Request) -> web.Response:
         return session
     report = await _report(request, survey=True, customers=False, days=DEFAULT_PERIOD_DAYS)
     return _render(request, "survey.html", "survey", report=report, survey=report.survey,
-                   questions=QUESTION_SHORT)  # fmt: skip
+                   questions=QUESTION_SHORT, plan_status=STATUS_TITLES)  # fmt: skip
 
 
 async def customers_page(request: web.Request) -> web.Response:

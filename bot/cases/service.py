@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
+from bot.admins.service import current_admins
 from bot.cases.machine import (
     Effect,
     Event,
@@ -54,7 +55,7 @@ ADMIN_NAME_MAX = 128
 class Rules:
     """What the case rules need from the settings."""
 
-    admin_ids: frozenset[int]
+    admin_ids: frozenset[int]  # ADMIN_IDS; the admins added in the bot are read with them
     response_hours: float
     window: tuple[int, int]
     tz: tzinfo
@@ -112,7 +113,7 @@ async def _to_admins(
     *,
     except_admin: int | None = None,
 ) -> None:
-    for admin_id in sorted(rules.admin_ids):
+    for admin_id in sorted(await current_admins(conn, rules.admin_ids)):
         if admin_id != except_admin:
             await enqueue(
                 conn, kind=CASE_TO_ADMIN, due_at=now, now=now, chat_id=admin_id, ref_id=message_id
@@ -193,7 +194,7 @@ async def open_case(
     message_id = await q.add_message(
         conn, case_id, author="customer", event="opened", now=now, text=clean_text(text)
     )
-    for admin_id in sorted(rules.admin_ids):
+    for admin_id in sorted(await current_admins(conn, rules.admin_ids)):
         for kind, due in ((CASE_DUE, rules.due_at(now)), (CASE_OVERDUE, rules.overdue_at(now))):
             await enqueue(conn, kind=kind, due_at=due, now=now, chat_id=admin_id, ref_id=case_id)
     if notify_admins:

@@ -220,6 +220,50 @@ def _init_data(user_id: int, token: str = TOKEN, when: int | None = None, app: A
     return urlencode(fields)
 
 
+async def test_behind_https_the_cookies_may_travel_inside_telegrams_iframe(
+    start_app: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    """Served over https (DASHBOARD_URL, a TLS proxy in front), the Mini App runs inside
+    web.telegram.org's iframe, a third-party context where a SameSite=Lax cookie is never sent:
+    the session (and language) cookies say SameSite=None; Secure there. CSRF tokens and the
+    Origin check keep cross-site posts out either way."""
+    app = await start_app(dashboard_url="https://shop.example/dashboard")
+    response = await http.post(
+        _base(app) + "/dashboard/webapp",
+        data={"init_data": _init_data(ADMIN_ID, app=app)},
+        headers={"Origin": _base(app)},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    header = response.headers["Set-Cookie"]
+    assert "SameSite=None" in header
+    assert "Secure" in header
+    assert "HttpOnly" in header
+    assert "Max-Age=43200" in header
+    assert "Path=/dashboard" in header
+    jar = {COOKIE_NAME: _cookie(response)}
+    async with http.get(_base(app) + "/dashboard/?lang=en", cookies=jar) as page:
+        assert page.status == 200
+        lang = page.headers["Set-Cookie"]
+    assert "dashboard_lang=en" in lang
+    assert "SameSite=None" in lang
+    assert "Secure" in lang
+    async with http.get(_base(app) + "/dashboard/", cookies=jar) as page:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert csrf
+    async with http.post(
+        _base(app) + "/dashboard/logout",
+        data={"csrf": csrf.group(1)},
+        cookies=jar,
+        headers={"Origin": _base(app)},
+    ) as out:
+        ended = out.headers["Set-Cookie"]
+    assert f'{COOKIE_NAME}=""' in ended or f"{COOKIE_NAME}=;" in ended
+    assert "Max-Age=0" in ended
+    assert "SameSite=None" in ended
+    assert "Secure" in ended
+
+
 async def test_the_mini_app_signs_in_with_checked_init_data(
     app: BotApp, http: aiohttp.ClientSession
 ) -> None:

@@ -124,6 +124,15 @@ def _secure(request: web.Request) -> bool:
     return request.secure or url.startswith("https://")
 
 
+def _cookie_policy(request: web.Request) -> dict[str, Any]:
+    """Over https the Mini App runs inside web.telegram.org's iframe, a third-party context
+    where browsers send only SameSite=None cookies (which must be Secure); on plain http (local
+    use) Lax, as None without Secure is refused. Cross-site posts are kept out by the CSRF
+    token and the Origin check, not by SameSite."""
+    secure = _secure(request)
+    return {"secure": secure, "samesite": "None" if secure else "Lax"}
+
+
 def _context(request: web.Request, page: str, **values: Any) -> dict[str, Any]:
     deps = _deps(request)
     locale = _locale(request)
@@ -148,8 +157,8 @@ def _render(
     )
     if request.query.get("lang") in LANGUAGES:
         response.set_cookie(
-            LANG_COOKIE, request.query["lang"], path=PREFIX, samesite="Lax", httponly=True,
-            secure=_secure(request), max_age=365 * 24 * 3600,
+            LANG_COOKIE, request.query["lang"], path=PREFIX, httponly=True,
+            max_age=365 * 24 * 3600, **_cookie_policy(request),
         )  # fmt: skip
     return response
 
@@ -199,9 +208,8 @@ def _start_session(request: web.Request, session: service.Session) -> web.Respon
         session.token,
         path=PREFIX,
         httponly=True,
-        samesite="Lax",
-        secure=_secure(request),
         max_age=int(SESSION_TTL.total_seconds()),
+        **_cookie_policy(request),
     )
     return response
 
@@ -262,7 +270,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     deps = _deps(request)
     await service.sign_out(deps.db, session, deps.clock.now())
     response = _render(request, "signin.html", "signin", refusal=REFUSALS[Refused.ended])
-    response.del_cookie(COOKIE_NAME, path=PREFIX)
+    # With the attributes it was set with: inside the iframe a Lax deletion would be refused.
+    response.del_cookie(COOKIE_NAME, path=PREFIX, httponly=True, **_cookie_policy(request))
     return response
 
 

@@ -443,6 +443,17 @@ async def count_by_status(conn: aiosqlite.Connection) -> dict[str, int]:
         return {row[0]: row[1] for row in await cur.fetchall()}
 
 
+async def count_unanswered_past_due(conn: aiosqlite.Connection, now: datetime) -> int:
+    """Open cases the shop has never answered whose due time has passed."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM cases WHERE status = 'open' AND first_answered_at IS NULL "
+        "AND due_at < ?",
+        (to_db(now),),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 # --- what admins are shown ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class CustomerCard:

@@ -8,8 +8,8 @@ shop's name, the other admins see it, the case is answered) and `bot.cases.servi
 («Решено»: the customer is asked «Вопрос решён?»). Each runs in one transaction with its outbox
 rows, so it is paced and retried like every other message.
 
-The median time to the first answer is the report's (`bot.reports.loop`), so the page and
-/report agree.
+The median time to the first answer is computed by the report's function
+(`bot.reports.loop.first_answer_hours`) over the same cohort, so the page and /report agree.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from html import escape
+from statistics import median
 
 import aiosqlite
 
@@ -27,7 +28,8 @@ from bot.cases.machine import Status, Topic
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
-from bot.reports.loop import HOUR, loop_report
+from bot.reports.loop import HOUR, first_answer_hours
+from bot.reports.periods import periods
 from bot.settings import Settings
 from storage import Database
 from storage import cases as q
@@ -115,22 +117,19 @@ async def case_list(
     ]
 
 
-async def case_summary(
-    conn: aiosqlite.Connection, now: datetime, days: int, *, target_hours: float
-) -> CaseSummary:
-    """Counts of every case, however old, and the report's median time to the first answer of
-    the cases opened in the last `days`."""
+async def case_summary(conn: aiosqlite.Connection, now: datetime, days: int) -> CaseSummary:
+    """Counts of every case, however old, and the median time to the first answer of the cases
+    opened in the last `days` (the report's loop figure, by its function)."""
     counts = await q.count_by_status(conn)
-    waiting = await q.listed_cases(conn, statuses=(Status.OPEN.value,), topic=None, limit=-1)
-    loop = await loop_report(conn, now, days, target_hours=target_hours)
-    median = loop.current.median_first_answer
+    window = periods(now, days).current
+    hours = first_answer_hours(await q.cases_opened_between(conn, window.start, window.end))
     return CaseSummary(
         open=counts.get(Status.OPEN.value, 0) + counts.get(Status.ANSWERED.value, 0),
         waiting=counts.get(Status.OPEN.value, 0),
-        overdue=sum(1 for item in waiting if late(item.case, now)),
+        overdue=await q.count_unanswered_past_due(conn, now),
         total=sum(counts.values()),
-        since=loop.periods.current.start,
-        median_first_answer=None if median is None else timedelta(seconds=median * HOUR),
+        since=window.start,
+        median_first_answer=timedelta(seconds=median(hours) * HOUR) if hours else None,
     )
 
 

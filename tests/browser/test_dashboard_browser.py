@@ -182,6 +182,10 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
             assert await page.locator(f"#cases tr[data-case='{case_id}']").count() == 1
             await page.goto(f"{origin(app)}/dashboard/cases")
             assert await page.locator(f"#cases tr[data-case='{case_id}']").count() == 0
+            # The median time to the first answer, as the report's loop figures count it (2 h).
+            assert "2 ч 0 мин" in await page.inner_text("#cases-summary")
+            await page.goto(f"{origin(app)}/dashboard/")
+            assert "2 ч 0 мин" in await page.inner_text("main")
             await app.outbox.tick()
             await tg.settle()
             assert "Вопрос решён?" in anna.last["text"]

@@ -283,9 +283,7 @@ async def overview(request: web.Request) -> web.Response:
     report = await _report(request, survey=True, customers=True, days=_days(request))
     deps = _deps(request)
     async with deps.db.read() as conn:
-        summary = await cases.case_summary(
-            conn, report.generated_at, report.request.days, target_hours=_target_hours(request)
-        )
+        summary = await cases.case_summary(conn, report.generated_at, report.request.days)
     return _render(request, "overview.html", "overview", report=report, cases=summary,
                    days=report.request.days, periods=PERIOD_DAYS)  # fmt: skip
 
@@ -326,9 +324,7 @@ async def cases_page(request: web.Request) -> web.Response:
     now = deps.clock.now()
     async with deps.db.read() as conn:
         rows = await cases.case_list(conn, now, which, topic=topic)
-        summary = await cases.case_summary(
-            conn, now, DEFAULT_PERIOD_DAYS, target_hours=_target_hours(request)
-        )
+        summary = await cases.case_summary(conn, now, DEFAULT_PERIOD_DAYS)
     return _render(
         request, "cases.html", "cases", rows=rows, which=which.value, cases=summary,
         filters_=[f.value for f in cases.CaseFilter], filter_names=FILTER_NAMES,

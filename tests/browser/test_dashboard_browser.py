@@ -158,6 +158,9 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
             assert "ждёт ответа магазина" in row
             assert "2 ч 0 мин назад" in row  # its age: opened two hours ago
             assert "просрочено" not in row  # due 24 h of the send window after it opened
+            overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 1  # at a phone's width the table scrolls inside its box
+            await screenshot(page, "dashboard-cases-list-phone")
             await page.click(f"a[href='/dashboard/cases/{case_id}']")
             await page.fill("#reply-text", "Извините! Заменим чай бесплатно.")
             await page.click("#reply-form button[type=submit]")

@@ -224,6 +224,26 @@ async def first_return(
     return min(found) if found else None
 
 
+async def returns_after(
+    conn: aiosqlite.Connection, customer_ids: list[int], after: datetime
+) -> list[tuple[int, datetime]]:
+    """(customer, when) of every rating of 4–5 and every purchase of these customers after
+    `after`: the signs of coming back of a whole cohort in two queries (chunked ids)."""
+    found: list[tuple[int, datetime]] = []
+    for start in range(0, len(customer_ids), 500):
+        chunk = customer_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for sql in (
+            f"SELECT customer_id, rated_at FROM reviews WHERE customer_id IN ({marks}) "
+            "AND rating >= 4 AND rated_at > ?",
+            f"SELECT customer_id, purchased_at FROM orders WHERE customer_id IN ({marks}) "
+            "AND purchased_at > ?",
+        ):
+            async with conn.execute(sql, (*chunk, to_db(after))) as cur:
+                found += [(row[0], from_db(row[1])) for row in await cur.fetchall()]
+    return found
+
+
 # --- messages ----------------------------------------------------------------------------------
 async def add_message(
     conn: aiosqlite.Connection,

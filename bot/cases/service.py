@@ -395,10 +395,39 @@ async def sweep(conn: aiosqlite.Connection, now: datetime) -> int:
     return closed
 
 
+def _may_recover(case: CaseRow) -> bool:
+    return (
+        case.topic == Topic.COMPLAINT
+        and case.status == Status.CLOSED
+        and case.resolved_at is not None
+    )
+
+
+async def recovered_customers(conn: aiosqlite.Connection, cases: list[CaseRow]) -> set[int]:
+    """The customers of these cases whose complaint `recovery` would find recovered, with two
+    queries for the whole list instead of two per case (the report's loop figures)."""
+    closed = [c for c in cases if _may_recover(c)]
+    if not closed:
+        return set()
+    earliest = min(c.resolved_at for c in closed if c.resolved_at is not None)
+    returns: dict[int, list[datetime]] = {}
+    for customer_id, when in await q.returns_after(
+        conn, sorted({c.customer_id for c in closed}), earliest
+    ):
+        returns.setdefault(customer_id, []).append(when)
+    recovered = set()
+    for case in closed:
+        assert case.resolved_at is not None
+        start, end = case.resolved_at, case.resolved_at + RECOVERY_WINDOW
+        if any(start < when <= end for when in returns.get(case.customer_id, ())):
+            recovered.add(case.customer_id)
+    return recovered
+
+
 async def recovery(conn: aiosqlite.Connection, case: CaseRow) -> str | None:
     """How a complaint's customer came back: «rating» (a later 4–5) or «purchase», within
     RECOVERY_WINDOW after the complaint was resolved; None when they have not (yet)."""
-    if case.topic != Topic.COMPLAINT or case.status != Status.CLOSED or case.resolved_at is None:
+    if not _may_recover(case) or case.resolved_at is None:
         return None
     found = await q.first_return(conn, case.customer_id, case.resolved_at)
     if found is None or found[0] > case.resolved_at + RECOVERY_WINDOW:

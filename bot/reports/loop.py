@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING
 
-from bot.cases.service import recovery
+from bot.cases.service import recovered_customers
 from bot.reports.metrics import ratio
 from bot.reports.numbers import NO_DATA, delta, delta_pp, fmt, pct
 from bot.reports.periods import Periods, Window, periods
@@ -112,7 +112,7 @@ async def _figures(conn: aiosqlite.Connection, window: Window) -> LoopFigures:
     cases = await q.cases_opened_between(conn, window.start, window.end)
     first = first_answer_hours(cases)
     resolution = [(c.closed_at - c.opened_at).total_seconds() / HOUR for c in cases if c.closed_at]
-    recovered = {c.customer_id for c in cases if await recovery(conn, c) is not None}
+    recovered = await recovered_customers(conn, cases)
     return LoopFigures(
         opened=len(cases),
         first_answer_hours=first,

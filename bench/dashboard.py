@@ -44,7 +44,16 @@ from bot.settings import Settings
 from handlers.web.dashboard import DashboardDeps, build_dashboard
 from storage import Database
 
-PAGES = ("/", "/survey", "/customers?days=30", "/customers?days=365", "/cases", "/exports")
+PAGES = (
+    "/",
+    "/survey",
+    "/customers?days=30",
+    "/customers?days=365",
+    "/cases",
+    "/cases?status=all",
+    "/cases/1",
+    "/exports",
+)
 GOAL_MS = 100.0
 
 
@@ -84,6 +93,25 @@ SELECT id, rated_at, CASE WHEN resolved THEN 1 END,
 FROM (SELECT id, rated_at, abs(random()) % 10 < 6 AS resolved FROM reviews WHERE rating <= 2)
 """
 
+# One complaint case per alert (bot/cases opens one for each low rating): a resolved alert's
+# case closed (silence after «Вопрос решён?»), half of the others answered three hours in, the
+# rest still open — so the cases page lists, counts and follows real rows.
+_CASES_SQL = """
+INSERT INTO cases (customer_id, topic, subject, review_id, status, opened_at, due_at,
+                   first_answered_at, first_answered_by, resolved_at, resolved_by, closed_at,
+                   closed_how)
+SELECT r.customer_id, 'complaint', 'review:' || r.id, r.id,
+       CASE WHEN a.resolved_at IS NOT NULL THEN 'closed' WHEN a.id % 2 = 0 THEN 'answered'
+            ELSE 'open' END,
+       a.created_at, strftime('%Y-%m-%dT%H:%M:%S.000000Z', a.created_at, '+1 day'),
+       CASE WHEN a.resolved_at IS NOT NULL OR a.id % 2 = 0
+            THEN strftime('%Y-%m-%dT%H:%M:%S.000000Z', a.created_at, '+3 hours') END,
+       CASE WHEN a.resolved_at IS NOT NULL OR a.id % 2 = 0 THEN 1 END,
+       a.resolved_at, CASE WHEN a.resolved_at IS NOT NULL THEN 1 END,
+       a.resolved_at, CASE WHEN a.resolved_at IS NOT NULL THEN 'timeout' END
+FROM alerts a JOIN reviews r ON r.id = a.review_id
+"""
+
 
 def _ts(expression: str) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%S.000000Z', {expression}, 'unixepoch')"
@@ -119,6 +147,7 @@ def bulk_fill(path: Path, reviews: int, orders: int, answers: int) -> float:
                   "span": int(SPAN.total_seconds())},
         )  # fmt: skip
         conn.execute(_ALERTS_SQL)
+        conn.execute(_CASES_SQL)
         conn.execute("DELETE FROM review_hours")
         conn.execute(
             "INSERT INTO review_hours (hour, requested, answered, r1, r2, r3, r4, r5, s1, s2, s3, "

@@ -95,6 +95,11 @@ class BotApp:
     pseudonyms: Pseudonymizer = field(default_factory=Pseudonymizer)
 
     @property
+    def admin_ids(self) -> frozenset[int]:
+        """Every admin now: the roster's (ADMIN_IDS and the admins added in the bot)."""
+        return self.roster.ids if self.roster is not None else frozenset(self.settings.admin_ids)
+
+    @property
     def http_port(self) -> int | None:
         """The port the web app listens on (useful when HTTP_PORT=0 picks a free one)."""
         if self._runner is None:
@@ -163,9 +168,9 @@ class BotApp:
         if self.liveness.telegram_error is None:
             # Telegram answered getMe: the menu and the webhook are in place when start()
             # returns, as callers (and tests) expect; when it did not, the supervisor does it.
-            await register_commands(self.bot, self.settings)
+            await register_commands(self.bot, self.settings, self.admin_ids)
             await register_descriptions(self.bot, self.settings, self.i18n)
-            await register_menu_button(self.bot, self.settings, self.settings.admin_ids)
+            await register_menu_button(self.bot, self.settings, self.admin_ids)
             self._commands_registered = True
             if self.settings.webhook_mode:
                 await self._set_webhook_once()
@@ -220,9 +225,9 @@ class BotApp:
             try:
                 await self.bot.me()  # cached by aiogram once it has succeeded
                 if not self._commands_registered:
-                    await register_commands(self.bot, self.settings)
+                    await register_commands(self.bot, self.settings, self.admin_ids)
                     await register_descriptions(self.bot, self.settings, self.i18n)
-                    await register_menu_button(self.bot, self.settings, self.settings.admin_ids)
+                    await register_menu_button(self.bot, self.settings, self.admin_ids)
                     self._commands_registered = True
                 if self.settings.webhook_mode:
                     await self._set_webhook()
@@ -382,11 +387,12 @@ def build_app(
     scheduler, digest = setup_scheduler(settings=settings, outbox=outbox, clock=clock)
 
     web_app = web.Application(client_max_size=1024 * 1024)
+    roster = Roster.of(settings, db)
     app = BotApp(
         settings=settings,
         clock=clock,
         db=db,
-        roster=Roster.of(settings, db),
+        roster=roster,
         bot=bot,
         dispatcher=dispatcher,
         scheduler=scheduler,
@@ -431,7 +437,7 @@ def build_app(
             settings=settings,
             clock=clock,
             i18n=i18n,
-            is_admin=settings.is_admin,
+            is_admin=roster.is_admin,
             kick_outbox=outbox.kick,
             bot_token=settings.bot_token.get_secret_value(),
             public_url=settings.dashboard_url,

@@ -54,8 +54,9 @@ def _commands(pairs: tuple[tuple[str, str], ...], locale: str) -> list[BotComman
     ]
 
 
-async def register_commands(bot: Bot, settings: Settings) -> None:
-    """Best effort: a failure here must not keep the bot from starting."""
+async def register_commands(bot: Bot, settings: Settings, admin_ids: frozenset[int]) -> None:
+    """Best effort: a failure here must not keep the bot from starting. `admin_ids`: every
+    admin now (the roster's), each of whom gets the admin commands in their chat."""
     try:
         for locale in ("ru", "en"):
             language_code = None if locale == settings.default_language else locale
@@ -64,7 +65,7 @@ async def register_commands(bot: Bot, settings: Settings) -> None:
                 scope=BotCommandScopeDefault(),
                 language_code=language_code,
             )
-        for admin_id in sorted(settings.admin_ids):
+        for admin_id in sorted(admin_ids):
             try:
                 await bot.set_my_commands(
                     _commands(ADMIN_COMMANDS + USER_COMMANDS, settings.default_language),

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
 
     # --- People -----------------------------------------------------------------------------
+    # ADMIN_IDS as read at start, never changed: every admin now, those added in the bot too, is
+    # bot.admins.service's (the Roster, or current_admins in a transaction).
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
 
     # --- Survey -----------------------------------------------------------------------------
@@ -216,9 +218,6 @@ class Settings(BaseSettings):
     @property
     def webhook_mode(self) -> bool:
         return bool(self.webhook_url)
-
-    def is_admin(self, user_id: int) -> bool:
-        return user_id in self.admin_ids
 
     def resolve_pseudonym_secret(self) -> bytes:
         """The HMAC key for respondent pseudonyms.

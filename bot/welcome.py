@@ -14,6 +14,7 @@ from html import escape
 
 from aiogram import Bot
 
+from bot.admins.service import current_admins
 from bot.i18n import I18n, Translator
 from bot.liveness import describe
 from bot.settings import Settings
@@ -127,7 +128,8 @@ async def welcome_for(db: Database, settings: Settings, tr: Translator, telegram
     """The welcome for whoever this is now (roles read from the database)."""
     async with db.read() as conn:
         roles = await roles_of(conn, telegram_id)
-    return welcome(tr, settings, roles, admin=settings.is_admin(telegram_id))
+        admin = telegram_id in await current_admins(conn, settings.admin_ids)
+    return welcome(tr, settings, roles, admin=admin)
 
 
 def description(tr: Translator, settings: Settings) -> str:

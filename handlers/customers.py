@@ -19,6 +19,7 @@ from aiogram import F
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
+from bot.admins.service import Roster
 from bot.clock import Clock
 from bot.customers import linking as customers
 from bot.customers.linking import LinkOutcome, LinkResult
@@ -46,9 +47,9 @@ class IsCustomer(BaseFilter):
 class IsStranger(BaseFilter):
     """Neither a customer, an employee nor an admin: someone who may be a customer unawares."""
 
-    async def __call__(self, message: Message, db: Database, settings: Settings) -> bool:
+    async def __call__(self, message: Message, db: Database, roster: Roster) -> bool:
         user = message.from_user
-        if user is None or settings.is_admin(user.id):
+        if user is None or roster.is_admin(user.id):
             return False
         return not await customers.is_known(db, user.id)
 

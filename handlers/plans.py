@@ -10,6 +10,7 @@ from aiogram import F
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.admins.service import Roster
 from bot.callbacks import (
     CommentSkipCb,
     PlanNoteCb,
@@ -59,7 +60,7 @@ async def set_status(
     callback_data: PlanStatusCb,
     db: Database,
     clock: Clock,
-    settings: Settings,
+    roster: Roster,
     i18n: I18n,
 ) -> None:
     try:
@@ -74,7 +75,7 @@ async def set_status(
             status,
             by_chat_id=callback.from_user.id,
             by_name=_name(callback),
-            is_admin=settings.is_admin(callback.from_user.id),
+            is_admin=roster.is_admin(callback.from_user.id),
             now=clock.now(),
         )
     if change.initiative is None or change.not_allowed:
@@ -101,13 +102,13 @@ async def ask_note(
     callback_data: PlanNoteCb,
     db: Database,
     clock: Clock,
-    settings: Settings,
+    roster: Roster,
 ) -> None:
     async with db.write() as conn:
         initiative = await store.get_initiative(conn, callback_data.initiative)
         allowed = initiative is not None and (
             initiative.owner_chat_id == callback.from_user.id
-            or settings.is_admin(callback.from_user.id)
+            or roster.is_admin(callback.from_user.id)
         )
         if allowed:
             await store.set_pending(
@@ -283,6 +284,7 @@ async def text_input(
     pseudonyms: Pseudonymizer,
     outbox: OutboxPort,
     i18n: I18n,
+    roster: Roster,
 ) -> None:
     assert message.from_user is not None
     assert message.text is not None
@@ -319,7 +321,7 @@ async def text_input(
                 body=body,
                 signed_chat_id=user_id if pending.signed else None,
                 signed_name=_name(message) if pending.signed else None,
-                admin_ids=settings.admin_ids,
+                admin_ids=roster.ids,
                 today=local_today(now, settings.tz),
                 now=now,
             )

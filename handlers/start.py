@@ -8,6 +8,7 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
+from bot.admins.service import Roster
 from bot.clock import Clock
 from bot.commands import ADMIN_COMMANDS
 from bot.i18n import I18n, Translator, _
@@ -68,11 +69,13 @@ async def join_by_invite(
 
 @routes.message(CommandStart())
 @routes.message(Command("help"))
-async def hello(message: Message, db: Database, settings: Settings, i18n: I18n) -> None:
+async def hello(
+    message: Message, db: Database, settings: Settings, i18n: I18n, roster: Roster
+) -> None:
     if message.from_user is None:
         return
     text = await welcome_text(message, db, settings, i18n)
-    if settings.is_admin(message.from_user.id):
+    if roster.is_admin(message.from_user.id):
         # An admin's /help lists what only admins can do.
         lines = [_("<b>Admin commands</b>")]
         lines += [f"/{name} — {_(description)}" for name, description in ADMIN_COMMANDS]

@@ -24,6 +24,7 @@ from aiogram.exceptions import (
 )
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.admins.service import current_admins
 from bot.i18n import Translator
 from bot.reports.assemble import build_report
 from bot.reports.delivery import Interrupted, RenderedReport, render, send_rendered
@@ -123,18 +124,19 @@ class DigestJob:
                 "AND (slot < ? OR slot < ?)",
                 (to_db(slot) if slot else to_db(now), to_db(now - CATCH_UP)),
             )
+            admins = await current_admins(conn, self.settings.admin_ids)
             if slot is not None:
                 await conn.executemany(
                     "INSERT INTO report_digests (slot, admin_id, created_at) VALUES (?, ?, ?) "
                     "ON CONFLICT DO NOTHING",
-                    [(to_db(slot), admin, to_db(now)) for admin in sorted(self.settings.admin_ids)],
+                    [(to_db(slot), admin, to_db(now)) for admin in sorted(admins)],
                 )
             async with conn.execute(
                 "SELECT slot, admin_id FROM report_digests WHERE status = 'pending' "
                 "ORDER BY slot, admin_id"
             ) as cur:
                 rows = [(r["slot"], r["admin_id"]) for r in await cur.fetchall()]
-        return [(s, a) for s, a in rows if self.settings.is_admin(a)]
+        return [(s, a) for s, a in rows if a in admins]
 
     async def _deliver(self, slot: str, admin_id: int, rendered: RenderedReport) -> int:
         status, error = "sent", None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from storage.outbox import RESTOCK
+from storage.outbox import CASE_TO_CUSTOMER, RESTOCK
 from storage.timestamps import from_db, to_db
 
 if TYPE_CHECKING:
@@ -228,6 +228,26 @@ async def first_return(
     return min(found) if found else None
 
 
+async def returns_after(
+    conn: aiosqlite.Connection, customer_ids: list[int], after: datetime
+) -> list[tuple[int, datetime]]:
+    """(customer, when) of every rating of 4–5 and every purchase of these customers after
+    `after`: the signs of coming back of a whole cohort in two queries (chunked ids)."""
+    found: list[tuple[int, datetime]] = []
+    for start in range(0, len(customer_ids), 500):
+        chunk = customer_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for sql in (
+            f"SELECT customer_id, rated_at FROM reviews WHERE customer_id IN ({marks}) "
+            "AND rating >= 4 AND rated_at > ?",
+            f"SELECT customer_id, purchased_at FROM orders WHERE customer_id IN ({marks}) "
+            "AND purchased_at > ?",
+        ):
+            async with conn.execute(sql, (*chunk, to_db(after))) as cur:
+                found += [(row[0], from_db(row[1])) for row in await cur.fetchall()]
+    return found
+
+
 # --- messages ----------------------------------------------------------------------------------
 async def add_message(
     conn: aiosqlite.Connection,
@@ -262,6 +282,20 @@ async def messages_of(conn: aiosqlite.Connection, case_id: int) -> list[CaseMess
         "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
     ) as cur:
         return [_message(row) for row in await cur.fetchall()]
+
+
+async def thread_of(
+    conn: aiosqlite.Connection, case_id: int
+) -> list[tuple[CaseMessage, str | None]]:
+    """A case's messages in order, each with its delivery to the customer (the status of its
+    `case_to_customer` outbox row: pending, sent, failed…; None when none was queued)."""
+    async with conn.execute(
+        "SELECT m.*, ob.status AS delivery FROM case_messages m "
+        "LEFT JOIN outbox ob ON ob.kind = ? AND ob.ref_id = m.id "
+        "WHERE m.case_id = ? ORDER BY m.id",
+        (CASE_TO_CUSTOMER, case_id),
+    ) as cur:
+        return [(_message(row), row["delivery"]) for row in await cur.fetchall()]
 
 
 async def first_customer_text(conn: aiosqlite.Connection, case_id: int) -> str | None:
@@ -381,6 +415,72 @@ async def buy_again_between(conn: aiosqlite.Connection, start: datetime, end: da
     return int(row[0]) if row else 0
 
 
+# --- the dashboard's list ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListedCase:
+    case: CaseRow
+    customer_name: str | None  # the name, else the shop's id; None once forgotten
+    rating: int | None  # a complaint's stars
+    first_text: str | None  # the customer's first words (a complaint's comment before them)
+    messages: int  # texts said by either side
+
+
+async def listed_cases(
+    conn: aiosqlite.Connection,
+    *,
+    statuses: tuple[str, ...] | None,
+    topic: str | None,
+    limit: int,
+) -> list[ListedCase]:
+    """The newest cases first, of these statuses (None: any) and topic (None: any)."""
+    where, params = [], []
+    if statuses is not None:
+        where.append(f"c.status IN ({', '.join('?' for _ in statuses)})")
+        params.extend(statuses)
+    if topic is not None:
+        where.append("c.topic = ?")
+        params.append(topic)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    async with conn.execute(
+        f"SELECT {_CASE_COLUMNS}, COALESCE(cu.name, cu.external_id) AS customer, "
+        "cu.forgotten_at, r.rating, r.comment, "
+        "(SELECT m.text FROM case_messages m WHERE m.case_id = c.id AND m.author = 'customer' "
+        " AND m.text IS NOT NULL ORDER BY m.id LIMIT 1) AS first_text, "
+        "(SELECT COUNT(*) FROM case_messages m WHERE m.case_id = c.id AND m.event = 'message') "
+        "AS messages "
+        "FROM cases c JOIN customers cu ON cu.id = c.customer_id "
+        f"LEFT JOIN reviews r ON r.id = c.review_id {clause} ORDER BY c.id DESC LIMIT ?",
+        (*params, limit),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        ListedCase(
+            case=_case(row),
+            customer_name=None if row["forgotten_at"] else row["customer"],
+            rating=row["rating"],
+            first_text=None if row["forgotten_at"] else (row["comment"] or row["first_text"]),
+            messages=row["messages"],
+        )
+        for row in rows
+    ]
+
+
+async def count_by_status(conn: aiosqlite.Connection) -> dict[str, int]:
+    async with conn.execute("SELECT status, COUNT(*) FROM cases GROUP BY status") as cur:
+        return {row[0]: row[1] for row in await cur.fetchall()}
+
+
+async def count_unanswered_past_due(conn: aiosqlite.Connection, now: datetime) -> int:
+    """Open cases the shop has never answered whose due time has passed."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM cases WHERE status = 'open' AND first_answered_at IS NULL "
+        "AND due_at < ?",
+        (to_db(now),),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 # --- what admins are shown ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class CustomerCard:
@@ -389,6 +489,7 @@ class CustomerCard:
     phone: str | None
     telegram_id: int | None
     reachable: bool  # linked, subscribed, not blocked, not forgotten
+    forgotten: bool = False  # /forget: no name, no texts, nothing more is sent
 
 
 async def customer_card(conn: aiosqlite.Connection, customer_id: int) -> CustomerCard | None:
@@ -407,7 +508,12 @@ async def customer_card(conn: aiosqlite.Connection, customer_id: int) -> Custome
         and row["forgotten_at"] is None
     )
     return CustomerCard(
-        row["external_id"], row["name"], row["phone"], row["telegram_id"], reachable
+        row["external_id"],
+        row["name"],
+        row["phone"],
+        row["telegram_id"],
+        reachable,
+        forgotten=row["forgotten_at"] is not None,
     )
 
 

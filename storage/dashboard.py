@@ -1,4 +1,4 @@
-"""The dashboard's tables: sign-in links, sessions, the action log, replies to customers."""
+"""The dashboard's tables: sign-in links, sessions, the action log."""
 
 from __future__ import annotations
 
@@ -135,15 +135,3 @@ async def actions(conn: aiosqlite.Connection, *, limit: int = 100) -> list[Actio
     ) as cur:
         rows = await cur.fetchall()
     return [Action(r["admin_id"], r["action"], r["detail"], _dt(r["at"])) for r in rows]  # type: ignore[arg-type]
-
-
-async def insert_reply(
-    conn: aiosqlite.Connection, alert_id: int, admin_id: int, text: str, now: datetime
-) -> int:
-    """A reply to a customer about an alert; its id (the outbox row's ref_id)."""
-    cur = await conn.execute(
-        "INSERT INTO alert_replies (alert_id, admin_id, text, created_at) VALUES (?, ?, ?, ?)",
-        (alert_id, admin_id, text, _ts(now)),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 
 from bot.app import BotApp
+from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
 from tests.conftest import ADMIN_ID
+from tests.factories import press
+from tests.test_reviews import asked
 
 
 async def _log(app: BotApp) -> list[tuple[int, str, int]]:
@@ -55,7 +58,8 @@ async def test_the_first_admin_claims_the_bot_with_the_printed_code(
     with caplog.at_level(logging.WARNING, logger="bot.app"):
         app = await start_app(admin_ids="")
     assert "/claim" not in caplog.text
-    assert app.settings.is_admin(500)
+    assert app.roster is not None
+    assert app.roster.is_admin(500)
 
 
 async def test_admins_add_and_remove_with_a_confirmation(app: BotApp, tg: BotAPIEmulator) -> None:
@@ -64,7 +68,8 @@ async def test_admins_add_and_remove_with_a_confirmation(app: BotApp, tg: BotAPI
     boss.send("/admins add 600")
     await tg.settle()
     assert "Сделать 600 администратором?" in boss.last["text"]
-    assert not app.settings.is_admin(600)  # nothing until confirmed
+    assert app.roster is not None
+    assert not app.roster.is_admin(600)  # nothing until confirmed
     boss.click("Подтвердить")
     await tg.settle()
     assert "600 теперь администратор" in boss.last["text"]
@@ -95,5 +100,48 @@ async def test_a_forged_confirmation_from_a_non_admin_changes_nothing(
     await tg.settle()
     stranger.press_data("ad1:add:700")
     await tg.settle()
-    assert not app.settings.is_admin(700)
+    assert app.roster is not None
+    assert not app.roster.is_admin(700)
     assert await _log(app) == []
+
+
+async def test_an_admin_added_in_the_bot_gets_alerts_and_the_dashboard_and_settings_stay_put(
+    app: BotApp, tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    """The roster (the admins table) is the source of truth: Settings keeps ADMIN_IDS as read
+    at start, and yet everything that asks who the admins are sees Pavel at once: a complaint's
+    alert, the dashboard's sign-in link; once removed, what was queued for him is not sent."""
+    boss = tg.user(ADMIN_ID, "Ольга", language_code="ru")
+    pavel = tg.user(600, "Павел", language_code="ru")
+    pavel.send("/start")
+    await tg.settle()
+    boss.send("/admins add 600")
+    await tg.settle()
+    boss.click("Подтвердить")
+    await tg.settle()
+    assert app.settings.admin_ids == frozenset({ADMIN_ID})  # never written to
+    assert app.roster is not None
+    assert app.roster.ids == frozenset({ADMIN_ID, 600})
+
+    anna = tg.user(7040, "Анна")
+    await asked(app, tg, clock, anna)
+    await press(tg, anna, "1⭐")
+    await app.outbox.tick()
+    await tg.settle()
+    assert "Негативный отзыв: 1 из 5" in pavel.last["text"]
+    pavel.send("/dashboard")
+    await tg.settle()
+    assert "/dashboard/login?token=" in pavel.last["text"]
+
+    boss.send("/admins remove 600")
+    await tg.settle()
+    boss.click("Подтвердить")
+    await tg.settle()
+    assert not app.roster.is_admin(600)
+    seen = len(pavel.texts())
+    anna.send("Чай так и не пришёл")  # the customer writes: every admin is told
+    await tg.settle()
+    await app.outbox.tick()
+    await tg.settle()
+    assert len(pavel.texts()) == seen
+    assert "Чай так и не пришёл" in boss.last["text"]

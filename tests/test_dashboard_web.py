@@ -220,6 +220,50 @@ def _init_data(user_id: int, token: str = TOKEN, when: int | None = None, app: A
     return urlencode(fields)
 
 
+async def test_behind_https_the_cookies_may_travel_inside_telegrams_iframe(
+    start_app: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    """Served over https (DASHBOARD_URL, a TLS proxy in front), the Mini App runs inside
+    web.telegram.org's iframe, a third-party context where a SameSite=Lax cookie is never sent:
+    the session (and language) cookies say SameSite=None; Secure there. CSRF tokens and the
+    Origin check keep cross-site posts out either way."""
+    app = await start_app(dashboard_url="https://shop.example/dashboard")
+    response = await http.post(
+        _base(app) + "/dashboard/webapp",
+        data={"init_data": _init_data(ADMIN_ID, app=app)},
+        headers={"Origin": _base(app)},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    header = response.headers["Set-Cookie"]
+    assert "SameSite=None" in header
+    assert "Secure" in header
+    assert "HttpOnly" in header
+    assert "Max-Age=43200" in header
+    assert "Path=/dashboard" in header
+    jar = {COOKIE_NAME: _cookie(response)}
+    async with http.get(_base(app) + "/dashboard/?lang=en", cookies=jar) as page:
+        assert page.status == 200
+        lang = page.headers["Set-Cookie"]
+    assert "dashboard_lang=en" in lang
+    assert "SameSite=None" in lang
+    assert "Secure" in lang
+    async with http.get(_base(app) + "/dashboard/", cookies=jar) as page:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert csrf
+    async with http.post(
+        _base(app) + "/dashboard/logout",
+        data={"csrf": csrf.group(1)},
+        cookies=jar,
+        headers={"Origin": _base(app)},
+    ) as out:
+        ended = out.headers["Set-Cookie"]
+    assert f'{COOKIE_NAME}=""' in ended or f"{COOKIE_NAME}=;" in ended
+    assert "Max-Age=0" in ended
+    assert "SameSite=None" in ended
+    assert "Secure" in ended
+
+
 async def test_the_mini_app_signs_in_with_checked_init_data(
     app: BotApp, http: aiohttp.ClientSession
 ) -> None:
@@ -282,7 +326,7 @@ async def test_downloads_and_a_refused_reply(
         assert (await got.read()).startswith(b"\xef\xbb\xbf")
     async with http.get(_base(app) + "/dashboard/exports/..%2Fbot.sqlite3", cookies=jar) as got:
         assert got.status == 404
-    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
+    async with app.db.read() as conn, conn.execute("SELECT id FROM cases") as cur:
         (case_id,) = await cur.fetchone()  # type: ignore[misc]
     async with http.post(
         f"{_base(app)}/dashboard/cases/{case_id}/reply",
@@ -322,11 +366,11 @@ async def test_a_reply_and_resolve_from_the_dashboard_go_through_the_customers_c
     cookie = _cookie(await sign_in(http, app, await ask_link(tg)))
     csrf = await _csrf(http, app, cookie)
     jar = {COOKIE_NAME: cookie}
-    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
-        (alert_id,) = await cur.fetchone()  # type: ignore[misc]
+    async with app.db.read() as conn, conn.execute("SELECT id FROM cases") as cur:
+        (case_id,) = await cur.fetchone()  # type: ignore[misc]
     headers = {"Origin": _base(app)}
     async with http.post(
-        f"{_base(app)}/dashboard/cases/{alert_id}/reply",
+        f"{_base(app)}/dashboard/cases/{case_id}/reply",
         data={"csrf": csrf, "text": "Простите! Вышлем новый чай завтра."},
         cookies=jar,
         headers=headers,
@@ -340,7 +384,7 @@ async def test_a_reply_and_resolve_from_the_dashboard_go_through_the_customers_c
     async with app.db.read() as conn, conn.execute("SELECT status FROM cases") as cur:
         assert [r[0] for r in await cur.fetchall()] == ["answered"]
     async with http.post(
-        f"{_base(app)}/dashboard/cases/{alert_id}/resolve",
+        f"{_base(app)}/dashboard/cases/{case_id}/resolve",
         data={"csrf": csrf},
         cookies=jar,
         headers=headers,

@@ -35,3 +35,16 @@ def test_catalogues_hold_no_dead_or_doubled_texts() -> None:
                     counts[msgid] = counts.get(msgid, 0) + 1
     assert sorted(m for m, n in counts.items() if n > 1) == []
     assert sorted(set(counts) - code_msgids()) == []
+
+
+def test_no_catalogue_holds_one_msgid_twice() -> None:
+    """read_po keeps one of two equal msgids in a file without a word, so the other
+    translation is silently lost (the check above sees them once). One-line msgids, as written."""
+    for po in sorted(RU.glob("*.po")):
+        ids = [
+            line
+            for line in po.read_text("utf-8").splitlines()
+            if line.startswith('msgid "') and line != 'msgid ""'
+        ]
+        doubled = sorted({line for line in ids if ids.count(line) > 1})
+        assert doubled == [], po.name

@@ -1,21 +1,29 @@
 """Who is an admin: ADMIN_IDS from the environment plus the admins added in the bot.
 
-The app shares one Settings object; `Roster.refresh` sets its `admin_ids` to both sets, so every
-part that asks `settings.is_admin` or reads `settings.admin_ids` (the IsAdmin filter, alerts,
-the digest, the dashboard) sees an added or removed admin at once, with no restart.
+The admins table is the source of truth for the added ones; Settings is never changed
+(`settings.admin_ids` stays ADMIN_IDS as read at start). Two ways to ask:
+- in a transaction (outbox renders, use cases, the digest): `current_admins(conn, environment)`,
+  ADMIN_IDS with the table as that transaction sees it;
+- without one (the IsAdmin filter, the dashboard's sign-in, the menus): the app's one `Roster`,
+  whose in-memory set it refreshes from the table after every change it makes (it is the only
+  writer of the table), so an added or removed admin counts at once, with no restart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from storage import Database
 from storage import admins as store
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 CODE_BYTES = 9  # 12 characters: typed by hand once, guessed never
 
@@ -33,21 +41,36 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.strip().encode()).hexdigest()
 
 
+async def current_admins(conn: aiosqlite.Connection, environment: frozenset[int]) -> frozenset[int]:
+    """ADMIN_IDS (`environment`) and the admins added in the bot, in the caller's transaction."""
+    return frozenset(environment) | await store.stored_admins(conn)
+
+
 @dataclass
 class Roster:
-    settings: Settings
     db: Database
-    environment: frozenset[int]
+    environment: frozenset[int]  # ADMIN_IDS: removed there, never in the bot
+    _ids: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._ids = self.environment
 
     @classmethod
     def of(cls, settings: Settings, db: Database) -> Roster:
-        return cls(settings, db, frozenset(settings.admin_ids))
+        return cls(db, frozenset(settings.admin_ids))
+
+    @property
+    def ids(self) -> frozenset[int]:
+        """Every admin now (as of the last refresh: at start and after each change)."""
+        return self._ids
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self._ids
 
     async def refresh(self) -> frozenset[int]:
         async with self.db.read() as conn:
-            stored = await store.stored_admins(conn)
-        self.settings.admin_ids = self.environment | stored
-        return self.settings.admin_ids
+            self._ids = await current_admins(conn, self.environment)
+        return self._ids
 
     async def claim_code(self, now: datetime) -> str | None:
         """With no admin at all, a one-time code for /claim (printed at start); else None."""
@@ -70,7 +93,7 @@ class Roster:
         return None
 
     async def add(self, actor_id: int, target_id: int, now: datetime) -> Refusal | None:
-        if target_id in self.settings.admin_ids:
+        if target_id in self._ids:
             return Refusal.already
         async with self.db.write() as conn:
             if not await store.add_admin(conn, target_id, actor_id, now):
@@ -82,9 +105,9 @@ class Roster:
     async def remove(self, actor_id: int, target_id: int, now: datetime) -> Refusal | None:
         if target_id in self.environment:
             return Refusal.from_environment
-        if target_id not in self.settings.admin_ids:
+        if target_id not in self._ids:
             return Refusal.not_admin
-        if self.settings.admin_ids == {target_id}:
+        if self._ids == {target_id}:
             return Refusal.last_admin
         async with self.db.write() as conn:
             if not await store.remove_admin(conn, target_id):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.admins.service import current_admins
 from bot.callbacks import CaseAction, CaseCb, CaseConfirmCb
 from bot.cases import service
 from bot.cases.machine import Status, Topic
@@ -287,10 +288,10 @@ def reminder_text(
 
 
 # --- the outbox --------------------------------------------------------------------------------
-def _admin_row(ctx: RenderContext, row: OutboxRow) -> Skip | None:
+async def _admin_row(ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow) -> Skip | None:
     if row.chat_id is None or row.ref_id is None:
         return Skip("failed", "case row without a chat or a reference")
-    if row.chat_id not in ctx.settings.admin_ids:
+    if row.chat_id not in await current_admins(conn, ctx.settings.admin_ids):
         return Skip("cancelled", "no longer an admin")
     return None
 
@@ -298,7 +299,7 @@ def _admin_row(ctx: RenderContext, row: OutboxRow) -> Skip | None:
 async def render_to_admin(
     ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow
 ) -> Rendered:
-    refused = _admin_row(ctx, row)
+    refused = await _admin_row(ctx, conn, row)
     if refused is not None:
         return refused
     assert row.ref_id is not None
@@ -320,7 +321,7 @@ async def render_to_admin(
 async def _render_reminder(
     ctx: RenderContext, conn: aiosqlite.Connection, row: OutboxRow, *, overdue: bool
 ) -> Rendered:
-    refused = _admin_row(ctx, row)
+    refused = await _admin_row(ctx, conn, row)
     if refused is not None:
         return refused
     assert row.ref_id is not None

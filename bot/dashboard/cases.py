@@ -1,166 +1,193 @@
-"""Cases on the dashboard: negative-review alerts as a list, a thread, a reply and «resolved».
+"""Cases on the dashboard: the customer-loop cases (issue 11) as a list, a thread, a reply and
+«resolved».
 
-Until the customer-loop cases (issue 11) land, a case is an alert. Resolving goes through
-`bot.reviews.resolve_alert`, the very function the «Resolved» button in Telegram calls; a reply
-is stored and queued to the customer through the outbox (kind `alert_reply`), in one
-transaction, so it is paced and retried like every other message.
+Everything is read from the cases feature (`storage.cases`: cases and case_messages) and every
+action goes through its use cases, the very functions the buttons in Telegram call:
+`bot.cases.service.shop_replies` («Ответить клиенту»: the customer reads the answer under the
+shop's name, the other admins see it, the case is answered) and `bot.cases.service.resolve`
+(«Решено»: the customer is asked «Вопрос решён?»). Each runs in one transaction with its outbox
+rows, so it is paced and retried like every other message.
 
-The figures (open cases, the median time to the first answer) are computed here once and shown
-by every surface from this object.
+The median time to the first answer is computed by the report's function
+(`bot.reports.loop.first_answer_hours`) over the same cohort, so the page and /report agree.
 """
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from html import escape
+from statistics import median
 
 import aiosqlite
 
 from bot.cases import service as case_service
 from bot.cases.machine import Refusal as CaseRefusal
+from bot.cases.machine import Status, Topic
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
-from bot.reviews import service as reviews
-from bot.reviews.service import AlertView
+from bot.reports.loop import HOUR, first_answer_hours
+from bot.reports.periods import periods
 from bot.settings import Settings
 from storage import Database
-from storage import cases as cases_q
-from storage import dashboard as store
-from storage.outbox import ALERT_REPLY, enqueue
-from storage.timestamps import from_db, to_db
+from storage import cases as q
+from storage import reviews as reviews_q
+from storage.cases import CaseMessage, CaseRow, CustomerCard, ItemCard
+from storage.outbox import ALERT_REPLY
 
-REPLY_MAX = 3500  # a Telegram message is 4096; room for the heading
+REPLY_MAX = case_service.TEXT_MAX_LEN
 LIST_LIMIT = 200
 
 
 class CaseFilter(Enum):
-    open = "open"
-    resolved = "resolved"
+    """The list's status filter: «open» is every case the shop has not resolved yet."""
+
+    open = "open"  # open (the shop owes an answer) or answered
+    resolved = "resolved"  # «Вопрос решён?» asked, waiting for the customer
+    closed = "closed"
     all = "all"
 
 
+STATUSES: dict[CaseFilter, tuple[str, ...] | None] = {
+    CaseFilter.open: (Status.OPEN.value, Status.ANSWERED.value),
+    CaseFilter.resolved: (Status.RESOLVED.value,),
+    CaseFilter.closed: (Status.CLOSED.value,),
+    CaseFilter.all: None,
+}
+TOPICS = tuple(t.value for t in Topic)
+
+
+def late(case: CaseRow, now: datetime) -> bool:
+    """Not answered by its due time (ALERT_RESPONSE_HOURS counted in the send window)."""
+    answered = case.first_answered_at
+    return answered > case.due_at if answered is not None else now > case.due_at
+
+
 @dataclass(frozen=True)
-class CaseRow:
-    alert_id: int
-    created_at: datetime
+class CaseLine:
+    """One line of the list."""
+
+    case: CaseRow
+    customer: str | None  # None: the customer asked to be forgotten
     rating: int | None
-    nps: int | None
-    customer: str  # name, or the shop's id
-    comment: str | None
-    resolved_at: datetime | None
-    resolved_by_name: str | None
-    replies: int
+    preview: str | None
+    messages: int
+    age: timedelta
+    late: bool
 
     @property
-    def resolved(self) -> bool:
-        return self.resolved_at is not None
+    def id(self) -> int:
+        return self.case.id
 
 
 @dataclass(frozen=True)
 class CaseSummary:
-    open: int  # every open case, however old
+    open: int  # open or answered: the shop has not resolved them yet
+    waiting: int  # open: the shop owes an answer now
+    overdue: int  # of those, past their due time without any answer
     total: int
-    since: datetime  # the period the next two figures are about
-    answered: int  # cases opened since then with a first answer (a reply or «resolved»)
-    median_first_answer: timedelta | None  # None: no such case answered yet
+    since: datetime  # the period the median is about
+    median_first_answer: timedelta | None  # the report's loop figure; None: none answered
+
+
+async def case_list(
+    conn: aiosqlite.Connection,
+    now: datetime,
+    which: CaseFilter = CaseFilter.open,
+    *,
+    topic: str | None = None,
+    limit: int = LIST_LIMIT,
+) -> list[CaseLine]:
+    listed = await q.listed_cases(
+        conn, statuses=STATUSES[which], topic=topic if topic in TOPICS else None, limit=limit
+    )
+    return [
+        CaseLine(
+            case=item.case,
+            customer=item.customer_name,
+            rating=item.rating,
+            preview=item.first_text,
+            messages=item.messages,
+            age=now - item.case.opened_at,
+            late=late(item.case, now) and item.case.status != Status.CLOSED,
+        )
+        for item in listed
+    ]
+
+
+async def case_summary(conn: aiosqlite.Connection, now: datetime, days: int) -> CaseSummary:
+    """Counts of every case, however old, and the median time to the first answer of the cases
+    opened in the last `days` (the report's loop figure, by its function)."""
+    counts = await q.count_by_status(conn)
+    window = periods(now, days).current
+    hours = first_answer_hours(await q.cases_opened_between(conn, window.start, window.end))
+    return CaseSummary(
+        open=counts.get(Status.OPEN.value, 0) + counts.get(Status.ANSWERED.value, 0),
+        waiting=counts.get(Status.OPEN.value, 0),
+        overdue=await q.count_unanswered_past_due(conn, now),
+        total=sum(counts.values()),
+        since=window.start,
+        median_first_answer=timedelta(seconds=median(hours) * HOUR) if hours else None,
+    )
 
 
 @dataclass(frozen=True)
-class Reply:
-    id: int
-    admin_id: int
-    text: str
-    created_at: datetime
-    status: str | None  # the outbox row's: pending, sent, failed, ...
+class ThreadMessage:
+    message: CaseMessage
+    delivery: str | None  # the outbox row's status of its way to the customer, if any
+
+
+@dataclass(frozen=True)
+class Complaint:
+    rating: int | None
+    nps: int | None
+    comment: str | None
+    items: list[str]
+    orders: list[str]
 
 
 @dataclass(frozen=True)
 class CaseThread:
-    view: AlertView
-    created_at: datetime
-    replies: list[Reply]
+    case: CaseRow
+    customer: CustomerCard | None
+    complaint: Complaint | None  # the review a complaint is about
+    item: ItemCard | None  # the item of a «Купить снова»
+    messages: list[ThreadMessage]
+    late: bool
+
+    @property
+    def may_reply(self) -> bool:
+        forgotten = self.customer is None or self.customer.forgotten
+        return self.case.status != Status.CLOSED and not forgotten
+
+    @property
+    def may_resolve(self) -> bool:
+        return self.case.status in (Status.OPEN, Status.ANSWERED)
 
 
-_LIST_SQL = """
-SELECT a.id, a.created_at, a.resolved_at, a.resolved_by_name, r.rating, r.nps, r.comment,
-       COALESCE(c.name, c.external_id) AS customer, c.forgotten_at,
-       (SELECT COUNT(*) FROM alert_replies x WHERE x.alert_id = a.id) AS replies
-FROM alerts a JOIN reviews r ON r.id = a.review_id JOIN customers c ON c.id = r.customer_id
-{where} ORDER BY a.id DESC LIMIT ?
-"""
-
-
-async def case_list(
-    conn: aiosqlite.Connection, which: CaseFilter = CaseFilter.open, *, limit: int = LIST_LIMIT
-) -> list[CaseRow]:
-    where = {
-        CaseFilter.open: "WHERE a.resolved_at IS NULL",
-        CaseFilter.resolved: "WHERE a.resolved_at IS NOT NULL",
-        CaseFilter.all: "",
-    }[which]
-    async with conn.execute(_LIST_SQL.format(where=where), (limit,)) as cur:
-        rows = await cur.fetchall()
-    return [
-        CaseRow(
-            alert_id=r["id"],
-            created_at=from_db(r["created_at"]),
-            rating=r["rating"],
-            nps=r["nps"],
-            customer="—" if r["forgotten_at"] else r["customer"],
-            comment=None if r["forgotten_at"] else r["comment"],
-            resolved_at=from_db(r["resolved_at"]) if r["resolved_at"] else None,
-            resolved_by_name=r["resolved_by_name"],
-            replies=r["replies"],
-        )
-        for r in rows
-    ]
-
-
-async def case_summary(conn: aiosqlite.Connection, since: datetime) -> CaseSummary:
-    """Open cases, and the median time from an alert to its first answer for the cases opened
-    since `since` (a period, so the figure costs the same at any number of old cases)."""
-    async with conn.execute(
-        "SELECT (SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL) AS open, "
-        "(SELECT COUNT(*) FROM alerts) AS total"
-    ) as cur:
-        counts = await cur.fetchone()
-    async with conn.execute(
-        "SELECT a.created_at, a.resolved_at, "
-        "(SELECT MIN(x.created_at) FROM alert_replies x WHERE x.alert_id = a.id) AS replied_at "
-        "FROM alerts a WHERE a.created_at >= ?",
-        (to_db(since),),
-    ) as cur:
-        rows = await cur.fetchall()
-    waits: list[float] = []
-    for r in rows:
-        answers = [from_db(t) for t in (r["resolved_at"], r["replied_at"]) if t]
-        if answers:
-            waits.append((min(answers) - from_db(r["created_at"])).total_seconds())
-    median = timedelta(seconds=statistics.median(waits)) if waits else None
-    return CaseSummary(counts["open"], counts["total"], since, len(waits), median)
-
-
-async def case_thread(conn: aiosqlite.Connection, alert_id: int) -> CaseThread | None:
-    view = await reviews.alert_view(conn, alert_id)
-    if view is None:
+async def case_thread(conn: aiosqlite.Connection, case_id: int, now: datetime) -> CaseThread | None:
+    case = await q.get_case(conn, case_id)
+    if case is None:
         return None
-    async with conn.execute("SELECT created_at FROM alerts WHERE id = ?", (alert_id,)) as cur:
-        created = await cur.fetchone()
-    async with conn.execute(
-        "SELECT x.id, x.admin_id, x.text, x.created_at, ob.status FROM alert_replies x "
-        "LEFT JOIN outbox ob ON ob.kind = ? AND ob.ref_id = x.id "
-        "WHERE x.alert_id = ? ORDER BY x.id",
-        (ALERT_REPLY, alert_id),
-    ) as cur:
-        replies = [
-            Reply(r["id"], r["admin_id"], r["text"], from_db(r["created_at"]), r["status"])
-            for r in await cur.fetchall()
-        ]
-    return CaseThread(view, from_db(created["created_at"]), replies)
+    customer = await q.customer_card(conn, case.customer_id)
+    complaint = None
+    if case.review_id is not None:
+        review = await reviews_q.get_review(conn, case.review_id)
+        if review is not None:
+            items = await reviews_q.review_items(conn, case.review_id)
+            forgotten = customer is None or customer.forgotten
+            complaint = Complaint(
+                rating=review.rating,
+                nps=review.nps,
+                comment=None if forgotten else review.comment,
+                items=[i.name + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items],
+                orders=await reviews_q.review_order_ids(conn, case.review_id),
+            )
+    item = await q.item_card(conn, case.order_item_id) if case.order_item_id else None
+    messages = [ThreadMessage(m, d) for m, d in await q.thread_of(conn, case.id)]
+    return CaseThread(case, customer, complaint, item, messages, late(case, now))
 
 
 class ReplyRefused(Enum):
@@ -180,99 +207,75 @@ def clean_reply(text: str | None) -> str | ReplyRefused:
     return cleaned
 
 
-async def _review_of_alert(conn: aiosqlite.Connection, alert_id: int) -> aiosqlite.Row | None:
-    async with conn.execute(
-        "SELECT a.review_id, r.customer_id, c.forgotten_at FROM alerts a JOIN reviews r ON r.id = "
-        "a.review_id JOIN customers c ON c.id = r.customer_id WHERE a.id = ?",
-        (alert_id,),
-    ) as cur:
-        return await cur.fetchone()
-
-
 async def reply_to_case(
     db: Database,
     *,
-    alert_id: int,
+    case_id: int,
     admin_id: int,
     admin_name: str,
     text: str | None,
     now: datetime,
     settings: Settings,
 ) -> int | ReplyRefused:
-    """The shop's answer to a complaint, by the same use case as «Ответить клиенту» in Telegram
-    (`bot.cases.service.shop_replies`: the customer gets it under the shop's name, the other
-    admins see it, the case is answered). A complaint from before the cases feature has no case:
-    its answer is stored and sent as the shop's answer to the review. Returns the message's id."""
+    """The shop's answer, by the same use case as «Ответить клиенту» in Telegram. Returns the
+    case message's id."""
     cleaned = clean_reply(text)
     if isinstance(cleaned, ReplyRefused):
         return cleaned
     async with db.write() as conn:
-        row = await _review_of_alert(conn, alert_id)
-        if row is None:
+        case = await q.get_case(conn, case_id)
+        if case is None:
             return ReplyRefused.no_case
-        if row["forgotten_at"] is not None:
+        card = await q.customer_card(conn, case.customer_id)
+        if card is None or card.forgotten:
             return ReplyRefused.forgotten
-        case = await cases_q.case_of_review(conn, row["review_id"])
-        if case is not None:
-            replied = await case_service.shop_replies(
-                conn,
-                case_id=case.id,
-                admin_id=admin_id,
-                admin_name=admin_name,
-                text=cleaned,
-                now=now,
-                rules=case_service.Rules.from_settings(settings),
-            )
-            if isinstance(replied, CaseRefusal):
-                return ReplyRefused.closed
-            return replied.message_id
-        reply_id = await store.insert_reply(conn, alert_id, admin_id, cleaned, now)
-        await enqueue(
+        replied = await case_service.shop_replies(
             conn,
-            kind=ALERT_REPLY,
-            due_at=now,
+            case_id=case.id,
+            admin_id=admin_id,
+            admin_name=admin_name,
+            text=cleaned,
             now=now,
-            customer_id=row["customer_id"],
-            ref_id=reply_id,
+            rules=case_service.Rules.from_settings(settings),
         )
-    return reply_id
+    if isinstance(replied, CaseRefusal):
+        return ReplyRefused.closed
+    return replied.message_id
+
+
+@dataclass(frozen=True)
+class Resolution:
+    by_me: bool  # False: it was resolved (or closed) already
 
 
 async def resolve_case(
     db: Database,
     *,
-    alert_id: int,
+    case_id: int,
     admin_id: int,
     admin_name: str,
     now: datetime,
     settings: Settings,
-) -> reviews.Resolution | None:
-    """«Решено», by the same use case as the button in Telegram: with a case, the customer is
-    asked «Вопрос решён?» (`bot.cases.service.resolve`, which records the alert resolved too)."""
+) -> Resolution | None:
+    """«Решено», by the same use case as the button in Telegram (`bot.cases.service.resolve`,
+    which asks the customer «Вопрос решён?» and records a complaint's alert resolved too)."""
     async with db.write() as conn:
-        row = await _review_of_alert(conn, alert_id)
-        case = await cases_q.case_of_review(conn, row["review_id"]) if row is not None else None
-        resolved = None
-        if case is not None:
-            resolved = await case_service.resolve(
-                conn,
-                case_id=case.id,
-                admin_id=admin_id,
-                admin_name=admin_name,
-                now=now,
-                rules=case_service.Rules.from_settings(settings),
-            )
-    if case is None:
-        return await reviews.resolve_alert(
-            db, alert_id=alert_id, admin_id=admin_id, admin_name=admin_name, now=now
+        if await q.get_case(conn, case_id) is None:
+            return None
+        resolved = await case_service.resolve(
+            conn,
+            case_id=case_id,
+            admin_id=admin_id,
+            admin_name=admin_name,
+            now=now,
+            rules=case_service.Rules.from_settings(settings),
         )
-    async with db.read() as conn:
-        view = await reviews.alert_view(conn, alert_id)
-    if view is None:
-        return None
-    return reviews.Resolution(view, by_me=not isinstance(resolved, CaseRefusal))
+    return Resolution(by_me=not isinstance(resolved, CaseRefusal))
 
 
+# --- replies of the dashboard before the cases feature ------------------------------------------
+# Nothing queues `alert_reply` any more; the kind stays so that a row an older version queued
+# in an existing database is still delivered (or ended) rather than failing as unknown.
 def reply_message(tr: Translator, text: str) -> str:
     return "💬 <b>" + tr("The shop's answer to your review") + "</b>\n" + escape(text)
 

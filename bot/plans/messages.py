@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.admins.service import current_admins
 from bot.callbacks import CommentSkipCb, PlanNoteCb, PlanReassignCb, PlanStatusCb
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
@@ -202,7 +203,7 @@ async def owner_gone_sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: 
     left (bot.privacy's /leave clears the owner's id)."""
     told = 0
     for initiative_id in await store.owners_gone_untold(conn):
-        for admin_id in sorted(ctx.settings.admin_ids):
+        for admin_id in sorted(await current_admins(conn, ctx.settings.admin_ids)):
             await outbox_q.enqueue(
                 conn,
                 kind=PLAN_OWNER_GONE,
@@ -335,7 +336,7 @@ async def checkin_sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: dat
         )
         queued += 1
     if await overdue_initiatives(conn, local_today(now, ctx.settings.tz)):
-        for admin_id in sorted(ctx.settings.admin_ids):
+        for admin_id in sorted(await current_admins(conn, ctx.settings.admin_ids)):
             await outbox_q.enqueue(conn, kind=PLAN_OVERDUE, due_at=now, now=now, chat_id=admin_id)
             queued += 1
     return queued

@@ -157,6 +157,7 @@ class PlanItem:
     due_next_wave: bool
     done_on: date | None
     overdue: bool = False
+    base_wave_id: int | None = None  # the newest wave when it was planned (its results)
 
 
 @dataclass(frozen=True)

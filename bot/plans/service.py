@@ -149,6 +149,7 @@ def plan_item(initiative: Initiative, today: date, *, next_wave_opened: bool) ->
             due_next_wave=initiative.due_next_wave,
             next_wave_opened=next_wave_opened,
         ),
+        base_wave_id=initiative.base_wave_id,
     )
 
 

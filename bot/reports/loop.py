@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING
 
-from bot.cases.service import recovery
+from bot.cases.service import recovered_customers
 from bot.reports.metrics import ratio
 from bot.reports.numbers import NO_DATA, delta, delta_pp, fmt, pct
 from bot.reports.periods import Periods, Window, periods
 from storage import cases as q
+from storage.cases import CaseRow
 from storage.timestamps import to_db
 
 if TYPE_CHECKING:
@@ -97,15 +98,21 @@ async def _effort(conn: aiosqlite.Connection, window: Window) -> Effort:
     return Effort(int(row[0]), int(row[1]), int(row[2]))
 
 
-async def _figures(conn: aiosqlite.Connection, window: Window) -> LoopFigures:
-    cases = await q.cases_opened_between(conn, window.start, window.end)
-    first = [
+def first_answer_hours(cases: list[CaseRow]) -> list[float]:
+    """Hours from opening to the shop's first answer, of the cases answered (the dashboard's
+    median is this one too)."""
+    return [
         (c.first_answered_at - c.opened_at).total_seconds() / HOUR
         for c in cases
         if c.first_answered_at is not None
     ]
+
+
+async def _figures(conn: aiosqlite.Connection, window: Window) -> LoopFigures:
+    cases = await q.cases_opened_between(conn, window.start, window.end)
+    first = first_answer_hours(cases)
     resolution = [(c.closed_at - c.opened_at).total_seconds() / HOUR for c in cases if c.closed_at]
-    recovered = {c.customer_id for c in cases if await recovery(conn, c) is not None}
+    recovered = await recovered_customers(conn, cases)
     return LoopFigures(
         opened=len(cases),
         first_answer_hours=first,

@@ -9,13 +9,13 @@ SURVEY_COMMENT_MIN_GROUP, pulse cells only with SURVEY_MIN_GROUP raters (bot.pul
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import aiosqlite
 
 from bot.plans.comments import Comment, VisibleComments, visible_comments
-from bot.plans.model import PlanItem, QuestionEffect, question_effects
+from bot.plans.model import OPEN, PlanItem, QuestionEffect, question_effects
 from bot.plans.service import plan_item
 from bot.pulse.matrix import PulseMatrix
 from bot.pulse.service import open_round_raters, pulse_matrix
@@ -46,6 +46,11 @@ class PlansReport:
     pulse: PulseMatrix | None  # the newest closed round
     pulse_open_raters: int | None  # raters so far in an open round (shown once it closes)
     comment_min_group: int
+    # The current plan: the initiatives of the newest wave that has any (planned on its
+    # results), and the earlier waves' initiatives still open beside it.
+    plan_wave: str | None = None
+    current: list[PlanItem] = field(default_factory=list)
+    carried_over: list[PlanItem] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -119,6 +124,7 @@ async def plans_report(
     open_wave = waves[-1] if waves and waves[-1].is_open else None
     comments_open = len(await store.comments_of_wave(conn, open_wave.id)) if open_wave else 0
     suggestions, planned = await store.suggestion_counts(conn)
+    plan_wave, current, carried_over = current_plan(items, waves)
     return PlansReport(
         items=items,
         effects=effects,
@@ -132,4 +138,21 @@ async def plans_report(
         pulse=await pulse_matrix(conn, min_group),
         pulse_open_raters=await open_round_raters(conn),
         comment_min_group=comment_min_group,
+        plan_wave=plan_wave,
+        current=current,
+        carried_over=carried_over,
     )
+
+
+def current_plan(
+    items: list[PlanItem], waves: list[Wave]
+) -> tuple[str | None, list[PlanItem], list[PlanItem]]:
+    """The newest wave with initiatives (its title), its initiatives, and the earlier ones still
+    open (planned, in progress, stuck). Initiatives planned before any wave count as earlier."""
+    planned_on = {i.base_wave_id for i in items if i.base_wave_id is not None}
+    newest = next((w for w in reversed(waves) if w.id in planned_on), None)
+    if newest is None:
+        return None, [], [i for i in items if i.status in OPEN]
+    current = [i for i in items if i.base_wave_id == newest.id]
+    carried = [i for i in items if i.base_wave_id != newest.id and i.status in OPEN]
+    return newest.title, current, carried

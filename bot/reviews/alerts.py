@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.admins.service import current_admins
 from bot.callbacks import AlertResolveCb
 from bot.cases.messages import case_keyboard
 from bot.i18n import Translator
@@ -145,7 +146,7 @@ async def _render(
 ) -> Rendered:
     if row.chat_id is None or row.ref_id is None:
         return Skip("failed", "alert row without a chat or an alert")
-    if row.chat_id not in ctx.settings.admin_ids:
+    if row.chat_id not in await current_admins(conn, ctx.settings.admin_ids):
         return Skip("cancelled", "no longer an admin")
     view = await alert_view(conn, row.ref_id)
     if view is None:

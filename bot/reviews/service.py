@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from bot.admins.service import current_admins
 from bot.cases import service as cases
 from bot.cases.machine import Refusal as CaseRefusal
 from bot.cases.machine import Topic, subject_key
@@ -330,7 +331,7 @@ async def _alert_admins(
     conn: aiosqlite.Connection, kind: str, alert_id: int, settings: Settings, now: datetime
 ) -> None:
     """One outbox row per admin, in the caller's transaction: a crash cannot lose the alert."""
-    for admin_id in sorted(settings.admin_ids):
+    for admin_id in sorted(await current_admins(conn, settings.admin_ids)):
         await enqueue(conn, kind=kind, due_at=now, now=now, chat_id=admin_id, ref_id=alert_id)
 
 

@@ -34,8 +34,7 @@ def refusal_text(refusal: Refusal) -> str:
 
 def _listing(roster: Roster) -> str:
     ids = ", ".join(
-        f"{i}" + ("" if i not in roster.environment else " (ADMIN_IDS)")
-        for i in sorted(roster.settings.admin_ids)
+        f"{i}" + ("" if i not in roster.environment else " (ADMIN_IDS)") for i in sorted(roster.ids)
     )
     return _(USAGE).format(ids=ids or "—")
 

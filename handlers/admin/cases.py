@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message, User
 
+from bot.admins.service import Roster
 from bot.callbacks import CaseAction, CaseCb
 from bot.cases import service
 from bot.cases.machine import Refusal
@@ -160,6 +161,7 @@ async def resolve(
     settings: Settings,
     i18n: I18n,
     outbox: OutboxPort,
+    roster: Roster,
 ) -> None:
     async with db.write() as conn:
         result = await service.resolve(
@@ -204,13 +206,15 @@ async def resolve(
             # Its buttons went with that edit: asking again would be «message is not modified».
             stale = [m for m in stale if m != (message.chat.id, message.message_id)]
     assert callback.bot is not None
-    await remove_buttons(callback.bot, stale, settings)
+    await remove_buttons(callback.bot, stale, roster.ids)
 
 
-async def remove_buttons(bot: Bot, messages: list[tuple[int, int]], settings: Settings) -> None:
+async def remove_buttons(
+    bot: Bot, messages: list[tuple[int, int]], admin_ids: frozenset[int]
+) -> None:
     """Stale buttons: once a case is resolved, none of its admin messages keeps its buttons."""
     for chat_id, message_id in messages:
-        if chat_id not in settings.admin_ids:
+        if chat_id not in admin_ids:
             continue  # the customer's own messages keep theirs («Да»/«Нет»)
         try:
             await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)

@@ -26,7 +26,7 @@ from bot.reports.assemble import build_report
 from bot.reports.periods import ReportRequest
 from tests.browser.harness import WIDTHS, chromium, chromium_or_skip, screenshot
 from tests.conftest import ADMIN_ID, TOKEN
-from tests.factories import press
+from tests.factories import TEA, buy, link, press
 from tests.test_dashboard_web import ask_link
 from tests.test_reviews import asked
 
@@ -128,18 +128,14 @@ async def test_page_figures_equal_the_reports(demo_app: BotApp, tg: BotAPIEmulat
             await cm.__aexit__(None, None, None)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "merge of 11 and 13: the dashboard reply now goes through the cases relay; the "
-        "browser test’s expectations were written for the earlier stored-reply path and "
-        "were not re-checked in this stop"
-    ),
-    strict=False,
-)
 async def test_a_reply_from_the_cases_page_reaches_the_customer(
-    app: BotApp, tg: BotAPIEmulator, clock: FakeClock
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
+    """The reply goes through the cases feature (`bot.cases.service.shop_replies`), as the
+    «Ответить клиенту» button does: the customer reads it under the shop's name, the case is
+    answered, and the report's loop figures count the first answer."""
     chromium_or_skip()
+    app = await start_app(shop_name="Чайная лавка", alert_response_hours=24)
     anna = tg.user(7020, "Анна")
     await asked(app, tg, clock, anna)
     await press(tg, anna, "1⭐")
@@ -147,27 +143,55 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
     anna.send("Чай пришёл мятый")
     await tg.settle()
     await app.outbox.tick()
-    async with app.db.read() as conn, conn.execute("SELECT id FROM alerts") as cur:
+    async with app.db.read() as conn, conn.execute("SELECT id FROM cases") as cur:
         (case_id,) = await cur.fetchone()  # type: ignore[misc]
     before = len(anna.texts())
+    clock.advance(hours=2)  # the shop answers two hours after the complaint
     async with chromium(origin(app)) as browser:
         cm, page, watch = await signed_in_page(browser, tg, "phone")
         try:
             await page.goto(f"{origin(app)}/dashboard/cases")
-            assert "Чай пришёл мятый" in await page.inner_text("#cases")
+            row = await page.inner_text(f"#cases tr[data-case='{case_id}']")
+            assert "Чай пришёл мятый" in row
+            assert "Жалоба · 1/5" in row
+            assert "Анна" in row
+            assert "ждёт ответа магазина" in row
+            assert "2 ч 0 мин назад" in row  # its age: opened two hours ago
+            assert "просрочено" not in row  # due 24 h of the send window after it opened
+            overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
+            assert overflow <= 1  # at a phone's width the table scrolls inside its box
+            await screenshot(page, "dashboard-cases-list-phone")
             await page.click(f"a[href='/dashboard/cases/{case_id}']")
             await page.fill("#reply-text", "Извините! Заменим чай бесплатно.")
             await page.click("#reply-form button[type=submit]")
             await page.wait_for_url(re.compile(rf"/dashboard/cases/{case_id}\?sent=1$"))
             await app.outbox.tick()
             await tg.settle()
-            assert any("Заменим чай бесплатно" in t for t in anna.texts()[before:])
-            assert "Ответ магазина на ваш отзыв" in anna.last["text"]
+            answer = anna.texts()[before:]
+            assert len(answer) == 1, answer
+            assert answer[0].startswith("🏪 Чайная лавка"), answer
+            assert "Извините! Заменим чай бесплатно." in answer[0]
             await page.reload()
-            assert "доставлено" in await page.inner_text("#thread")
+            thread = await page.inner_text("#thread")
+            assert "Заменим чай бесплатно" in thread
+            assert "доставлено" in thread
+            assert "отвечено" in await page.inner_text("#case-status")
             await page.click("#resolve-form button[type=submit]")
             await page.wait_for_url(re.compile(rf"/dashboard/cases/{case_id}$"))
             assert "Решено" in await page.inner_text("#thread")
+            assert "решено, клиента спросили" in await page.inner_text("#case-status")
+            assert await page.locator("#resolve-form").count() == 0
+            await page.goto(f"{origin(app)}/dashboard/cases?status=resolved")
+            assert await page.locator(f"#cases tr[data-case='{case_id}']").count() == 1
+            await page.goto(f"{origin(app)}/dashboard/cases")
+            assert await page.locator(f"#cases tr[data-case='{case_id}']").count() == 0
+            # The median time to the first answer, as the report's loop figures count it (2 h).
+            assert "2 ч 0 мин" in await page.inner_text("#cases-summary")
+            await page.goto(f"{origin(app)}/dashboard/")
+            assert "2 ч 0 мин" in await page.inner_text("main")
+            await app.outbox.tick()
+            await tg.settle()
+            assert "Вопрос решён?" in anna.last["text"]
             await screenshot(page, "dashboard-case-replied-phone")
             assert watch.clean(), watch.summary()
         finally:
@@ -184,9 +208,81 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
         ]
     async with (
         app.db.read() as conn,
-        conn.execute("SELECT resolved_by FROM alerts WHERE id = ?", (case_id,)) as cur,
+        conn.execute("SELECT resolved_by FROM alerts") as cur,
     ):
         assert (await cur.fetchone())[0] == ADMIN_ID  # type: ignore[index]
+    async with (
+        app.db.read() as conn,
+        conn.execute("SELECT status, first_answered_by FROM cases") as cur,
+    ):
+        assert [tuple(r) for r in await cur.fetchall()] == [("resolved", ADMIN_ID)]
+    # The report's loop figures count the dashboard's answer as the shop's first answer.
+    clock.advance(minutes=1)  # a period ends before now: the case opened in it
+    report = await build_report(app.db, app.settings, ReportRequest(days=30), app.clock.now())
+    assert report.loop is not None
+    assert report.loop.current.opened == 1
+    assert report.loop.current.first_answer_hours == [2.0]
+    assert report.loop.current.in_target == 1
+
+
+async def test_a_question_case_on_the_dashboard_through_the_whole_loop(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
+) -> None:
+    """A free-text question from the cases table: listed with its topic, words and due time,
+    late once ALERT_RESPONSE_HOURS of the send window pass; answered from the page (the customer
+    gets it in Telegram); the customer's answer and «Нет» show in the thread, reopened."""
+    chromium_or_skip()
+    app = await start_app(shop_name="Чайная лавка", alert_response_hours=2)
+    anna = tg.user(7030, "Анна")
+    await link(tg, await buy(app, "A-1", "cust-7030", TEA), anna)
+    anna.send("Когда будет улун?")
+    await tg.settle()
+    await app.outbox.tick()
+    async with app.db.read() as conn, conn.execute("SELECT id, topic FROM cases") as cur:
+        ((case_id, topic),) = [tuple(r) for r in await cur.fetchall()]
+    assert topic == "question"
+    clock.advance(hours=3)  # past the two hours of the target, inside the send window
+    async with chromium(origin(app)) as browser:
+        cm, page, watch = await signed_in_page(browser, tg, "desktop")
+        try:
+            await page.goto(f"{origin(app)}/dashboard/cases?status=open&topic=question")
+            row = await page.inner_text(f"#cases tr[data-case='{case_id}']")
+            assert "Вопрос" in row
+            assert "Когда будет улун?" in row
+            assert "просрочено" in row
+            assert "просрочено: 1" in await page.inner_text("#cases-summary")
+            await page.goto(f"{origin(app)}/dashboard/cases?topic=complaint")
+            assert await page.locator(f"#cases tr[data-case='{case_id}']").count() == 0
+            await page.goto(f"{origin(app)}/dashboard/cases/{case_id}")
+            await page.fill("#reply-text", "Улун будет в пятницу.")
+            await page.click("#reply-form button[type=submit]")
+            await page.wait_for_url(re.compile(rf"/dashboard/cases/{case_id}\?sent=1$"))
+            await app.outbox.tick()
+            await tg.settle()
+            assert anna.last["text"].startswith("🏪 Чайная лавка")
+            assert "Улун будет в пятницу." in anna.last["text"]
+            anna.send("Спасибо, а зелёный?")
+            await tg.settle()
+            await page.reload()
+            thread = await page.inner_text("#thread")
+            assert thread.index("Когда будет улун?") < thread.index("Улун будет в пятницу.")
+            assert thread.index("Улун будет в пятницу.") < thread.index("Спасибо, а зелёный?")
+            assert "отвечено" in await page.inner_text("#case-status")
+            assert "просрочено" in await page.inner_text("#case-due")  # answered after the due
+            await page.click("#resolve-form button[type=submit]")
+            await page.wait_for_url(re.compile(rf"/dashboard/cases/{case_id}$"))
+            await app.outbox.tick()
+            await tg.settle()
+            assert "Вопрос решён?" in anna.last["text"]
+            await press(tg, anna, "Нет")
+            await page.reload()
+            assert "открыто снова: 1" in await page.inner_text("#case-status")
+            assert "ждёт ответа магазина" in await page.inner_text("#case-status")
+            assert "не решён" in await page.inner_text("#thread")
+            await screenshot(page, "dashboard-case-question-desktop")
+            assert watch.clean(), watch.summary()
+        finally:
+            await cm.__aexit__(None, None, None)
 
 
 async def test_refusals_in_the_browser(app: BotApp, tg: BotAPIEmulator) -> None:

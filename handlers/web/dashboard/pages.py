@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from aiohttp import web
 from bot.dashboard import cases, service
 from bot.dashboard.signin import COOKIE_NAME, SESSION_TTL, Refused, same_token
 from bot.i18n import Translator
+from bot.plans.model import STATUS_TITLES
 from bot.reports.assemble import Report, build_report
 from bot.reports.periods import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, ReportRequest
 from bot.reports.survey import QUESTION_SHORT
@@ -67,7 +67,26 @@ EXPORT_NOTES = {
     "reminders.csv": N_("messages queued for customers"),
     "survey_comments.csv": N_("the closed waves' anonymous comments, by group"),
 }
-FILTER_NAMES = {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")}
+FILTER_NAMES = {
+    "open": N_("Open"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Closed"),
+    "all": N_("All"),
+}
+CASE_WORDS = {
+    "topic_names": {
+        "complaint": N_("Complaint"),
+        "question": N_("Question"),
+        "buy_again": N_("Buy again"),
+    },
+    "status_names": {
+        "open": N_("waiting for the shop"),
+        "answered": N_("answered"),
+        "resolved": N_("resolved, the customer is asked"),
+        "closed": N_("closed"),
+    },
+    "status_css": {"open": "bad", "answered": "", "resolved": "good", "closed": "good"},
+}
 QUEUED, DELIVERED, NOT_DELIVERED = N_("queued"), N_("delivered"), N_("not delivered")
 DELIVERY = {
     "pending": QUEUED,
@@ -80,7 +99,7 @@ DELIVERY = {
 NOT_FROM_HERE = N_("This form did not come from the dashboard; nothing was done.")
 REPLY_REFUSALS = {
     cases.ReplyRefused.empty: N_("The reply is empty: write a few words to the customer."),
-    cases.ReplyRefused.too_long: N_("The reply is too long: at most 3500 characters."),
+    cases.ReplyRefused.too_long: N_("The reply is too long: at most 3000 characters."),
     cases.ReplyRefused.no_case: N_("There is no such case."),
     cases.ReplyRefused.forgotten: N_("The customer asked to be forgotten: no reply can be sent."),
     cases.ReplyRefused.closed: N_("This case is closed: the customer confirmed it is solved."),
@@ -103,6 +122,15 @@ def _locale(request: web.Request) -> str:
 def _secure(request: web.Request) -> bool:
     url = _deps(request).public_url or ""
     return request.secure or url.startswith("https://")
+
+
+def _cookie_policy(request: web.Request) -> dict[str, Any]:
+    """Over https the Mini App runs inside web.telegram.org's iframe, a third-party context
+    where browsers send only SameSite=None cookies (which must be Secure); on plain http (local
+    use) Lax, as None without Secure is refused. Cross-site posts are kept out by the CSRF
+    token and the Origin check, not by SameSite."""
+    secure = _secure(request)
+    return {"secure": secure, "samesite": "None" if secure else "Lax"}
 
 
 def _context(request: web.Request, page: str, **values: Any) -> dict[str, Any]:
@@ -129,8 +157,8 @@ def _render(
     )
     if request.query.get("lang") in LANGUAGES:
         response.set_cookie(
-            LANG_COOKIE, request.query["lang"], path=PREFIX, samesite="Lax", httponly=True,
-            secure=_secure(request), max_age=365 * 24 * 3600,
+            LANG_COOKIE, request.query["lang"], path=PREFIX, httponly=True,
+            max_age=365 * 24 * 3600, **_cookie_policy(request),
         )  # fmt: skip
     return response
 
@@ -180,9 +208,8 @@ def _start_session(request: web.Request, session: service.Session) -> web.Respon
         session.token,
         path=PREFIX,
         httponly=True,
-        samesite="Lax",
-        secure=_secure(request),
         max_age=int(SESSION_TTL.total_seconds()),
+        **_cookie_policy(request),
     )
     return response
 
@@ -243,7 +270,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     deps = _deps(request)
     await service.sign_out(deps.db, session, deps.clock.now())
     response = _render(request, "signin.html", "signin", refusal=REFUSALS[Refused.ended])
-    response.del_cookie(COOKIE_NAME, path=PREFIX)
+    # With the attributes it was set with: inside the iframe a Lax deletion would be refused.
+    response.del_cookie(COOKIE_NAME, path=PREFIX, httponly=True, **_cookie_policy(request))
     return response
 
 
@@ -255,7 +283,7 @@ async def overview(request: web.Request) -> web.Response:
     report = await _report(request, survey=True, customers=True, days=_days(request))
     deps = _deps(request)
     async with deps.db.read() as conn:
-        summary = await cases.case_summary(conn, report.customers.periods.current.start)  # type: ignore[union-attr]
+        summary = await cases.case_summary(conn, report.generated_at, report.request.days)
     return _render(request, "overview.html", "overview", report=report, cases=summary,
                    days=report.request.days, periods=PERIOD_DAYS)  # fmt: skip
 
@@ -266,7 +294,7 @@ async def survey_page(request: web.Request) -> web.Response:
         return session
     report = await _report(request, survey=True, customers=False, days=DEFAULT_PERIOD_DAYS)
     return _render(request, "survey.html", "survey", report=report, survey=report.survey,
-                   questions=QUESTION_SHORT)  # fmt: skip
+                   questions=QUESTION_SHORT, plan_status=STATUS_TITLES)  # fmt: skip
 
 
 async def customers_page(request: web.Request) -> web.Response:
@@ -279,24 +307,28 @@ async def customers_page(request: web.Request) -> web.Response:
                    too_few=TOO_FEW)  # fmt: skip
 
 
+def _target_hours(request: web.Request) -> float:
+    return _deps(request).settings.alert_response_hours
+
+
 async def cases_page(request: web.Request) -> web.Response:
     session = await _admin(request)
     if isinstance(session, web.Response):
         return session
     raw = request.query.get("status", cases.CaseFilter.open.value)
-    which = (
-        cases.CaseFilter(raw)
-        if raw in {f.value for f in cases.CaseFilter}
-        else (cases.CaseFilter.open)
-    )
+    known = {f.value for f in cases.CaseFilter}
+    which = cases.CaseFilter(raw) if raw in known else cases.CaseFilter.open
+    topic = request.query.get("topic")
+    topic = topic if topic in cases.TOPICS else None
     deps = _deps(request)
-    since = deps.clock.now() - timedelta(days=DEFAULT_PERIOD_DAYS)
+    now = deps.clock.now()
     async with deps.db.read() as conn:
-        rows = await cases.case_list(conn, which)
-        summary = await cases.case_summary(conn, since)
+        rows = await cases.case_list(conn, now, which, topic=topic)
+        summary = await cases.case_summary(conn, now, DEFAULT_PERIOD_DAYS)
     return _render(
         request, "cases.html", "cases", rows=rows, which=which.value, cases=summary,
         filters_=[f.value for f in cases.CaseFilter], filter_names=FILTER_NAMES,
+        topic=topic, topics=cases.TOPICS, target_hours=_target_hours(request), **CASE_WORDS,
     )  # fmt: skip
 
 
@@ -313,15 +345,17 @@ async def case_page(
         return session
     case_id = _case_id(request)
     thread = None
+    deps = _deps(request)
     if case_id is not None:
-        async with _deps(request).db.read() as conn:
-            thread = await cases.case_thread(conn, case_id)
+        async with deps.db.read() as conn:
+            thread = await cases.case_thread(conn, case_id, deps.clock.now())
     if thread is None:
         return _render(
             request, "error.html", "cases", status=404, message=N_("There is no such case.")
         )
     return _render(request, "case.html", "cases", thread=thread, notice=notice, status=status,
-                   reply_max=cases.REPLY_MAX, delivery=DELIVERY)  # fmt: skip
+                   reply_max=cases.REPLY_MAX, delivery=DELIVERY,
+                   target_hours=_target_hours(request), **CASE_WORDS)  # fmt: skip
 
 
 async def case_reply(request: web.Request) -> web.StreamResponse:
@@ -333,7 +367,7 @@ async def case_reply(request: web.Request) -> web.StreamResponse:
     text = (await request.post()).get("text")
     now = deps.clock.now()
     result = await cases.reply_to_case(
-        deps.db, alert_id=case_id or 0, admin_id=session.admin_id,
+        deps.db, case_id=case_id or 0, admin_id=session.admin_id,
         admin_name=f"{session.admin_id} (dashboard)",
         text=text if isinstance(text, str) else None, now=now, settings=deps.settings,
     )  # fmt: skip
@@ -341,7 +375,7 @@ async def case_reply(request: web.Request) -> web.StreamResponse:
         status = 404 if result is cases.ReplyRefused.no_case else 400
         return await case_page(request, notice=REPLY_REFUSALS[result], status=status)
     await service.record(
-        deps.db, session.admin_id, "replied", f"case {case_id}, reply {result}", now
+        deps.db, session.admin_id, "replied", f"case {case_id}, message {result}", now
     )
     deps.kick_outbox()
     raise web.HTTPSeeOther(f"{PREFIX}/cases/{case_id}?sent=1")
@@ -357,7 +391,7 @@ async def case_resolve(request: web.Request) -> web.StreamResponse:
     name = f"{session.admin_id} (dashboard)"
     resolution = await cases.resolve_case(
         deps.db,
-        alert_id=case_id or 0,
+        case_id=case_id or 0,
         admin_id=session.admin_id,
         admin_name=name,
         now=now,
@@ -369,6 +403,7 @@ async def case_resolve(request: web.Request) -> web.StreamResponse:
         )
     if resolution.by_me:
         await service.record(deps.db, session.admin_id, "resolved", f"case {case_id}", now)
+        deps.kick_outbox()
     raise web.HTTPSeeOther(f"{PREFIX}/cases/{case_id}")
 
 

@@ -285,6 +285,37 @@ async def test_a_question_case_on_the_dashboard_through_the_whole_loop(
             await cm.__aexit__(None, None, None)
 
 
+async def test_a_photo_in_a_case_shows_in_its_thread(
+    start_app: Callable[..., Any], tg: BotAPIEmulator
+) -> None:
+    """Telegram keeps the file: the thread says a photo came, with its caption, both ways."""
+    chromium_or_skip()
+    app = await start_app(shop_name="Чайная лавка")
+    olga = tg.user(ADMIN_ID, "Olga")
+    anna = tg.user(7031, "Анна")
+    await link(tg, await buy(app, "A-1", "cust-7031", TEA), anna)
+    anna.send_media("photo", caption="Вот <скол> на чашке")
+    await tg.settle()
+    await app.outbox.tick()
+    await press(tg, olga, "Ответить клиенту", message=olga.last)
+    olga.send_media("voice")
+    await tg.settle()
+    await app.outbox.tick()
+    async with app.db.read() as conn, conn.execute("SELECT id FROM cases") as cur:
+        ((case_id,),) = [tuple(r) for r in await cur.fetchall()]
+    async with chromium(origin(app)) as browser:
+        cm, page, watch = await signed_in_page(browser, tg, "phone")
+        try:
+            await page.goto(f"{origin(app)}/dashboard/cases/{case_id}")
+            thread = await page.inner_text("#thread")
+            assert "📷 фото" in thread
+            assert "Вот <скол> на чашке" in thread  # as typed, not as markup
+            assert thread.index("📷 фото") < thread.index("🎤 голосовое сообщение")
+            assert watch.clean(), watch.summary()
+        finally:
+            await cm.__aexit__(None, None, None)
+
+
 async def test_refusals_in_the_browser(app: BotApp, tg: BotAPIEmulator) -> None:
     chromium_or_skip()
     async with chromium(origin(app)) as browser:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from bot.cases.messages import MEDIA_NAMES
 from bot.i18n import Translator
 from bot.reports import numbers
 from bot.survey.scoring import QUESTION_COUNT, level_for
@@ -86,6 +87,10 @@ def filters(tr: Translator, locale: str, tz: ZoneInfo) -> dict[str, Callable[...
     def lines(text: str | None) -> Markup:
         return Markup("<br>").join(escape(line) for line in (text or "").splitlines())
 
+    def media(kind: str | None) -> str:
+        """«📷 фото» for a case message that carried a photo (Telegram keeps the file)."""
+        return tr(MEDIA_NAMES[kind]) if kind in MEDIA_NAMES else ""
+
     return {
         "num": num,
         "signed": signed,
@@ -97,5 +102,6 @@ def filters(tr: Translator, locale: str, tz: ZoneInfo) -> dict[str, Callable[...
         "week": week,
         "duration": duration,
         "lines": lines,
+        "media": media,
         "level": level,
     }

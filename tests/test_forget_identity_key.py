@@ -17,6 +17,7 @@ import pytest
 from bot.app import BotApp
 from bot.cli import rotate_pseudonym_key
 from bot.clock import FakeClock
+from bot.disclosure.guard import identity_key_path
 from bot.privacy import service as privacy
 from bot.settings import Settings
 from tests.ingest_helpers import Api, purchase, rows
@@ -33,10 +34,13 @@ async def order(app: BotApp, order_id: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("before", "after"),
+    ("before", "after", "upgraded"),
     [
-        (None, None),  # the key file beside the database, replaced by the command
-        ("the-old-pseudonym-secret", "a-new-pseudonym-secret"),  # PSEUDONYM_SECRET changed
+        (None, None, False),  # the key file beside the database, replaced by the command
+        ("the-old-pseudonym-secret", "a-new-pseudonym-secret", False),  # PSEUDONYM_SECRET changed
+        # Forgotten by a bot from before identity keys (hashed under the pseudonym key), then
+        # rotated before any start: the command keeps the old key as the identity key.
+        (None, None, True),
     ],
 )
 async def test_a_forgotten_email_still_maps_to_its_record_after_the_key_is_rotated(
@@ -45,6 +49,7 @@ async def test_a_forgotten_email_still_maps_to_its_record_after_the_key_is_rotat
     clock: FakeClock,
     before: str | None,
     after: str | None,
+    upgraded: bool,
 ) -> None:
     app = await start_app(pseudonym_secret=before)
     await order(app, "A-1")
@@ -52,6 +57,8 @@ async def test_a_forgotten_email_still_maps_to_its_record_after_the_key_is_rotat
     outcome = await privacy.forget_customer(app.db, anna["id"], clock.now(), keys=app.pseudonyms)
     assert outcome is privacy.Outcome.DONE
     await app.stop()
+    if upgraded:
+        identity_key_path(make_settings()).unlink()
 
     assert await rotate_pseudonym_key(make_settings(pseudonym_secret=after)) == 0
     clock.advance(days=3)

@@ -300,8 +300,9 @@ async def measure_money(db: Database, days: int, repeats: int) -> float:
 async def _figures_only(money: Any, conn: Any, cur: str, span: Any) -> None:
     orders = await money._orders(conn, cur, span.previous.start, span.current.end)
     messages = await money._messages(conn, span.previous.start, span.current.end)
-    await money._figures(conn, cur, span.current, orders, messages)
-    await money._figures(conn, cur, span.previous, orders, messages)
+    _, _, total = await money._currency(conn)
+    await money._figures(conn, cur, span.current, orders, messages, total)
+    await money._figures(conn, cur, span.previous, orders, messages, total)
 
 
 async def without_covering_indexes(db: Database, median30: float, repeats: int) -> None:

@@ -335,7 +335,7 @@ async def bench_webhooks(app: BotApp, n: int) -> None:
 
         for senders, offset in ((1, 0), (16, n)):
             bodies = [shopify_order(20_000_000 + offset + i, now, rng) for i in range(n)]
-            group = app.db.group_commit(_ingest_apply())
+            group = app.db.group_commit(_ingest_apply(), inline=True)
             batches, items, in_txn = group.batches, group.items, group.seconds
             started = time.perf_counter()
             lat = await timed([post(b) for b in bodies], senders)

@@ -21,23 +21,30 @@ CREATE TABLE customer_revenue (
     PRIMARY KEY (customer_id, currency)
 ) WITHOUT ROWID;
 
--- One customer's row, recomputed from their orders (a first order, a later one, a change).
--- Triggers cannot use WITH, so the median is nested subqueries: the positive gaps, numbered.
+-- A first order makes the customer's row; a later one moves first/last, counts, and recomputes
+-- the median gap from the customer's orders (the UPDATE matches no row for a first order, so
+-- a new customer costs one insert). Triggers cannot use WITH: the median is nested subqueries,
+-- the positive gaps numbered.
 CREATE TRIGGER customer_money_order_insert AFTER INSERT ON orders BEGIN
-    INSERT OR REPLACE INTO customer_money (customer_id, first_at, last_at, orders, gap_us)
-    SELECT NEW.customer_id, MIN(purchased_at), MAX(purchased_at), COUNT(*), (
-        SELECT AVG(gap) FROM (
-            SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS n, COUNT(*) OVER () AS total
-            FROM (
-                SELECT us - LAG(us) OVER (ORDER BY us) AS gap FROM (
-                    SELECT CAST(strftime('%s', purchased_at) AS INTEGER) * 1000000
-                           + CAST(substr(purchased_at, 21, 6) AS INTEGER) AS us
-                    FROM orders WHERE customer_id = NEW.customer_id
-                )
-            ) WHERE gap > 0
-        ) WHERE n IN ((total + 1) / 2, (total + 2) / 2)
-    )
-    FROM orders WHERE customer_id = NEW.customer_id;
+    UPDATE customer_money SET
+        first_at = min(first_at, NEW.purchased_at),
+        last_at = max(last_at, NEW.purchased_at),
+        orders = orders + 1,
+        gap_us = (
+            SELECT AVG(gap) FROM (
+                SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS n, COUNT(*) OVER () AS total
+                FROM (
+                    SELECT us - LAG(us) OVER (ORDER BY us) AS gap FROM (
+                        SELECT CAST(strftime('%s', purchased_at) AS INTEGER) * 1000000
+                               + CAST(substr(purchased_at, 21, 6) AS INTEGER) AS us
+                        FROM orders WHERE customer_id = NEW.customer_id
+                    )
+                ) WHERE gap > 0
+            ) WHERE n IN ((total + 1) / 2, (total + 2) / 2)
+        )
+    WHERE customer_id = NEW.customer_id;
+    INSERT OR IGNORE INTO customer_money (customer_id, first_at, last_at, orders, gap_us)
+    VALUES (NEW.customer_id, NEW.purchased_at, NEW.purchased_at, 1, NULL);
 END;
 
 CREATE TRIGGER customer_money_order_update AFTER UPDATE OF customer_id, purchased_at ON orders

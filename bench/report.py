@@ -298,11 +298,13 @@ async def measure_money(db: Database, days: int, repeats: int) -> float:
 
 
 async def _figures_only(money: Any, conn: Any, cur: str, span: Any) -> None:
-    orders = await money._orders(conn, cur, span.previous.start, span.current.end)
+    end = span.current.end + money.winback.CONVERSION_WINDOW
+    orders = await money._orders(conn, cur, span.previous.start, end)
+    beyond = sum((await money._revenue_since(conn, cur, end)).values())
     messages = await money._messages(conn, span.previous.start, span.current.end)
     _, _, total = await money._currency(conn)
-    await money._figures(conn, cur, span.current, orders, messages, total)
-    await money._figures(conn, cur, span.previous, orders, messages, total)
+    await money._figures(conn, cur, span.current, orders, messages, total, beyond)
+    await money._figures(conn, cur, span.previous, orders, messages, total, beyond)
 
 
 async def without_covering_indexes(db: Database, median30: float, repeats: int) -> None:

@@ -115,8 +115,11 @@ item = st.tuples(
 )
 order = st.tuples(
     st.integers(1, CUSTOMERS),
-    # Whole minutes from 400 days before now to two days after; a few shared moments.
-    st.one_of(st.integers(-400 * 1440, 2 * 1440), st.sampled_from([-90 * 1440, -30 * 1440, -1])),
+    # Whole minutes from 400 days before now to two days after; a few shared moments, and one
+    # past the orders the period figures read (35 days on).
+    st.one_of(
+        st.integers(-400 * 1440, 2 * 1440), st.sampled_from([-90 * 1440, -30 * 1440, -1, 35 * 1440])
+    ),
     st.lists(item, min_size=1, max_size=3),
 )
 history = st.lists(order, max_size=25)

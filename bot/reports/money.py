@@ -158,6 +158,7 @@ class _Order:
     at: datetime
     revenue: int | None
     skus: frozenset[str]
+    exact: float = 0.0  # the revenue unrounded, for sums
 
 
 async def _orders(
@@ -171,6 +172,7 @@ async def _orders(
             from_db(r["purchased_at"]),
             round(r["revenue"]) if r["revenue"] is not None else None,
             frozenset((r["skus"] or "").split("\x1f")),
+            r["revenue"] or 0,
         )
         for r in rows
     ]
@@ -212,7 +214,10 @@ async def _figures(
     orders: list[_Order],
     messages: dict[str, dict[int, list[tuple[datetime, str | None]]]],
     total: float,
+    beyond: float,
 ) -> MoneyFigures:
+    """`orders`: those from the previous period's start to past the current one's end;
+    `beyond`: the revenue of the orders after them (both for the LTV up to `window.end`)."""
     mine = [o for o in orders if window.start <= o.at < window.end]
     buyers = {o.customer for o in mine}
     firsts: dict[int, datetime] = {}
@@ -259,7 +264,7 @@ async def _figures(
             (to_db(window.end),),
         )
     )[0]["n"]
-    ltv_revenue = total - sum((await _revenue_since(conn, cur, window.end)).values())
+    ltv_revenue = total - sum(o.exact for o in orders if o.at >= window.end) - beyond
     return MoneyFigures(
         revenue=sum(o.revenue or 0 for o in mine),
         orders=len(mine),
@@ -406,12 +411,12 @@ async def money_report(
     currency, others, total = await _currency(conn)
     cur = currency or ""
     earliest = span.previous.start - max(WINDOWS.values())
-    orders = await _orders(
-        conn, cur, span.previous.start, span.current.end + winback.CONVERSION_WINDOW
-    )
+    orders_end = span.current.end + winback.CONVERSION_WINDOW
+    orders = await _orders(conn, cur, span.previous.start, orders_end)
+    beyond = sum((await _revenue_since(conn, cur, orders_end)).values())
     messages = await _messages(conn, earliest, span.current.end)
-    current = await _figures(conn, cur, span.current, orders, messages, total)
-    previous = await _figures(conn, cur, span.previous, orders, messages, total)
+    current = await _figures(conn, cur, span.current, orders, messages, total, beyond)
+    previous = await _figures(conn, cur, span.previous, orders, messages, total, beyond)
     return MoneyReport(
         periods=span,
         currency=currency,

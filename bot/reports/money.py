@@ -122,6 +122,14 @@ _CUSTOMER_REVENUE = (
     "COALESCE((SELECT SUM(r.revenue) FROM customer_revenue r "
     f"WHERE r.customer_id = c.customer_id AND r.{_MAIN}), 0)"
 )
+
+
+def _customer_revenue(one_currency: bool) -> str:
+    """A customer's revenue in the main currency (c: their customer_money row): with no other
+    currency, every priced item counts, and it is on the row itself."""
+    return "c.revenue" if one_currency else _CUSTOMER_REVENUE
+
+
 _US = "(CAST(strftime('%s', {t}) AS INTEGER) * 1000000 + CAST(substr({t}, 21, 6) AS INTEGER))"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -296,7 +304,7 @@ def _month_starts(first: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[st
 
 
 async def _cohorts(
-    conn: aiosqlite.Connection, cur: str, end: datetime, tz: ZoneInfo
+    conn: aiosqlite.Connection, cur: str, end: datetime, tz: ZoneInfo, one_currency: bool = False
 ) -> list[Cohort]:
     """Customers by the local month of their first order before `end`, with their revenue up
     to `end`: one index range of customer_money a month, less the orders since `end`."""
@@ -320,7 +328,7 @@ async def _cohorts(
         conn,
         f"""
         WITH m(label, lo, hi) AS (VALUES {", ".join(values)})
-        SELECT m.label, COUNT(*) AS customers, SUM({_CUSTOMER_REVENUE}) AS revenue
+        SELECT m.label, COUNT(*) AS customers, SUM({_customer_revenue(one_currency)}) AS revenue
         FROM m JOIN customer_money c ON c.first_at >= m.lo AND c.first_at < m.hi
         GROUP BY m.label
         """,
@@ -344,7 +352,11 @@ async def _cohorts(
 
 
 async def _segments(
-    conn: aiosqlite.Connection, cur: str, now: datetime, winback_days: int | None
+    conn: aiosqlite.Connection,
+    cur: str,
+    now: datetime,
+    winback_days: int | None,
+    one_currency: bool = False,
 ) -> list[Segment]:
     """Customers by segment as of now, with their revenue: one pass over customer_money in
     SQL (the rules of bot/winback/rules.py in whole microseconds); a customer with an order
@@ -364,7 +376,7 @@ async def _segments(
                COUNT(*) AS customers, SUM(revenue) AS revenue
         FROM (SELECT c.orders, :now_us - {_US.format(t="c.last_at")} AS age,
                      MAX(:floor_us, 2 * COALESCE(c.gap_us, 0)) AS lim,
-                     {_CUSTOMER_REVENUE} AS revenue
+                     {_customer_revenue(one_currency)} AS revenue
               FROM customer_money c WHERE c.last_at < :now)
         GROUP BY name
         """,
@@ -423,6 +435,6 @@ async def money_report(
         other_currencies=others,
         current=current,
         previous=previous,
-        cohorts=await _cohorts(conn, cur, span.current.end, tz),
-        segments=await _segments(conn, cur, now, winback_days),
+        cohorts=await _cohorts(conn, cur, span.current.end, tz, not others),
+        segments=await _segments(conn, cur, now, winback_days, not others),
     )

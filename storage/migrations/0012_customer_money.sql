@@ -9,7 +9,10 @@ CREATE TABLE customer_money (
     first_at     TEXT NOT NULL,
     last_at      TEXT NOT NULL,
     orders       INTEGER NOT NULL,
-    gap_us       REAL
+    gap_us       REAL,
+    revenue      REAL NOT NULL DEFAULT 0  -- Σ price_cents × quantity of every priced item,
+                                          -- whatever its currency (a shop of one currency
+                                          -- reads it without customer_revenue)
 );
 CREATE INDEX customer_money_first ON customer_money(first_at);
 
@@ -43,15 +46,19 @@ CREATE TRIGGER customer_money_order_insert AFTER INSERT ON orders BEGIN
             ) WHERE n IN ((total + 1) / 2, (total + 2) / 2)
         )
     WHERE customer_id = NEW.customer_id;
-    INSERT OR IGNORE INTO customer_money (customer_id, first_at, last_at, orders, gap_us)
-    VALUES (NEW.customer_id, NEW.purchased_at, NEW.purchased_at, 1, NULL);
+    INSERT OR IGNORE INTO customer_money (customer_id, first_at, last_at, orders, gap_us, revenue)
+    VALUES (NEW.customer_id, NEW.purchased_at, NEW.purchased_at, 1, NULL, 0);
 END;
 
 CREATE TRIGGER customer_money_order_update AFTER UPDATE OF customer_id, purchased_at ON orders
 BEGIN
     DELETE FROM customer_money WHERE customer_id IN (OLD.customer_id, NEW.customer_id);
-    INSERT INTO customer_money (customer_id, first_at, last_at, orders, gap_us)
+    INSERT INTO customer_money (customer_id, first_at, last_at, orders, revenue, gap_us)
     SELECT c, MIN(purchased_at), MAX(purchased_at), COUNT(*), (
+        SELECT COALESCE(SUM(oi.price_cents * oi.quantity), 0)
+        FROM orders AS o3 JOIN order_items AS oi ON oi.order_id = o3.id
+        WHERE o3.customer_id = c AND oi.price_cents IS NOT NULL
+    ), (
         SELECT AVG(gap) FROM (
             SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS n, COUNT(*) OVER () AS total
             FROM (
@@ -81,8 +88,12 @@ END;
 
 CREATE TRIGGER customer_money_order_delete AFTER DELETE ON orders BEGIN
     DELETE FROM customer_money WHERE customer_id = OLD.customer_id;
-    INSERT INTO customer_money (customer_id, first_at, last_at, orders, gap_us)
+    INSERT INTO customer_money (customer_id, first_at, last_at, orders, revenue, gap_us)
     SELECT OLD.customer_id, MIN(purchased_at), MAX(purchased_at), COUNT(*), (
+        SELECT COALESCE(SUM(oi.price_cents * oi.quantity), 0)
+        FROM orders AS o3 JOIN order_items AS oi ON oi.order_id = o3.id
+        WHERE o3.customer_id = OLD.customer_id AND oi.price_cents IS NOT NULL
+    ), (
         SELECT AVG(gap) FROM (
             SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS n, COUNT(*) OVER () AS total
             FROM (
@@ -103,6 +114,8 @@ WHEN NEW.price_cents IS NOT NULL BEGIN
     SELECT customer_id, COALESCE(NEW.currency, ''), NEW.price_cents * NEW.quantity
     FROM orders WHERE id = NEW.order_id
     ON CONFLICT (customer_id, currency) DO UPDATE SET revenue = revenue + excluded.revenue;
+    UPDATE customer_money SET revenue = revenue + NEW.price_cents * NEW.quantity
+    WHERE customer_id = (SELECT customer_id FROM orders WHERE id = NEW.order_id);
 END;
 
 CREATE TRIGGER customer_revenue_item_update
@@ -114,6 +127,12 @@ AFTER UPDATE OF price_cents, currency, quantity, order_id ON order_items BEGIN
     SELECT customer_id, COALESCE(NEW.currency, ''), NEW.price_cents * NEW.quantity
     FROM orders WHERE id = NEW.order_id AND NEW.price_cents IS NOT NULL
     ON CONFLICT (customer_id, currency) DO UPDATE SET revenue = revenue + excluded.revenue;
+    UPDATE customer_money SET revenue = revenue - OLD.price_cents * OLD.quantity
+    WHERE OLD.price_cents IS NOT NULL
+          AND customer_id = (SELECT customer_id FROM orders WHERE id = OLD.order_id);
+    UPDATE customer_money SET revenue = revenue + NEW.price_cents * NEW.quantity
+    WHERE NEW.price_cents IS NOT NULL
+          AND customer_id = (SELECT customer_id FROM orders WHERE id = NEW.order_id);
 END;
 
 CREATE TRIGGER customer_revenue_item_delete AFTER DELETE ON order_items
@@ -121,6 +140,8 @@ WHEN OLD.price_cents IS NOT NULL BEGIN
     UPDATE customer_revenue SET revenue = revenue - OLD.price_cents * OLD.quantity
     WHERE currency = COALESCE(OLD.currency, '')
           AND customer_id = (SELECT customer_id FROM orders WHERE id = OLD.order_id);
+    UPDATE customer_money SET revenue = revenue - OLD.price_cents * OLD.quantity
+    WHERE customer_id = (SELECT customer_id FROM orders WHERE id = OLD.order_id);
 END;
 
 -- What is there already.
@@ -130,9 +151,11 @@ FROM order_items oi JOIN orders o ON o.id = oi.order_id
 WHERE oi.price_cents IS NOT NULL
 GROUP BY o.customer_id, COALESCE(oi.currency, '');
 
-INSERT INTO customer_money (customer_id, first_at, last_at, orders, gap_us)
-SELECT customer_id, MIN(purchased_at), MAX(purchased_at), COUNT(*), NULL
-FROM orders GROUP BY customer_id;
+INSERT INTO customer_money (customer_id, first_at, last_at, orders, gap_us, revenue)
+SELECT o.customer_id, MIN(o.purchased_at), MAX(o.purchased_at), COUNT(*), NULL,
+       COALESCE((SELECT SUM(r.revenue) FROM customer_revenue r
+                 WHERE r.customer_id = o.customer_id), 0)
+FROM orders o GROUP BY o.customer_id;
 
 UPDATE customer_money SET gap_us = (
     SELECT AVG(gap) FROM (

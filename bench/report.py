@@ -266,7 +266,7 @@ async def measure_money(db: Database, days: int, repeats: int) -> float:
     from bot.reports import money
 
     span = periods(NOW, days)
-    cur = "RUB"
+    cur = "RUB"  # the only currency of the data set (its parts below read it as such)
 
     def reading(part: Callable[[Any], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -281,8 +281,8 @@ async def measure_money(db: Database, days: int, repeats: int) -> float:
             lambda c: money.money_report(c, NOW, days, tz=TZ, winback_days=None),
         ),
         ("  currency (every priced item)", lambda c: money._currency(c)),
-        ("  cohorts (first order, all orders)", lambda c: money._cohorts(c, cur, NOW, TZ)),
-        ("  segments (every order's time)", lambda c: money._segments(c, cur, NOW, None)),
+        ("  cohorts (first order, all orders)", lambda c: money._cohorts(c, cur, NOW, TZ, True)),
+        ("  segments (every order's time)", lambda c: money._segments(c, cur, NOW, None, True)),
         (
             "  period figures incl. LTV",
             lambda c: _figures_only(money, c, cur, span),

@@ -29,7 +29,7 @@ from bot.admins.service import Roster
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.dashboard.links import DashboardLinks, register_menu_button
-from bot.disclosure.guard import PseudonymKeyError, guard_key
+from bot.disclosure.guard import PseudonymKeyError, guard_key, identity_key
 from bot.i18n import I18n, LocaleMiddleware, build_i18n
 from bot.liveness import UNREACHABLE_ERRORS, Liveness, TelegramWatch, TokenRejected, describe
 from bot.outbox import Kind, build_registry
@@ -127,6 +127,7 @@ class BotApp:
             ) from None
         try:
             self.pseudonyms.use(*await guard_key(self.db, self.settings, self.clock.now()))
+            self.pseudonyms.use_identity(identity_key(self.settings, self.pseudonyms.key))
         except PseudonymKeyError:
             # Nothing else has started: close what is open, so the refusal is the only output.
             await self.db.close()

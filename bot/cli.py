@@ -287,7 +287,7 @@ async def rotate_pseudonym_key(settings: Settings) -> int:
     """Make a new pseudonym key this database's key; the open wave is closed first, since
     nobody who answered it could be matched to their answers under the new key."""
     from bot.clock import SystemClock
-    from bot.disclosure.guard import new_key, record_key
+    from bot.disclosure.guard import keep_identity_key, new_key, record_key
     from bot.survey import service as survey_service
     from storage import Database, DatabaseLockedByAnotherProcess
 
@@ -306,6 +306,11 @@ async def rotate_pseudonym_key(settings: Settings) -> int:
             print(
                 f"closed the open survey wave «{wave.title}» first: its answers could not be "
                 "matched to people under a new key (its figures stay in the reports)"
+            )
+        if not await keep_identity_key(db, settings):
+            print(
+                "note: the old pseudonym key is gone and there is no identity key file, so "
+                "customers forgotten before cannot be recognised in later orders by e-mail"
             )
         key, where, kept = new_key(settings, now)
         await record_key(db, key, now)

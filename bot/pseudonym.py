@@ -35,17 +35,33 @@ def export_pseudonym(key: bytes, wave_id: int, respondent: str) -> str:
 class Pseudonymizer:
     """The key in use; the app sets it at start, once the database has accepted it."""
 
-    def __init__(self, key: bytes | None = None, per_wave_from: int = 1) -> None:
+    def __init__(
+        self,
+        key: bytes | None = None,
+        per_wave_from: int = 1,
+        *,
+        identity_key: bytes | None = None,
+    ) -> None:
         self._key: bytes | None = None
+        self._identity_key: bytes | None = None
         self.per_wave_from = per_wave_from
         if key is not None:
             self.use(key, per_wave_from)
+        if identity_key is not None:
+            self.use_identity(identity_key)
 
     def use(self, key: bytes, per_wave_from: int) -> None:
         if not key:
             raise ValueError("empty pseudonym key")
         self._key = key
         self.per_wave_from = per_wave_from
+
+    def use_identity(self, key: bytes) -> None:
+        """The key of identity hashes (`keyed`): apart from the pseudonym key, so that
+        `rotate-pseudonym-key` leaves them as they are (bot/customers/identity.py)."""
+        if not key:
+            raise ValueError("empty identity key")
+        self._identity_key = key
 
     @property
     def key(self) -> bytes:
@@ -67,7 +83,11 @@ class Pseudonymizer:
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:20]
 
     def keyed(self, label: str, value: str) -> str:
-        """A keyed hash of `value` for another use than respondents (`label` keeps them apart):
-        e.g. a forgotten customer's e-mail kept as the shop's customer id."""
-        digest = hmac.new(self.key, f"{label}\x00{value}".encode(), hashlib.sha256)
+        """A keyed hash of `value` that must stay the same for years (`label` keeps uses apart):
+        a forgotten customer's e-mail kept as the shop's customer id. Keyed by the identity
+        key, not the pseudonym key: rotating that one must not let a forgotten person's next
+        order be recorded under their e-mail again."""
+        if self._identity_key is None:
+            raise RuntimeError("the identity key is not set (the app has not started)")
+        digest = hmac.new(self._identity_key, f"{label}\x00{value}".encode(), hashlib.sha256)
         return digest.hexdigest()[:32]

@@ -479,6 +479,8 @@ async def insert_reviews(
     conn: aiosqlite.Connection, rows: list[tuple[int, int]], now: datetime
 ) -> None:
     """(id, customer_id) rows of new pending reviews."""
+    if not rows:
+        return  # no round trip to SQLite's thread for nothing
     await conn.executemany(
         "INSERT INTO reviews (id, customer_id, created_at, status) VALUES (?, ?, ?, 'pending')",
         [(review_id, customer_id, to_db(now)) for review_id, customer_id in rows],

@@ -162,14 +162,14 @@ class Database:
             else:
                 await conn.commit()
 
-    def group_commit(self, apply: BatchApply[T, R]) -> GroupCommit[T, R]:
+    def group_commit(self, apply: BatchApply[T, R], *, inline: bool = False) -> GroupCommit[T, R]:
         """The group-commit queue of `apply` on this database (one queue per function).
 
         For small writes that arrive in crowds (survey answers): see storage/group_commit.py.
         """
         group = self._group_commits.get(apply)
         if group is None:
-            group = self._group_commits[apply] = GroupCommit(self, apply)
+            group = self._group_commits[apply] = GroupCommit(self, apply, inline=inline)
         return group
 
     @asynccontextmanager

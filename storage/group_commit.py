@@ -32,6 +32,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from storage.inline import in_writer_thread
+
 if TYPE_CHECKING:
     import aiosqlite
 
@@ -73,9 +75,19 @@ class Writer(Protocol):
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, db: Writer, apply: BatchApply[T, R], *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        db: Writer,
+        apply: BatchApply[T, R],
+        *,
+        max_batch: int = MAX_BATCH,
+        inline: bool = False,
+    ) -> None:
         self._db = db
         self._apply = apply
+        # inline: `apply` runs in SQLite's thread in one round trip (storage/inline.py), for
+        # an apply that awaits nothing but the connection.
+        self._inline = inline
         self.max_batch = max_batch
         self._pending: deque[_Entry[T, R]] = deque()
         self._writer: _Entry[T, R] | None = None  # whose task writes the next batch
@@ -131,11 +143,16 @@ class GroupCommit(Generic[T, R]):
         finally:
             self._pass_turn()
 
+    async def _run(self, conn: aiosqlite.Connection, items: list[T]) -> Sequence[R]:
+        if not self._inline:
+            return await self._apply(conn, items)
+        return await in_writer_thread(conn, lambda inline: self._apply(inline, items))  # type: ignore[arg-type]
+
     async def _write(self, batch: list[_Entry[T, R]]) -> None:
         started = time.perf_counter()
         try:
             async with self._db.write() as conn:
-                results = await self._apply(conn, [e.item for e in batch])
+                results = await self._run(conn, [e.item for e in batch])
                 if len(results) != len(batch):
                     raise RuntimeError(
                         f"apply returned {len(results)} results for {len(batch)} items"
@@ -151,7 +168,7 @@ class GroupCommit(Generic[T, R]):
             for entry in batch:
                 try:
                     async with self._db.write() as conn:
-                        (result,) = await self._apply(conn, [entry.item])
+                        (result,) = await self._run(conn, [entry.item])
                 except Exception as single_exc:
                     entry.finish(error=single_exc)
                 else:

@@ -95,6 +95,8 @@ async def enqueue_many(
 
     For bulk writers (the CSV import): one aiosqlite round trip instead of one per row.
     """
+    if not rows:
+        return
     await conn.executemany(
         "INSERT INTO outbox (kind, customer_id, ref_id, due_at, created_at) VALUES (?, ?, ?, ?, ?)",
         [
@@ -227,6 +229,8 @@ async def cancel_pending_restock_many(
     Only reminders of items with ids below `items_before` (those stored before this batch):
     the batch's own rows are settled by the caller.
     """
+    if not rows:
+        return 0  # no round trip to SQLite's thread for nothing
     cur = await conn.executemany(
         "UPDATE outbox SET status = 'cancelled', last_error = ? "
         "WHERE customer_id = ? AND kind = ? AND status = 'pending' AND ref_id IN ("
@@ -242,6 +246,8 @@ async def cancel_pending_restock_many(
 
 async def cancel_restock_of_items(conn: aiosqlite.Connection, rows: list[tuple[str, int]]) -> int:
     """(reason, order item id): cancel the queued restock reminders of these items."""
+    if not rows:
+        return 0  # no round trip to SQLite's thread for nothing
     cur = await conn.executemany(
         "UPDATE outbox SET status = 'cancelled', last_error = ? "
         f"WHERE kind = '{RESTOCK}' AND ref_id = ? AND status = 'pending'",
@@ -298,6 +304,8 @@ async def mark_restock_converted_many(
     window: timedelta,
 ) -> int:
     """mark_restock_converted for many (customer_id, sku, purchased_at), in order."""
+    if not rows:
+        return 0  # no round trip to SQLite's thread for nothing
     cur = await conn.executemany(
         "UPDATE outbox SET converted_at = ? WHERE customer_id = ? AND kind = ? "
         "AND status = 'sent' AND converted_at IS NULL AND sent_at BETWEEN ? AND ? "

@@ -15,6 +15,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.customers import identity
 from bot.customers.csv_import import run_import
+from bot.disclosure.guard import identity_key
 from bot.integrations.mapping import retailcrm
 from bot.privacy import service as privacy
 from bot.pseudonym import Pseudonymizer
@@ -192,7 +193,8 @@ async def test_forget_clears_the_email_and_hashes_an_email_customer_id(
 ) -> None:
     path = fixture(tmp_path, "shopify_orders_export.csv")
     assert await run_import(settings, path, clock=clock) == 0
-    keys = Pseudonymizer(settings.resolve_pseudonym_secret())
+    secret = settings.resolve_pseudonym_secret()
+    keys = Pseudonymizer(secret, identity_key=identity_key(settings, secret))
     db = Database(settings.database_path)
     await db.open(process_lock=False)
     try:
@@ -240,7 +242,8 @@ async def test_forget_hashes_a_guests_phone_id_too(
 ) -> None:
     path = fixture(tmp_path, "shopify_orders_export.csv")
     assert await run_import(settings, path, clock=clock) == 0
-    keys = Pseudonymizer(settings.resolve_pseudonym_secret())
+    secret = settings.resolve_pseudonym_secret()
+    keys = Pseudonymizer(secret, identity_key=identity_key(settings, secret))
     db = Database(settings.database_path)
     await db.open(process_lock=False)
     try:

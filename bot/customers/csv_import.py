@@ -66,6 +66,7 @@ from bot.customers.formats import (
 from bot.customers.phones import InvalidPhone, to_e164
 from bot.customers.purchases import Timing
 from bot.customers.schema import MAX_ITEMS, PurchaseIn
+from bot.disclosure.guard import identity_key
 from bot.i18n import Translator, build_i18n
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
@@ -717,7 +718,8 @@ async def run_import(
             )
             return NO_TELEGRAM
 
-    keys = Pseudonymizer(settings.resolve_pseudonym_secret())
+    pseudonym_key = settings.resolve_pseudonym_secret()
+    keys = Pseudonymizer(pseudonym_key, identity_key=identity_key(settings, pseudonym_key))
     db = Database(settings.database_path)
     bar = None
     try:

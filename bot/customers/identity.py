@@ -3,10 +3,11 @@ as a keyed hash.
 
 Shopify's export has no customer id, so a customer there is known by e-mail (bot.customers.
 formats.rows.guest_id), and other shops use the e-mail as their id too. /forget must not leave
-the address in `customers.external_id`; it becomes `h:<keyed hash>` (key: the pseudonym key,
-kept outside the database), and every later order for that e-mail is mapped to the same hash
-before it is recorded, so it still belongs to the forgotten (anonymous) record and messages
-nobody.
+the address in `customers.external_id`; it becomes `h:<keyed hash>`, and every later order for
+that e-mail is mapped to the same hash before it is recorded, so it still belongs to the
+forgotten (anonymous) record and messages nobody. The key is the identity key
+(`<DATABASE_PATH>.identity-key`, kept outside the database, bot/disclosure/guard.py), not the
+pseudonym key: `rotate-pseudonym-key` must not make the hashes match nothing.
 """
 
 from __future__ import annotations

@@ -63,4 +63,6 @@ async def ingest(
     db: Database, purchase: PurchaseIn, timing: Timing, now: datetime, keys: Pseudonymizer
 ) -> Ingested:
     """Record one purchase (idempotent by order id); returns what became of it."""
-    return await db.group_commit(_apply).submit(_Job(purchase, timing, now, keys))
+    # inline: the batch rules await nothing but the connection, so the whole transaction's
+    # statements go to SQLite's thread in one round trip (storage/inline.py).
+    return await db.group_commit(_apply, inline=True).submit(_Job(purchase, timing, now, keys))

@@ -29,6 +29,35 @@ def key_file_path(settings: Settings) -> Path:
     return settings.database_path.parent / (settings.database_path.name + ".pseudonym-key")
 
 
+def identity_key_path(settings: Settings) -> Path:
+    return settings.database_path.parent / (settings.database_path.name + ".identity-key")
+
+
+def identity_key(settings: Settings, current: bytes) -> bytes:
+    """The key of identity hashes (a forgotten customer's e-mail kept as the shop's id,
+    bot/customers/identity.py), from `<DATABASE_PATH>.identity-key`.
+
+    `rotate-pseudonym-key` replaces the pseudonym key; hashes made under it would then match
+    no later order, and a forgotten person's next order would be recorded under their e-mail
+    again. So identity hashes have a key of their own, never rotated. The file is made on
+    the first start that lacks it, from `current` (the pseudonym key this database was used
+    with), so the hashes made before it existed, under that key, still match.
+    """
+    path = identity_key_path(settings)
+    if path.exists():
+        key = path.read_bytes().strip()
+        if not key:
+            raise PseudonymKeyError(
+                f"the identity key file {path} is empty; put back the copy you kept "
+                "(without it, forgotten customers' later orders would not be recognised)"
+            )
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(current + b"\n")
+    path.chmod(0o600)
+    return current
+
+
 def _env_key(settings: Settings) -> bytes | None:
     secret = settings.pseudonym_secret
     return secret.get_secret_value().encode() if secret and secret.get_secret_value() else None
@@ -96,6 +125,30 @@ def new_key(settings: Settings, now: datetime) -> tuple[bytes, str, Path | None]
     return key.encode(), str(path), kept
 
 
+async def keep_identity_key(db: Database, settings: Settings) -> bool:
+    """Before a rotation: make sure identity hashes keep the key they were made with.
+
+    A bot started since identity keys exist has its file already. One that has not (an
+    upgrade, then a rotation before any start) still hashed under the pseudonym key: if the key
+    in use now is still this database's, it becomes the identity key. False when the old key
+    is gone already (PSEUDONYM_SECRET changed before the command) and no identity key exists.
+    """
+    if identity_key_path(settings).exists():
+        return True
+    try:
+        key, _ = read_key(settings)
+    except KeyFileError:
+        key = None
+    async with db.read() as conn:
+        stored = await store.key_fingerprint(conn)
+    if stored is None:
+        return True  # never started: nothing was hashed yet
+    if key is None or check_key(stored, key) is not KeyCheck.MATCH:
+        return False
+    identity_key(settings, key)
+    return True
+
+
 async def record_key(db: Database, key: bytes, now: datetime) -> None:
     async with db.write() as conn:
         await store.set_key_fingerprint(conn, fingerprint(key), now)
@@ -106,6 +159,9 @@ __all__ = [
     "KeyFileError",
     "PseudonymKeyError",
     "guard_key",
+    "identity_key",
+    "identity_key_path",
+    "keep_identity_key",
     "key_file_path",
     "new_key",
     "read_key",

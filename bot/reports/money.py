@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -100,17 +100,52 @@ async def _rows(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ())
         return list(await cur.fetchall())
 
 
-async def _currency(conn: aiosqlite.Connection) -> tuple[str | None, tuple[str, ...]]:
+async def _currency(conn: aiosqlite.Connection) -> tuple[str | None, tuple[str, ...], int]:
+    """(the main currency, the others, revenue ever in the main one and in none given)."""
     rows = await _rows(
         conn,
-        "SELECT currency, SUM(price_cents * quantity) AS total FROM order_items "
-        "WHERE price_cents IS NOT NULL GROUP BY currency ORDER BY total DESC",
+        "SELECT currency, SUM(revenue) AS total FROM customer_revenue "
+        "GROUP BY currency ORDER BY total DESC, currency",
     )
     named = [r["currency"] for r in rows if r["currency"]]
     if not rows:
-        return None, ()
+        return None, (), 0
     main = named[0] if named else None
-    return main, tuple(c for c in named if c != main)
+    total = sum(r["total"] for r in rows if r["currency"] in (main or "", ""))
+    return main, tuple(c for c in named if c != main), total
+
+
+# Items without a currency count in the main one. customer_money and customer_revenue (migration
+# 0013) are kept by triggers with every order: the figures over all orders read them.
+_MAIN = "currency IN (:cur, '')"
+_CUSTOMER_REVENUE = (
+    "COALESCE((SELECT SUM(r.revenue) FROM customer_revenue r "
+    f"WHERE r.customer_id = c.customer_id AND r.{_MAIN}), 0)"
+)
+
+
+def _customer_revenue(one_currency: bool) -> str:
+    """A customer's revenue in the main currency (c: their customer_money row): with no other
+    currency, every priced item counts, and it is on the row itself."""
+    return "c.revenue" if one_currency else _CUSTOMER_REVENUE
+
+
+_US = "(CAST(strftime('%s', {t}) AS INTEGER) * 1000000 + CAST(substr({t}, 21, 6) AS INTEGER))"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+async def _revenue_since(conn: aiosqlite.Connection, cur: str, start: datetime) -> dict[int, float]:
+    """Revenue of orders purchased at or after `start`, by customer (an index range)."""
+    rows = await _rows(
+        conn,
+        "SELECT o.customer_id, SUM(CASE WHEN oi.price_cents IS NOT NULL AND "
+        "COALESCE(oi.currency, :cur) = :cur THEN oi.price_cents * oi.quantity END) AS revenue "
+        "FROM orders o JOIN order_items oi ON oi.order_id = o.id "
+        "WHERE o.purchased_at >= :start GROUP BY o.customer_id",
+        {"cur": cur, "start": to_db(start)},
+    )
+    return {r["customer_id"]: r["revenue"] or 0 for r in rows}
 
 
 _ORDER_REVENUE = """
@@ -131,6 +166,7 @@ class _Order:
     at: datetime
     revenue: int | None
     skus: frozenset[str]
+    exact: float = 0.0  # the revenue unrounded, for sums
 
 
 async def _orders(
@@ -144,6 +180,7 @@ async def _orders(
             from_db(r["purchased_at"]),
             round(r["revenue"]) if r["revenue"] is not None else None,
             frozenset((r["skus"] or "").split("\x1f")),
+            r["revenue"] or 0,
         )
         for r in rows
     ]
@@ -184,7 +221,11 @@ async def _figures(
     window: Window,
     orders: list[_Order],
     messages: dict[str, dict[int, list[tuple[datetime, str | None]]]],
+    total: float,
+    beyond: float,
 ) -> MoneyFigures:
+    """`orders`: those from the previous period's start to past the current one's end;
+    `beyond`: the revenue of the orders after them (both for the LTV up to `window.end`)."""
     mine = [o for o in orders if window.start <= o.at < window.end]
     buyers = {o.customer for o in mine}
     firsts: dict[int, datetime] = {}
@@ -194,8 +235,8 @@ async def _figures(
             part = ids[chunk : chunk + 900]
             rows = await _rows(
                 conn,
-                f"SELECT customer_id, MIN(purchased_at) AS first FROM orders "
-                f"WHERE customer_id IN ({','.join('?' * len(part))}) GROUP BY customer_id",
+                f"SELECT customer_id, first_at AS first FROM customer_money "
+                f"WHERE customer_id IN ({','.join('?' * len(part))})",
                 part,
             )
             firsts.update({r["customer_id"]: from_db(r["first"]) for r in rows})
@@ -223,16 +264,15 @@ async def _figures(
     converted = sum(
         1 for c, t in sent_wb if any(winback.converted(t, at) for at in by_customer.get(c, []))
     )
-    ltv_row = (
+    # LTV up to the period's end: everything ever, less the orders since (an index range).
+    customers = (
         await _rows(
             conn,
-            "SELECT COUNT(DISTINCT o.customer_id) AS n, SUM(CASE WHEN oi.price_cents IS NOT NULL "
-            "AND COALESCE(oi.currency, :cur) = :cur THEN oi.price_cents * oi.quantity END) AS r "
-            "FROM orders o JOIN order_items oi ON oi.order_id = o.id WHERE o.purchased_at < :end",
-            {"cur": cur, "end": to_db(window.end)},
+            "SELECT COUNT(*) AS n FROM customer_money WHERE first_at < ?",
+            (to_db(window.end),),
         )
-    )[0]
-    customers = ltv_row["n"] or 0
+    )[0]["n"]
+    ltv_revenue = total - sum(o.exact for o in orders if o.at >= window.end) - beyond
     return MoneyFigures(
         revenue=sum(o.revenue or 0 for o in mine),
         orders=len(mine),
@@ -244,60 +284,125 @@ async def _figures(
         winback_revenue=attributed["winback"],
         winback_sent=len(sent_wb),
         winback_converted=converted,
-        ltv=round((ltv_row["r"] or 0) / customers) if customers else None,
+        ltv=round(ltv_revenue / customers) if customers else None,
         customers=customers,
     )
 
 
+def _month_starts(first: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[str, datetime]]:
+    """The local months from the one of `first` to the one of `end`: (YYYY-MM, its start)."""
+    local = first.astimezone(tz)
+    year, month = local.year, local.month
+    out = []
+    while True:
+        start = datetime(year, month, 1, tzinfo=tz)
+        if start >= end:
+            break
+        out.append((f"{year:04d}-{month:02d}", start))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 async def _cohorts(
-    conn: aiosqlite.Connection, cur: str, end: datetime, tz: ZoneInfo
+    conn: aiosqlite.Connection, cur: str, end: datetime, tz: ZoneInfo, one_currency: bool = False
 ) -> list[Cohort]:
+    """Customers by the local month of their first order before `end`, with their revenue up
+    to `end`: one index range of customer_money a month, less the orders since `end`."""
+    first = (
+        await _rows(
+            conn,
+            "SELECT MIN(first_at) AS first FROM customer_money WHERE first_at < ?",
+            (to_db(end),),
+        )
+    )[0]["first"]
+    if first is None:
+        return []
+    months = _month_starts(from_db(first), end, tz)
+    bounds = [to_db(start) for _, start in months[1:]] + [to_db(end)]
+    params: dict[str, object] = {"cur": cur}
+    values = []
+    for n, ((label, start), stop) in enumerate(zip(months, bounds, strict=True)):
+        values.append(f"(:m{n}, :lo{n}, :hi{n})")
+        params.update({f"m{n}": label, f"lo{n}": to_db(start), f"hi{n}": stop})
     rows = await _rows(
         conn,
-        """
-        SELECT f.first, COALESCE(r.revenue, 0) AS revenue FROM
-          (SELECT customer_id, MIN(purchased_at) AS first FROM orders
-           WHERE purchased_at < :end GROUP BY customer_id) f
-        LEFT JOIN
-          (SELECT o.customer_id, SUM(CASE WHEN oi.price_cents IS NOT NULL
-                  AND COALESCE(oi.currency, :cur) = :cur THEN oi.price_cents * oi.quantity END)
-                  AS revenue
-           FROM orders o JOIN order_items oi ON oi.order_id = o.id
-           WHERE o.purchased_at < :end GROUP BY o.customer_id) r
-        ON r.customer_id = f.customer_id
+        f"""
+        WITH m(label, lo, hi) AS (VALUES {", ".join(values)})
+        SELECT m.label, COUNT(*) AS customers, SUM({_customer_revenue(one_currency)}) AS revenue
+        FROM m JOIN customer_money c ON c.first_at >= m.lo AND c.first_at < m.hi
+        GROUP BY m.label
         """,
-        {"cur": cur, "end": to_db(end)},
+        params,
     )
-    months: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    for r in rows:
-        month = from_db(r["first"]).astimezone(tz).strftime("%Y-%m")
-        months[month][0] += 1
-        months[month][1] += r["revenue"]
-    return [Cohort(m, int(n), round(rev)) for m, (n, rev) in sorted(months.items())]
+    found = {r["label"]: [r["customers"], r["revenue"] or 0] for r in rows}
+    late = await _revenue_since(conn, cur, end)
+    if late:
+        ids = list(late)
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk : chunk + 900]
+            for r in await _rows(
+                conn,
+                "SELECT customer_id, first_at FROM customer_money WHERE first_at < ? AND "
+                f"customer_id IN ({','.join('?' * len(part))})",
+                [to_db(end), *part],
+            ):
+                label = from_db(r["first_at"]).astimezone(tz).strftime("%Y-%m")
+                found[label][1] -= late[r["customer_id"]]
+    return [Cohort(m, int(n), round(rev)) for m, (n, rev) in sorted(found.items())]
 
 
 async def _segments(
-    conn: aiosqlite.Connection, cur: str, now: datetime, winback_days: int | None
+    conn: aiosqlite.Connection,
+    cur: str,
+    now: datetime,
+    winback_days: int | None,
+    one_currency: bool = False,
 ) -> list[Segment]:
+    """Customers by segment as of now, with their revenue: one pass over customer_money in
+    SQL (the rules of bot/winback/rules.py in whole microseconds); a customer with an order
+    dated after now is worked out from their orders before now, as the rules read them."""
     days = winback_days or winback.DEFAULT_DAYS
+    params = {
+        "cur": cur,
+        "now": to_db(now),
+        "now_us": (now - _EPOCH) // _MICROSECOND,
+        "floor_us": timedelta(days=days) // _MICROSECOND,
+    }
     rows = await _rows(
+        conn,
+        f"""
+        SELECT CASE WHEN age > lim THEN 'lapsed' WHEN 2 * age > lim THEN 'at_risk'
+                    WHEN orders >= 2 THEN 'repeat' ELSE 'new' END AS name,
+               COUNT(*) AS customers, SUM(revenue) AS revenue
+        FROM (SELECT c.orders, :now_us - {_US.format(t="c.last_at")} AS age,
+                     MAX(:floor_us, 2 * COALESCE(c.gap_us, 0)) AS lim,
+                     {_customer_revenue(one_currency)} AS revenue
+              FROM customer_money c WHERE c.last_at < :now)
+        GROUP BY name
+        """,
+        params,
+    )
+    counts = {name: [0, 0.0] for name in winback.SEGMENTS}
+    for r in rows:
+        counts[r["name"]] = [r["customers"], r["revenue"] or 0]
+    later = await _rows(
         conn,
         """
         SELECT o.customer_id, o.purchased_at,
                SUM(CASE WHEN oi.price_cents IS NOT NULL AND COALESCE(oi.currency, :cur) = :cur
                         THEN oi.price_cents * oi.quantity END) AS revenue
         FROM orders o JOIN order_items oi ON oi.order_id = o.id
-        WHERE o.purchased_at < :now
-        GROUP BY o.id ORDER BY o.customer_id
+        WHERE o.purchased_at < :now AND o.customer_id IN
+              (SELECT customer_id FROM customer_money WHERE last_at >= :now)
+        GROUP BY o.id
         """,
-        {"cur": cur, "now": to_db(now)},
+        params,
     )
     per: dict[int, tuple[list[datetime], list[float]]] = defaultdict(lambda: ([], []))
-    for r in rows:
+    for r in later:
         times, money = per[r["customer_id"]]
         times.append(from_db(r["purchased_at"]))
         money.append(r["revenue"] or 0)
-    counts = {name: [0, 0.0] for name in winback.SEGMENTS}
     for times, money in per.values():
         limit = winback.threshold(days, winback.usual_interval(times))
         name = winback.segment(len(times), max(times), limit, now)
@@ -315,21 +420,21 @@ async def money_report(
     winback_days: int | None,
 ) -> MoneyReport:
     span = periods(now, days)
-    currency, others = await _currency(conn)
+    currency, others, total = await _currency(conn)
     cur = currency or ""
     earliest = span.previous.start - max(WINDOWS.values())
-    orders = await _orders(
-        conn, cur, span.previous.start, span.current.end + winback.CONVERSION_WINDOW
-    )
+    orders_end = span.current.end + winback.CONVERSION_WINDOW
+    orders = await _orders(conn, cur, span.previous.start, orders_end)
+    beyond = sum((await _revenue_since(conn, cur, orders_end)).values())
     messages = await _messages(conn, earliest, span.current.end)
-    current = await _figures(conn, cur, span.current, orders, messages)
-    previous = await _figures(conn, cur, span.previous, orders, messages)
+    current = await _figures(conn, cur, span.current, orders, messages, total, beyond)
+    previous = await _figures(conn, cur, span.previous, orders, messages, total, beyond)
     return MoneyReport(
         periods=span,
         currency=currency,
         other_currencies=others,
         current=current,
         previous=previous,
-        cohorts=await _cohorts(conn, cur, span.current.end, tz),
-        segments=await _segments(conn, cur, now, winback_days),
+        cohorts=await _cohorts(conn, cur, span.current.end, tz, not others),
+        segments=await _segments(conn, cur, now, winback_days, not others),
     )

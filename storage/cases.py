@@ -6,7 +6,7 @@ Plain functions over a connection that return plain data; the caller owns the tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.outbox import CASE_TO_CUSTOMER, RESTOCK
@@ -386,6 +386,69 @@ async def cases_opened_between(
         (to_db(start), to_db(end)),
     ) as cur:
         return [_case(row) for row in await cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class LoopCounts:
+    """The loop figures of the cases opened in a window, counted by SQLite (the report at three
+    million reviews reads numbers, not every case of the year)."""
+
+    opened: int
+    in_target: int  # first answered by the due time
+    confirmed: int
+    reopened: int  # reopened at least once
+    recovered: int  # customers of closed complaints who came back (bot.cases.service.recovery)
+    first_answer_hours: list[float]
+    resolution_hours: list[float]
+
+
+# Hours between two stored timestamps, to the millisecond (julianday's float noise removed, so
+# 1.25 h stays 1.25 and rounds half up as the report does).
+def _hours_sql(later: str, earlier: str) -> str:
+    return f"round((julianday({later}) - julianday({earlier})) * 86400, 3) / 3600.0"
+
+
+# The end of the recovery window in the stored form (the fraction and the Z kept as they were).
+_RECOVERY_END = "strftime('%Y-%m-%dT%H:%M:%S', c.resolved_at, :days) || substr(c.resolved_at, 20)"
+
+
+async def loop_counts(
+    conn: aiosqlite.Connection, start: datetime, end: datetime, *, recovery: timedelta
+) -> LoopCounts:
+    """`recovery`: how long after a resolved complaint a return counts (whole days)."""
+    window = (to_db(start), to_db(end))
+    async with conn.execute(
+        "SELECT COUNT(*), "
+        "COALESCE(SUM(first_answered_at IS NOT NULL AND first_answered_at <= due_at), 0), "
+        "COALESCE(SUM(closed_how = 'confirmed'), 0), COALESCE(SUM(reopened > 0), 0) "
+        "FROM cases WHERE opened_at >= ? AND opened_at < ?",
+        window,
+    ) as cur:
+        opened, in_target, confirmed, reopened = await cur.fetchone()  # type: ignore[misc]
+    async with conn.execute(
+        f"SELECT {_hours_sql('first_answered_at', 'opened_at')} FROM cases "
+        "WHERE opened_at >= ? AND opened_at < ? AND first_answered_at IS NOT NULL",
+        window,
+    ) as cur:
+        first = [row[0] for row in await cur.fetchall()]
+    async with conn.execute(
+        f"SELECT {_hours_sql('closed_at', 'opened_at')} FROM cases "
+        "WHERE opened_at >= ? AND opened_at < ? AND closed_at IS NOT NULL",
+        window,
+    ) as cur:
+        resolution = [row[0] for row in await cur.fetchall()]
+    async with conn.execute(
+        "SELECT COUNT(DISTINCT c.customer_id) FROM cases c "
+        "WHERE c.opened_at >= :start AND c.opened_at < :end AND c.topic = 'complaint' "
+        "AND c.status = 'closed' AND c.resolved_at IS NOT NULL AND ("
+        "  EXISTS (SELECT 1 FROM reviews r WHERE r.customer_id = c.customer_id "
+        f"   AND r.rating >= 4 AND r.rated_at > c.resolved_at AND r.rated_at <= {_RECOVERY_END})"
+        "  OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id "
+        f"   AND o.purchased_at > c.resolved_at AND o.purchased_at <= {_RECOVERY_END}))",
+        {"start": window[0], "end": window[1], "days": f"+{recovery.days} days"},
+    ) as cur:
+        (recovered,) = await cur.fetchone()  # type: ignore[misc]
+    return LoopCounts(opened, in_target, confirmed, reopened, recovered, first, resolution)
 
 
 async def export_rows(conn: aiosqlite.Connection) -> list[tuple[CaseRow, str, bool, int]]:

@@ -8,8 +8,8 @@ shop's name, the other admins see it, the case is answered) and `bot.cases.servi
 («Решено»: the customer is asked «Вопрос решён?»). Each runs in one transaction with its outbox
 rows, so it is paced and retried like every other message.
 
-The median time to the first answer is computed by the report's function
-(`bot.reports.loop.first_answer_hours`) over the same cohort, so the page and /report agree.
+The median time to the first answer comes from the report's own query
+(`storage.cases.loop_counts`) over the same cohort, so the page and /report agree.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ import aiosqlite
 from bot.cases import service as case_service
 from bot.cases.machine import Refusal as CaseRefusal
 from bot.cases.machine import Status, Topic
+from bot.cases.timing import RECOVERY_WINDOW
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
-from bot.reports.loop import HOUR, first_answer_hours
+from bot.reports.loop import HOUR
 from bot.reports.periods import periods
 from bot.settings import Settings
 from storage import Database
@@ -122,7 +123,9 @@ async def case_summary(conn: aiosqlite.Connection, now: datetime, days: int) -> 
     opened in the last `days` (the report's loop figure, by its function)."""
     counts = await q.count_by_status(conn)
     window = periods(now, days).current
-    hours = first_answer_hours(await q.cases_opened_between(conn, window.start, window.end))
+    hours = (
+        await q.loop_counts(conn, window.start, window.end, recovery=RECOVERY_WINDOW)
+    ).first_answer_hours
     return CaseSummary(
         open=counts.get(Status.OPEN.value, 0) + counts.get(Status.ANSWERED.value, 0),
         waiting=counts.get(Status.OPEN.value, 0),

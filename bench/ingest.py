@@ -352,6 +352,33 @@ async def bench_webhooks(app: BotApp, n: int) -> None:
                 f"{(group.seconds - in_txn) / seconds:.0%} of the run in them"
             )
     print(f"  {'':<38} 16 senders = {rates[16] / rates[1]:.1f}x one sender")
+    await bench_external_webhooks(app, n, base, rng, now)
+
+
+async def bench_external_webhooks(
+    app: BotApp, n: int, base: str, rng: random.Random, now: datetime
+) -> None:
+    """The same, with the senders in another process (as a shop's servers are): the figures
+    above share one event loop between the senders and the bot."""
+    rates = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for senders, offset in ((1, 2 * n), (16, 3 * n)):
+            path = Path(folder) / f"bodies-{senders}.jsonl"
+            path.write_bytes(
+                b"\n".join(shopify_order(20_000_000 + offset + i, now, rng) for i in range(n))
+            )
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench._senders", base, SHOPIFY_SECRET, str(senders),
+                str(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await proc.communicate()
+            if proc.returncode != 0:
+                raise RuntimeError(err.decode())
+            result = json.loads(out)
+            rates[senders] = n / result["seconds"]
+            label = f"orders/create, {senders} sender{'s' if senders > 1 else ''} (own process)"
+            print(line(label, result["latencies"], result["seconds"]))
+    print(f"  {'':<38} 16 senders = {rates[16] / rates[1]:.1f}x one sender (own process)")
 
 
 def _ingest_apply() -> Any:

@@ -16,6 +16,7 @@ from bot.cases.service import recovered_customers, recovery
 from storage import Database
 from storage import cases as q
 from storage.timestamps import to_db
+from tests.case_data import write_customers, write_returns
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 CUSTOMERS = (1, 2, 3)
@@ -41,26 +42,15 @@ async def _check(cases: list[tuple[int, str, str, int | None]], events: list[tup
         try:
             now = to_db(START)
             async with db.write() as conn:
-                for cid in CUSTOMERS:
-                    await conn.execute(
-                        "INSERT INTO customers (id, external_id, link_token, created_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (cid, f"c-{cid}", f"tok-{cid}", now),
-                    )
-                for n, (cid, kind, stars, days) in enumerate(events):
-                    at = to_db(START + timedelta(days=days, hours=n % 5))
-                    if kind == "rating":
-                        await conn.execute(
-                            "INSERT INTO reviews (customer_id, created_at, status, rating, "
-                            "rated_at) VALUES (?, ?, 'answered', ?, ?)",
-                            (cid, now, stars, at),
-                        )
-                    else:
-                        await conn.execute(
-                            "INSERT INTO orders (order_id, customer_id, purchased_at, created_at)"
-                            " VALUES (?, ?, ?, ?)",
-                            (f"O-{n}", cid, at, now),
-                        )
+                await write_customers(conn, CUSTOMERS, START)
+                await write_returns(
+                    conn,
+                    [
+                        (cid, kind, stars, START + timedelta(days=days, hours=n % 5))
+                        for n, (cid, kind, stars, days) in enumerate(events)
+                    ],
+                    START,
+                )
                 for n, (cid, topic, status, resolved) in enumerate(cases):
                     at = START + timedelta(days=resolved) if resolved is not None else None
                     await conn.execute(

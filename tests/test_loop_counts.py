@@ -23,6 +23,7 @@ from bot.cases.timing import RECOVERY_WINDOW
 from storage import Database
 from storage import cases as q
 from storage.timestamps import to_db
+from tests.case_data import write_customers, write_returns
 
 START = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 WINDOW = (START + timedelta(days=2), START + timedelta(days=32))
@@ -80,28 +81,16 @@ async def check(cases: list[dict], events: list[tuple]) -> None:
         db = Database(Path(folder) / "t.sqlite3")
         await db.open(process_lock=False)
         try:
-            now = to_db(START)
             async with db.write() as conn:
-                for cid in CUSTOMERS:
-                    await conn.execute(
-                        "INSERT INTO customers (id, external_id, link_token, created_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (cid, f"c-{cid}", f"tok-{cid}", now),
-                    )
-                for n, (cid, kind, stars, seconds) in enumerate(events):
-                    at = to_db(START + timedelta(seconds=seconds))
-                    if kind == "rating":
-                        await conn.execute(
-                            "INSERT INTO reviews (customer_id, created_at, status, rating, "
-                            "rated_at) VALUES (?, ?, 'answered', ?, ?)",
-                            (cid, now, stars, at),
-                        )
-                    else:
-                        await conn.execute(
-                            "INSERT INTO orders (order_id, customer_id, purchased_at, created_at)"
-                            " VALUES (?, ?, ?, ?)",
-                            (f"O-{n}", cid, at, now),
-                        )
+                await write_customers(conn, CUSTOMERS, START)
+                await write_returns(
+                    conn,
+                    [
+                        (cid, kind, stars, START + timedelta(seconds=seconds))
+                        for cid, kind, stars, seconds in events
+                    ],
+                    START,
+                )
                 for n, c in enumerate(cases):
                     opened = START + ms(c["opened"])
 

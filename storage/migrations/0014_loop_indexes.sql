@@ -3,3 +3,13 @@
 -- is the effort answers of a period (a range, not a scan of every review).
 CREATE INDEX reviews_good_rating ON reviews(customer_id, rated_at) WHERE rating >= 4;
 CREATE INDEX reviews_effort ON reviews(ces_at, ces) WHERE ces IS NOT NULL;
+
+-- A complaint's page and the review's messages find the review's orders by review_id. Most
+-- orders of a big shop have none yet (their review is not due), and with ANALYZE's statistics
+-- SQLite then preferred scanning every order by time (215 ms at 50,000 orders); an index of the
+-- orders that have one is always a lookup.
+DROP INDEX orders_review;
+CREATE INDEX orders_review ON orders(review_id) WHERE review_id IS NOT NULL;
+
+-- The dashboard's «просрочено» count: open cases never answered, by due time.
+CREATE INDEX cases_unanswered_due ON cases(due_at) WHERE status = 'open' AND first_answered_at IS NULL;

@@ -398,8 +398,8 @@ class LoopCounts:
     confirmed: int
     reopened: int  # reopened at least once
     recovered: int  # customers of closed complaints who came back (bot.cases.service.recovery)
-    first_answer_hours: list[float]
-    resolution_hours: list[float]
+    median_first_answer: float | None  # hours; None when none was answered
+    median_resolution: float | None  # hours; None when none was closed
 
 
 # Hours between two stored timestamps, to the millisecond (julianday's float noise removed, so
@@ -410,6 +410,23 @@ def _hours_sql(later: str, earlier: str) -> str:
 
 # The end of the recovery window in the stored form (the fraction and the Z kept as they were).
 _RECOVERY_END = "strftime('%Y-%m-%dT%H:%M:%S', c.resolved_at, :days) || substr(c.resolved_at, 20)"
+
+
+async def _median_hours(
+    conn: aiosqlite.Connection, until: str, window: tuple[str, str]
+) -> float | None:
+    """The median of the hours from opening to `until` (a column) over the window's cases that
+    have it: sorted by SQLite, only the middle one or two values come out (as
+    statistics.median: the mean of the two middle ones for an even count)."""
+    async with conn.execute(
+        f"WITH h AS MATERIALIZED (SELECT {_hours_sql(until, 'opened_at')} AS v FROM cases "
+        f"WHERE opened_at >= ? AND opened_at < ? AND {until} IS NOT NULL) "
+        "SELECT AVG(v) FROM (SELECT v FROM h ORDER BY v "
+        "LIMIT 2 - (SELECT COUNT(*) FROM h) % 2 OFFSET ((SELECT COUNT(*) FROM h) - 1) / 2)",
+        window,
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
 
 
 async def loop_counts(
@@ -425,18 +442,8 @@ async def loop_counts(
         window,
     ) as cur:
         opened, in_target, confirmed, reopened = await cur.fetchone()  # type: ignore[misc]
-    async with conn.execute(
-        f"SELECT {_hours_sql('first_answered_at', 'opened_at')} FROM cases "
-        "WHERE opened_at >= ? AND opened_at < ? AND first_answered_at IS NOT NULL",
-        window,
-    ) as cur:
-        first = [row[0] for row in await cur.fetchall()]
-    async with conn.execute(
-        f"SELECT {_hours_sql('closed_at', 'opened_at')} FROM cases "
-        "WHERE opened_at >= ? AND opened_at < ? AND closed_at IS NOT NULL",
-        window,
-    ) as cur:
-        resolution = [row[0] for row in await cur.fetchall()]
+    first = await _median_hours(conn, "first_answered_at", window)
+    resolution = await _median_hours(conn, "closed_at", window)
     async with conn.execute(
         "SELECT COUNT(DISTINCT c.customer_id) FROM cases c "
         "WHERE c.opened_at >= :start AND c.opened_at < :end AND c.topic = 'complaint' "

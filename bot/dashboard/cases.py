@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from html import escape
-from statistics import median
 
 import aiosqlite
 
@@ -125,14 +124,14 @@ async def case_summary(conn: aiosqlite.Connection, now: datetime, days: int) -> 
     window = periods(now, days).current
     hours = (
         await q.loop_counts(conn, window.start, window.end, recovery=RECOVERY_WINDOW)
-    ).first_answer_hours
+    ).median_first_answer
     return CaseSummary(
         open=counts.get(Status.OPEN.value, 0) + counts.get(Status.ANSWERED.value, 0),
         waiting=counts.get(Status.OPEN.value, 0),
         overdue=await q.count_unanswered_past_due(conn, now),
         total=sum(counts.values()),
         since=window.start,
-        median_first_answer=timedelta(seconds=median(hours) * HOUR) if hours else None,
+        median_first_answer=timedelta(seconds=hours * HOUR) if hours is not None else None,
     )
 
 

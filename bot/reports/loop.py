@@ -17,7 +17,6 @@ Buy-again: restock reminders sent in the period that got a «Купить сно
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from statistics import median
 from typing import TYPE_CHECKING
 
 from bot.cases.timing import RECOVERY_WINDOW
@@ -56,22 +55,14 @@ class Effort:
 @dataclass(frozen=True)
 class LoopFigures:
     opened: int = 0
-    first_answer_hours: list[float] = field(default_factory=list)
-    resolution_hours: list[float] = field(default_factory=list)
+    median_first_answer: float | None = None  # hours; None: nothing answered
+    median_resolution: float | None = None  # hours; None: nothing closed
     in_target: int = 0
     confirmed: int = 0
     reopened: int = 0
     recovered: int = 0
     effort: Effort = field(default_factory=Effort)
     buy_again: int = 0  # restock reminders of the period with a «Купить снова» intent
-
-    @property
-    def median_first_answer(self) -> float | None:
-        return median(self.first_answer_hours) if self.first_answer_hours else None
-
-    @property
-    def median_resolution(self) -> float | None:
-        return median(self.resolution_hours) if self.resolution_hours else None
 
     @property
     def in_target_share(self) -> float | None:
@@ -103,8 +94,8 @@ async def _figures(conn: aiosqlite.Connection, window: Window) -> LoopFigures:
     counts = await q.loop_counts(conn, window.start, window.end, recovery=RECOVERY_WINDOW)
     return LoopFigures(
         opened=counts.opened,
-        first_answer_hours=counts.first_answer_hours,
-        resolution_hours=counts.resolution_hours,
+        median_first_answer=counts.median_first_answer,
+        median_resolution=counts.median_resolution,
         in_target=counts.in_target,
         confirmed=counts.confirmed,
         reopened=counts.reopened,

@@ -221,7 +221,7 @@ async def test_a_reply_from_the_cases_page_reaches_the_customer(
     report = await build_report(app.db, app.settings, ReportRequest(days=30), app.clock.now())
     assert report.loop is not None
     assert report.loop.current.opened == 1
-    assert report.loop.current.first_answer_hours == [2.0]
+    assert report.loop.current.median_first_answer == 2.0
     assert report.loop.current.in_target == 1
 
 

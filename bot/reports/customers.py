@@ -104,8 +104,15 @@ _BUYERS_SQL = "SELECT customer_id FROM orders WHERE purchased_at >= ? AND purcha
 async def buyers(conn: aiosqlite.Connection, start: datetime, end: datetime) -> set[int]:
     """Customers with a purchase in [start, end): a set, so retention is an intersection (the
     sets are small; SQL's GROUP BY customer over the same rows measured five times slower)."""
-    async with conn.execute(_BUYERS_SQL, (to_db(start), to_db(end))) as cur:
+    cur = await conn.cursor()
+    # Plain tuples: a year of a big shop is 100,000 rows, and building a Row for each took
+    # longer than the query (141 ms against 53 ms at 200,000 orders).
+    cur.row_factory = None
+    try:
+        await cur.execute(_BUYERS_SQL, (to_db(start), to_db(end)))
         return {row[0] for row in await cur.fetchall()}
+    finally:
+        await cur.close()
 
 
 # Ratings and NPS answers are each read in ONE range scan that serves both the two periods and

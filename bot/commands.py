@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.i18n import build_i18n
@@ -66,15 +65,32 @@ async def register_commands(bot: Bot, settings: Settings, admin_ids: frozenset[i
                 language_code=language_code,
             )
         for admin_id in sorted(admin_ids):
-            try:
-                await bot.set_my_commands(
-                    _commands(ADMIN_COMMANDS + USER_COMMANDS, settings.default_language),
-                    scope=BotCommandScopeChat(chat_id=admin_id),
-                )
-            except TelegramAPIError as exc:
-                # Typically "chat not found": the admin has not written to the bot yet.
-                log.warning("admin commands for %s not set: %s", admin_id, exc.message)
+            await set_admin_commands(bot, settings, admin_id)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # any failure: a non-JSON 500 is no TelegramAPIError
         log.warning("command menu not registered: %s", describe(exc))
+
+
+async def set_admin_commands(bot: Bot, settings: Settings, admin_id: int) -> None:
+    """The admin commands in this admin's chat (at start, and the moment one is added)."""
+    try:
+        await bot.set_my_commands(
+            _commands(ADMIN_COMMANDS + USER_COMMANDS, settings.default_language),
+            scope=BotCommandScopeChat(chat_id=admin_id),
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        # Typically "chat not found": the admin has not written to the bot yet.
+        log.warning("admin commands for %s not set: %s", admin_id, describe(exc))
+
+
+async def clear_admin_commands(bot: Bot, admin_id: int) -> None:
+    """A removed admin's chat goes back to the commands everybody has."""
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=admin_id))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("admin commands for %s not removed: %s", admin_id, describe(exc))

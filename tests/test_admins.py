@@ -145,3 +145,53 @@ async def test_an_admin_added_in_the_bot_gets_alerts_and_the_dashboard_and_setti
     await tg.settle()
     assert len(pavel.texts()) == seen
     assert "Чай так и не пришёл" in boss.last["text"]
+
+
+def admin_menu(tg: BotAPIEmulator, chat_id: int) -> list[str] | None:
+    """The commands Telegram shows in this chat's own menu (None: the default ones)."""
+    for key, commands in tg.commands.items():
+        if f'"chat_id": {chat_id}' in key:
+            return [c["command"] for c in commands]
+    return None
+
+
+async def test_an_added_admin_gets_the_menus_at_once_and_a_removed_one_loses_them(
+    start_app: Callable[..., Any], tg: BotAPIEmulator
+) -> None:
+    """Before, the admin commands and the dashboard's menu button came at the next restart."""
+    await start_app(dashboard_url="https://shop.example/dashboard")
+    boss = tg.user(ADMIN_ID, "Ольга", language_code="ru")
+    pavel = tg.user(600, "Павел", language_code="ru")
+    pavel.send("/start")
+    await tg.settle()
+    assert admin_menu(tg, 600) is None
+    boss.send("/admins add 600")
+    await tg.settle()
+    boss.click("Подтвердить")
+    await tg.settle()
+    menu = admin_menu(tg, 600)
+    assert menu is not None
+    assert "report" in menu
+    assert "admins" in menu
+    assert tg.menu_buttons["600"]["type"] == "web_app"
+    boss.send("/admins remove 600")
+    await tg.settle()
+    boss.click("Подтвердить")
+    await tg.settle()
+    assert admin_menu(tg, 600) is None
+    assert tg.menu_buttons["600"]["type"] == "default"
+
+
+async def test_the_first_admin_gets_the_menus_when_claiming(
+    start_app: Callable[..., Any], tg: BotAPIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await start_app(admin_ids="")
+    found = re.search(r"send /claim (\S+) to the bot", caplog.text)
+    assert found, caplog.text
+    olga = tg.user(500, "Ольга", language_code="ru")
+    olga.send(f"/claim {found.group(1)}")
+    await tg.settle()
+    menu = admin_menu(tg, 500)
+    assert menu is not None
+    assert "report" in menu

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.types import MenuButtonWebApp, WebAppInfo
+from aiogram.types import MenuButtonDefault, MenuButtonWebApp, WebAppInfo
 
 from bot.i18n import build_i18n
 from bot.liveness import describe
@@ -62,3 +62,15 @@ async def register_menu_button(bot: Bot, settings: Settings, admin_ids: frozense
             raise
         except Exception as exc:  # any failure: a non-JSON 500 is no TelegramAPIError
             log.warning("dashboard menu button for %s not set: %s", admin_id, describe(exc))
+
+
+async def clear_menu_button(bot: Bot, settings: Settings, admin_id: int) -> None:
+    """A removed admin's menu button no longer opens the dashboard (best effort)."""
+    if not (settings.dashboard_url or "").startswith("https://"):
+        return  # none was set
+    try:
+        await bot.set_chat_menu_button(chat_id=admin_id, menu_button=MenuButtonDefault())
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # any failure: a non-JSON 500 is no TelegramAPIError
+        log.warning("dashboard menu button for %s not removed: %s", admin_id, describe(exc))

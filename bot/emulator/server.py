@@ -608,6 +608,8 @@ class BotAPIEmulator:
         return True
 
     async def _m_deleteMyCommands(self, params: dict[str, Any]) -> Any:
+        scope = json.dumps(params.get("scope", {"type": "default"}), sort_keys=True)
+        self.commands.pop(f"{scope}|{params.get('language_code', '')}", None)
         return True
 
     async def _m_setMyDescription(self, params: dict[str, Any]) -> Any:

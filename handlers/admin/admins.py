@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -9,7 +10,9 @@ from bot.admins.service import Refusal, Roster
 from bot.callbacks import AdminsAction, AdminsCb
 from bot.clock import Clock
 from bot.i18n import _
+from bot.settings import Settings
 from bot.texts import N_
+from handlers.admin_menus import hide_admin_menus, show_admin_menus
 from handlers.replies import show
 from handlers.routes import Routes
 
@@ -62,7 +65,12 @@ async def admins(message: Message, command: CommandObject, roster: Roster) -> No
 
 @routes.callback_query(AdminsCb.filter())
 async def confirm(
-    callback: CallbackQuery, callback_data: AdminsCb, roster: Roster, clock: Clock
+    callback: CallbackQuery,
+    callback_data: AdminsCb,
+    roster: Roster,
+    clock: Clock,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
     actor = callback.from_user.id
     if callback_data.action is AdminsAction.ADD:
@@ -74,3 +82,8 @@ async def confirm(
     text = refusal_text(refused) if refused else done.format(id=callback_data.user)
     await callback.answer()
     await show(callback, text, None)
+    if refused is None:
+        if callback_data.action is AdminsAction.ADD:
+            await show_admin_menus(bot, settings, callback_data.user)
+        else:
+            await hide_admin_menus(bot, settings, callback_data.user)

@@ -298,13 +298,10 @@ async def measure_money(db: Database, days: int, repeats: int) -> float:
 
 
 async def _figures_only(money: Any, conn: Any, cur: str, span: Any) -> None:
-    end = span.current.end + money.winback.CONVERSION_WINDOW
-    orders = await money._orders(conn, cur, span.previous.start, end)
-    beyond = sum((await money._revenue_since(conn, cur, end)).values())
-    messages = await money._messages(conn, span.previous.start, span.current.end)
     _, _, total = await money._currency(conn)
-    await money._figures(conn, cur, span.current, orders, messages, total, beyond)
-    await money._figures(conn, cur, span.previous, orders, messages, total, beyond)
+    later = sum((await money._revenue_since(conn, cur, span.current.end)).values())
+    _, exact = await money._figures(conn, cur, span.current, total, later)
+    await money._figures(conn, cur, span.previous, total, later + exact)
 
 
 async def without_covering_indexes(db: Database, median30: float, repeats: int) -> None:
@@ -336,6 +333,9 @@ async def main() -> None:
     parser.add_argument(
         "--money-only", action="store_true", help="time the money section alone, then stop"
     )
+    parser.add_argument(
+        "--money-days", type=int, default=30, help="the money section's period (7, 30, 90, 365)"
+    )
     args = parser.parse_args()
 
     print(f"machine: {machine_note()}")
@@ -355,7 +355,7 @@ async def main() -> None:
         )
         await db.open(process_lock=False)
         try:
-            money30 = await measure_money(db, 30, max(3, args.repeats // 3))
+            money30 = await measure_money(db, args.money_days, max(3, args.repeats // 3))
             if args.money_only:
                 print(f"\nmachine at the end: {machine_note()}")
                 print(

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -148,123 +147,90 @@ async def _revenue_since(conn: aiosqlite.Connection, cur: str, start: datetime) 
     return {r["customer_id"]: r["revenue"] or 0 for r in rows}
 
 
-_ORDER_REVENUE = """
-    SELECT o.id, o.customer_id, o.purchased_at,
-           SUM(CASE WHEN oi.price_cents IS NOT NULL AND COALESCE(oi.currency, :cur) = :cur
-                    THEN oi.price_cents * oi.quantity END) AS revenue,
-           GROUP_CONCAT(oi.sku, char(31)) AS skus
-    FROM orders o JOIN order_items oi ON oi.order_id = o.id
-    WHERE o.purchased_at >= :start AND o.purchased_at < :end
-    GROUP BY o.id
+# The period figures are counted by SQLite over the period's orders (one index range), not read
+# into Python. An order's revenue is rounded as Python's round() does (half to even): the figures
+# sum the orders' rounded revenue. Times are the storage text, which sorts like time; a message's
+# window end (or an order's window start) is the text moved by whole days, its fraction kept.
+def _round(x: str) -> str:
+    whole = f"CAST({x} AS INTEGER)"
+    return (
+        f"({whole} + CASE WHEN {x} - {whole} > 0.5 THEN 1 WHEN {x} - {whole} < 0.5 THEN 0 "
+        f"ELSE {whole} % 2 END)"
+    )
+
+
+def _shift(t: str, days: int) -> str:
+    return (
+        f"(strftime('%Y-%m-%dT%H:%M:%S', substr({t}, 1, 19), '{days:+d} days') || substr({t}, 20))"
+    )
+
+
+_PERIOD = f"""
+    WITH o AS MATERIALIZED (
+        SELECT o.id, o.customer_id AS c, o.purchased_at AS at,
+               SUM(CASE WHEN oi.price_cents IS NOT NULL AND COALESCE(oi.currency, :cur) = :cur
+                        THEN oi.price_cents * oi.quantity END) AS exact
+        FROM orders o JOIN order_items oi ON oi.order_id = o.id
+        WHERE o.purchased_at >= :start AND o.purchased_at < :end
+        GROUP BY o.id
+    ), r AS MATERIALIZED (SELECT id, c, at, exact, {_round("exact")} AS revenue FROM o),
+    b AS MATERIALIZED (SELECT c, MAX(at) AS latest FROM r GROUP BY c)
+    SELECT COUNT(*) AS orders, COUNT(revenue) AS priced, TOTAL(revenue) AS revenue,
+           TOTAL(exact) AS exact,
+           (SELECT COUNT(*) FROM b) AS buyers,
+           (SELECT COUNT(*) FROM b JOIN customer_money m ON m.customer_id = b.c
+            WHERE m.first_at < b.latest) AS repeat_buyers,
+           {{restock}} AS restock, {{review}} AS review, {{winback}} AS winback
+    FROM r
+"""
+
+# The orders of the period a message of the kind sent to its customer within the window before
+# counts for (each once), driven by the messages: the customer's orders by orders_customer.
+_ATTRIBUTED = """(SELECT TOTAL(r.revenue) FROM r WHERE r.revenue != 0 AND r.id IN (
+    SELECT a.id FROM outbox x JOIN orders a ON a.customer_id = x.customer_id
+        AND a.purchased_at >= x.sent_at AND a.purchased_at <= {until}
+        AND a.purchased_at >= :start AND a.purchased_at < :end
+    WHERE x.kind = '{kind}' AND x.status = 'sent' AND x.sent_at >= :earliest
+          AND x.sent_at < :end {extra}))"""
+_SKU = (
+    "AND EXISTS (SELECT 1 FROM order_items mi JOIN order_items ai ON ai.sku = mi.sku "
+    "WHERE mi.id = x.ref_id AND ai.order_id = a.id)"
+)
+
+_WINBACK = f"""
+    SELECT COUNT(*) AS sent, TOTAL(EXISTS (
+        SELECT 1 FROM orders a WHERE a.customer_id = x.customer_id
+            AND a.purchased_at >= x.sent_at AND a.purchased_at <= {_shift("x.sent_at", 30)}
+            AND EXISTS (SELECT 1 FROM order_items ai WHERE ai.order_id = a.id))) AS converted
+    FROM outbox x
+    WHERE x.kind = 'winback' AND x.status = 'sent' AND x.sent_at >= :start AND x.sent_at < :end
 """
 
 
-@dataclass
-class _Order:
-    id: int
-    customer: int
-    at: datetime
-    revenue: int | None
-    skus: frozenset[str]
-    exact: float = 0.0  # the revenue unrounded, for sums
-
-
-async def _orders(
-    conn: aiosqlite.Connection, cur: str, start: datetime, end: datetime
-) -> list[_Order]:
-    rows = await _rows(conn, _ORDER_REVENUE, {"cur": cur, "start": to_db(start), "end": to_db(end)})
-    return [
-        _Order(
-            r["id"],
-            r["customer_id"],
-            from_db(r["purchased_at"]),
-            round(r["revenue"]) if r["revenue"] is not None else None,
-            frozenset((r["skus"] or "").split("\x1f")),
-            r["revenue"] or 0,
-        )
-        for r in rows
-    ]
-
-
-async def _messages(
-    conn: aiosqlite.Connection, start: datetime, end: datetime
-) -> dict[str, dict[int, list[tuple[datetime, str | None]]]]:
-    """Sent restock, review and win-back messages by kind and customer, oldest first."""
-    rows = await _rows(
-        conn,
-        "SELECT x.kind, x.customer_id, x.sent_at, oi.sku FROM outbox x "
-        "LEFT JOIN order_items oi ON x.kind = 'restock' AND oi.id = x.ref_id "
-        "WHERE x.kind IN ('restock', 'review_request', 'winback') AND x.status = 'sent' "
-        "AND x.sent_at >= ? AND x.sent_at < ? ORDER BY x.sent_at",
-        (to_db(start), to_db(end)),
-    )
-    out: dict[str, dict[int, list[tuple[datetime, str | None]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for r in rows:
-        out[r["kind"]][r["customer_id"]].append((from_db(r["sent_at"]), r["sku"]))
-    return out
-
-
-def _attributed(
-    order: _Order, sent: list[tuple[datetime, str | None]], window: timedelta, kind: str
-) -> bool:
-    times = [t for t, _ in sent]
-    low = bisect.bisect_left(times, order.at - window)
-    high = bisect.bisect_right(times, order.at)
-    return any(kind != "restock" or sku in order.skus for _, sku in sent[low:high])
-
-
 async def _figures(
-    conn: aiosqlite.Connection,
-    cur: str,
-    window: Window,
-    orders: list[_Order],
-    messages: dict[str, dict[int, list[tuple[datetime, str | None]]]],
-    total: float,
-    beyond: float,
-) -> MoneyFigures:
-    """`orders`: those from the previous period's start to past the current one's end;
-    `beyond`: the revenue of the orders after them (both for the LTV up to `window.end`)."""
-    mine = [o for o in orders if window.start <= o.at < window.end]
-    buyers = {o.customer for o in mine}
-    firsts: dict[int, datetime] = {}
-    if buyers:
-        ids = list(buyers)
-        for chunk in range(0, len(ids), 900):
-            part = ids[chunk : chunk + 900]
-            rows = await _rows(
-                conn,
-                f"SELECT customer_id, first_at AS first FROM customer_money "
-                f"WHERE customer_id IN ({','.join('?' * len(part))})",
-                part,
+    conn: aiosqlite.Connection, cur: str, window: Window, total: float, later: float
+) -> tuple[MoneyFigures, float]:
+    """The figures of `window`, and its orders' revenue unrounded; `total`: the revenue ever,
+    `later`: that of the orders from `window.end` on (for the LTV up to `window.end`)."""
+    params = {"cur": cur, "start": to_db(window.start), "end": to_db(window.end)}
+    for kind, span in WINDOWS.items():
+        params[f"earliest_{kind}"] = to_db(window.start - span)
+    sql = _PERIOD.format(
+        **{
+            name: _ATTRIBUTED.format(
+                kind=kind,
+                until=_shift("x.sent_at", WINDOWS[kind].days),
+                extra=_SKU if kind == "restock" else "",
+            ).replace(":earliest", f":earliest_{kind}")
+            for name, kind in (
+                ("restock", "restock"),
+                ("review", "review_request"),
+                ("winback", "winback"),
             )
-            firsts.update({r["customer_id"]: from_db(r["first"]) for r in rows})
-    latest: dict[int, datetime] = {}
-    for o in mine:
-        latest[o.customer] = max(latest.get(o.customer, o.at), o.at)
-    repeat = sum(1 for c in buyers if firsts.get(c, latest[c]) < latest[c])
-    attributed = {k: 0 for k in WINDOWS}
-    for o in mine:
-        if not o.revenue:
-            continue
-        for kind, span in WINDOWS.items():
-            sent = messages.get(kind, {}).get(o.customer)
-            if sent and _attributed(o, sent, span, kind):
-                attributed[kind] += o.revenue
-    sent_wb = [
-        (c, t)
-        for c, times in messages.get("winback", {}).items()
-        for t, _ in times
-        if window.start <= t < window.end
-    ]
-    by_customer: dict[int, list[datetime]] = defaultdict(list)
-    for o in orders:
-        by_customer[o.customer].append(o.at)
-    converted = sum(
-        1 for c, t in sent_wb if any(winback.converted(t, at) for at in by_customer.get(c, []))
+        }
     )
-    # LTV up to the period's end: everything ever, less the orders since (an index range).
+    row = (await _rows(conn, sql, params))[0]
+    wb = (await _rows(conn, _WINBACK, params))[0]
     customers = (
         await _rows(
             conn,
@@ -272,21 +238,22 @@ async def _figures(
             (to_db(window.end),),
         )
     )[0]["n"]
-    ltv_revenue = total - sum(o.exact for o in orders if o.at >= window.end) - beyond
-    return MoneyFigures(
-        revenue=sum(o.revenue or 0 for o in mine),
-        orders=len(mine),
-        priced_orders=sum(1 for o in mine if o.revenue is not None),
-        buyers=len(buyers),
-        repeat_buyers=repeat,
-        restock_revenue=attributed["restock"],
-        review_revenue=attributed["review_request"],
-        winback_revenue=attributed["winback"],
-        winback_sent=len(sent_wb),
-        winback_converted=converted,
+    ltv_revenue = total - later
+    figures = MoneyFigures(
+        revenue=int(row["revenue"]),
+        orders=row["orders"],
+        priced_orders=row["priced"],
+        buyers=row["buyers"],
+        repeat_buyers=row["repeat_buyers"],
+        restock_revenue=int(row["restock"]),
+        review_revenue=int(row["review"]),
+        winback_revenue=int(row["winback"]),
+        winback_sent=wb["sent"],
+        winback_converted=int(wb["converted"]),
         ltv=round(ltv_revenue / customers) if customers else None,
         customers=customers,
     )
+    return figures, row["exact"]
 
 
 def _month_starts(first: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[str, datetime]]:
@@ -422,13 +389,9 @@ async def money_report(
     span = periods(now, days)
     currency, others, total = await _currency(conn)
     cur = currency or ""
-    earliest = span.previous.start - max(WINDOWS.values())
-    orders_end = span.current.end + winback.CONVERSION_WINDOW
-    orders = await _orders(conn, cur, span.previous.start, orders_end)
-    beyond = sum((await _revenue_since(conn, cur, orders_end)).values())
-    messages = await _messages(conn, earliest, span.current.end)
-    current = await _figures(conn, cur, span.current, orders, messages, total, beyond)
-    previous = await _figures(conn, cur, span.previous, orders, messages, total, beyond)
+    later = sum((await _revenue_since(conn, cur, span.current.end)).values())
+    current, exact = await _figures(conn, cur, span.current, total, later)
+    previous, _ = await _figures(conn, cur, span.previous, total, later + exact)
     return MoneyReport(
         periods=span,
         currency=currency,

@@ -31,7 +31,7 @@ from bot.plans.model import (
     checkin_choices,
     is_overdue,
 )
-from bot.plans.rituals import next_slot, parse_cron
+from bot.plans.rituals import take_slot
 from bot.survey.scoring import QUESTION_SHORT
 from storage import outbox as outbox_q
 from storage import plans as store
@@ -310,18 +310,11 @@ async def render_owner_gone(
 
 async def checkin_sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: datetime) -> int:
     """PLAN_CHECKIN_CRON: queue the month's check-ins and the admins' overdue list, once."""
-    trigger = parse_cron(ctx.settings.plan_checkin_cron, ctx.settings.tz)
-    if trigger is None:
-        return 0
-    last = await store.last_slot(conn, CHECKIN_RITUAL)
-    if last is None:
-        # The first tick ever: the ritual starts from now, not from a past month.
-        await store.set_last_slot(conn, CHECKIN_RITUAL, now)
-        return 0
-    slot = next_slot(trigger, last, now)
+    slot = await take_slot(
+        conn, CHECKIN_RITUAL, ctx.settings.plan_checkin_cron, ctx.settings.tz, now
+    )
     if slot is None:
         return 0
-    await store.set_last_slot(conn, CHECKIN_RITUAL, slot)
     queued = 0
     for initiative in await store.open_initiatives(conn):
         if initiative.owner_chat_id is None or initiative.owner_unreachable:

@@ -9,9 +9,15 @@ was down for months) give one ritual, not a burst.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+
+from storage import plans as store
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 
 def parse_cron(cron: str, tz: ZoneInfo) -> CronTrigger | None:
@@ -29,3 +35,22 @@ def next_slot(trigger: CronTrigger | None, last: datetime, now: datetime) -> dat
         found = moment
         moment = trigger.get_next_fire_time(None, moment + timedelta(microseconds=1))
     return found
+
+
+async def take_slot(
+    conn: aiosqlite.Connection, ritual: str, cron: str, tz: ZoneInfo, now: datetime
+) -> datetime | None:
+    """The ritual's slot that is due now, stored as handled in the caller's transaction; None
+    when it is disabled or not due. The first tick ever starts the ritual from now, not from a
+    past month."""
+    trigger = parse_cron(cron, tz)
+    if trigger is None:
+        return None
+    last = await store.last_slot(conn, ritual)
+    if last is None:
+        await store.set_last_slot(conn, ritual, now)
+        return None
+    slot = next_slot(trigger, last, now)
+    if slot is not None:
+        await store.set_last_slot(conn, ritual, slot)
+    return slot

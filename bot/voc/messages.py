@@ -20,7 +20,7 @@ from bot.callbacks import SuggestionToPlanCb, VocSuggestCb
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, RenderContext, Rendered, Skip
 from bot.plans.model import add_months
-from bot.plans.rituals import next_slot, parse_cron
+from bot.plans.rituals import take_slot
 from bot.texts import N_
 from bot.voc.digest import issue_body, pick_comments, render_issue
 from bot.voc.figures import month_comments, month_figures
@@ -59,17 +59,9 @@ async def build_issue(
 
 
 async def voc_sweep(conn: aiosqlite.Connection, ctx: RenderContext, now: datetime) -> int:
-    trigger = parse_cron(ctx.settings.voc_cron, ctx.settings.tz)
-    if trigger is None:
-        return 0
-    last = await store.last_slot(conn, VOC_RITUAL)
-    if last is None:
-        await store.set_last_slot(conn, VOC_RITUAL, now)
-        return 0
-    slot = next_slot(trigger, last, now)
+    slot = await take_slot(conn, VOC_RITUAL, ctx.settings.voc_cron, ctx.settings.tz, now)
     if slot is None:
         return 0
-    await store.set_last_slot(conn, VOC_RITUAL, slot)
     issue_id = await build_issue(conn, ctx, slot, now)
     employees = await survey_q.active_employees(conn)
     for employee in employees:

@@ -491,17 +491,7 @@ async def comment_to_plan(
     if comment is None or comment.id not in shown:
         await callback.answer(_("This button is no longer active."))
         return
-    await callback.answer()
-    draft = await _start_draft(
-        db,
-        clock,
-        callback.from_user.id,
-        title=service.title_from(comment.body),
-        source="comment",
-        source_id=comment.id,
-    )
-    text, markup = await _question_prompt(db, settings, _tr(i18n), draft)
-    await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]
+    await _plan_from(callback, db, clock, settings, i18n, comment.body, "comment", comment.id)
 
 
 @routes.callback_query(SuggestionToPlanCb.filter())
@@ -523,14 +513,30 @@ async def suggestion_to_plan(
             _("Already in the plan: initiative №{id}.").format(id=suggestion.initiative_id)
         )
         return
+    await _plan_from(
+        callback, db, clock, settings, i18n, suggestion.body, "suggestion", suggestion.id
+    )
+
+
+async def _plan_from(
+    callback: CallbackQuery,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    i18n: I18n,
+    body: str,
+    source: str,
+    source_id: int,
+) -> None:
+    """An initiative drafted from a comment or a suggestion: its words are the title."""
     await callback.answer()
     draft = await _start_draft(
         db,
         clock,
         callback.from_user.id,
-        title=service.title_from(suggestion.body),
-        source="suggestion",
-        source_id=suggestion.id,
+        title=service.title_from(body),
+        source=source,
+        source_id=source_id,
     )
     text, markup = await _question_prompt(db, settings, _tr(i18n), draft)
     await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]

@@ -496,3 +496,17 @@ async def scrub_events(conn: aiosqlite.Connection, old: str, new: str) -> None:
         "UPDATE events_out SET body = replace(body, ?, ?) WHERE instr(body, ?) > 0",
         (json.dumps(old), json.dumps(new), json.dumps(old)),
     )
+
+
+# Every customer reminder with its order, for /export: the CSV and the workbook read the same rows.
+REMINDER_ROWS_SQL = (
+    "SELECT ob.kind, ob.due_at, ob.status, ob.sent_at, ob.converted_at, oi.sku, "
+    "c.external_id AS customer, c.forgotten_at, "
+    "CASE WHEN ob.kind = 'restock' THEN ord.order_id "
+    "     WHEN ob.kind LIKE 'review%' THEN (SELECT group_concat(x.order_id, ' ') "
+    "          FROM orders x WHERE x.review_id = ob.ref_id) END AS order_id "
+    "FROM outbox ob JOIN customers c ON c.id = ob.customer_id "
+    "LEFT JOIN order_items oi ON ob.kind = 'restock' AND oi.id = ob.ref_id "
+    "LEFT JOIN orders ord ON ord.id = oi.order_id "
+    "ORDER BY ob.due_at, ob.id"
+)

@@ -43,6 +43,7 @@ from bot.settings import Settings
 from bot.texts import N_
 from storage import Database
 from storage import cases as cases_q
+from storage.outbox import REMINDER_ROWS_SQL
 from storage.survey import all_waves
 from storage.timestamps import to_db
 
@@ -267,15 +268,7 @@ async def reminders_csv(conn: aiosqlite.Connection, *, tz: ZoneInfo) -> tuple[by
 
     return await _stream(
         conn,
-        "SELECT ob.kind, ob.due_at, ob.status, ob.sent_at, ob.converted_at, oi.sku, "
-        "c.external_id AS customer, c.forgotten_at, "
-        "CASE WHEN ob.kind = 'restock' THEN ord.order_id "
-        "     WHEN ob.kind LIKE 'review%' THEN (SELECT group_concat(x.order_id, ' ') "
-        "          FROM orders x WHERE x.review_id = ob.ref_id) END AS order_id "
-        "FROM outbox ob JOIN customers c ON c.id = ob.customer_id "
-        "LEFT JOIN order_items oi ON ob.kind = 'restock' AND oi.id = ob.ref_id "
-        "LEFT JOIN orders ord ON ord.id = oi.order_id "
-        "ORDER BY ob.due_at, ob.id",
+        REMINDER_ROWS_SQL,
         (),
         REMINDER_COLUMNS,
         convert,

@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.i18n import Translator
 from bot.texts import N_
+from storage.outbox import REMINDER_ROWS_SQL
 
 DATE_FORMAT = "DD.MM.YYYY HH:MM"
 MAX_WIDTH = 60
@@ -216,15 +217,7 @@ async def reminders_sheet(conn: aiosqlite.Connection, tr: Translator, *, tz: Zon
     rows = []
     for r in await _rows(
         conn,
-        "SELECT ob.kind, ob.due_at, ob.status, ob.sent_at, ob.converted_at, oi.sku, "
-        "c.external_id AS customer, c.forgotten_at, "
-        "CASE WHEN ob.kind = 'restock' THEN ord.order_id "
-        "     WHEN ob.kind LIKE 'review%' THEN (SELECT group_concat(x.order_id, ' ') "
-        "          FROM orders x WHERE x.review_id = ob.ref_id) END AS order_id "
-        "FROM outbox ob JOIN customers c ON c.id = ob.customer_id "
-        "LEFT JOIN order_items oi ON ob.kind = 'restock' AND oi.id = ob.ref_id "
-        "LEFT JOIN orders ord ON ord.id = oi.order_id "
-        "ORDER BY ob.due_at, ob.id",
+        REMINDER_ROWS_SQL,
     ):
         kind = r["kind"]
         rows.append(

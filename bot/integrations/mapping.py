@@ -54,6 +54,11 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _first_text(*values: Any) -> str:
+    """The first of the values that is a non-empty text (a shop fills one of several fields)."""
+    return next((t for t in map(_text, values) if t), "")
+
+
 def _money(value: Any) -> str | None:
     text = _text(value)
     if not text:
@@ -129,18 +134,8 @@ def shopify(payload: Any, phone_key: Any) -> Mapped:
         or _email(payload.get("contact_email"))
         or _email(customer.get("email"))
     )
-    phone = next(
-        (
-            p
-            for p in (
-                _text(payload.get("phone")),
-                _text(customer.get("phone")),
-                _text(billing.get("phone")),
-                _text(shipping.get("phone")),
-            )
-            if p
-        ),
-        "",
+    phone = _first_text(
+        payload.get("phone"), customer.get("phone"), billing.get("phone"), shipping.get("phone")
     )
     name = _text(billing.get("name")) or " ".join(
         p for p in (_text(customer.get("first_name")), _text(customer.get("last_name"))) if p
@@ -275,18 +270,8 @@ def retailcrm(payload: Any, phone_key: Any, local: tzinfo) -> Mapped:
         if not isinstance(line, dict):
             continue
         offer = line.get("offer") if isinstance(line.get("offer"), dict) else {}
-        sku = next(
-            (
-                v
-                for v in (
-                    _text(offer.get("article")),
-                    _text(offer.get("externalId")),
-                    _text(offer.get("xmlId")),
-                    _text(offer.get("id")),
-                )
-                if v
-            ),
-            "",
+        sku = _first_text(
+            offer.get("article"), offer.get("externalId"), offer.get("xmlId"), offer.get("id")
         )
         if not sku:
             skipped += 1

@@ -34,6 +34,7 @@ from handlers.web.purchases import (
     PurchasesApi,
     _error,
     _validation_error,
+    refuse_failed_auth,
 )
 
 if TYPE_CHECKING:
@@ -80,16 +81,9 @@ class Integrations:
         """A failed authentication: 401, or 429 past the limit. Only failures are limited, so
         a right signature is always served (issue 10, item 13), as in the purchases API."""
         client = request.remote or "unknown"
-        wait = self.limiter.retry_after(client)
-        if wait is not None:
-            return _error(
-                429,
-                "too many failed authentication attempts; try again later",
-                headers={"Retry-After": str(wait)},
-            )
-        self.limiter.record_failure(client)
-        log.warning("%s webhook: refused a call from %s (%s)", system, client, why)
-        return _error(401, why)
+        return refuse_failed_auth(
+            self.limiter, client, _error(401, why), why=f"{system} webhook ({why})"
+        )
 
     async def _store(self, system: str, mapped: systems.Mapped, *, topic: str) -> web.Response:
         if mapped.body is None:

@@ -110,6 +110,25 @@ class FailedAuthLimiter:
         self._failures.setdefault(client, deque(maxlen=self.limit * 2)).append(now)
 
 
+def refuse_failed_auth(
+    limiter: FailedAuthLimiter, client: str, unauthorised: web.Response, *, why: str
+) -> web.Response:
+    """A failed authentication: counted, logged with `why` and answered `unauthorised`, or 429
+    with Retry-After past the limit. A refused guess past the limit is neither counted nor
+    logged: the window is not stretched, nor the log flooded, by an attacker who keeps
+    knocking."""
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        return _error(
+            429,
+            "too many failed authentication attempts; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    limiter.record_failure(client)
+    log.warning("%s: refused a call from %s", why, client)
+    return unauthorised
+
+
 def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
@@ -132,21 +151,15 @@ class PurchasesApi:
             if self._token_digest is None:
                 return _error(401, "the API is disabled: API_TOKEN is not set on the server")
             if not self._authorised(request.headers.get("Authorization", "")):
-                # A refused guess past the limit is not even counted: the window is not
-                # stretched by an attacker who keeps knocking.
-                wait = self.limiter.retry_after(client)
-                if wait is not None:
-                    return _error(
-                        429,
-                        "too many failed authentication attempts; try again later",
-                        headers={"Retry-After": str(wait)},
-                    )
-                self.limiter.record_failure(client)
-                log.warning("purchases API: refused a call from %s (bad or no token)", client)
-                return _error(
-                    401,
-                    "missing or wrong API token: send 'Authorization: Bearer <API_TOKEN>'",
-                    headers={"WWW-Authenticate": "Bearer"},
+                return refuse_failed_auth(
+                    self.limiter,
+                    client,
+                    _error(
+                        401,
+                        "missing or wrong API token: send 'Authorization: Bearer <API_TOKEN>'",
+                        headers={"WWW-Authenticate": "Bearer"},
+                    ),
+                    why="purchases API (bad or no token)",
                 )
             try:
                 return await handler(request)

@@ -15,6 +15,7 @@ import pytest
 from bot.app import BotApp
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
+from storage.cases import forget_texts
 from tests.factories import TEA, buy, link, one, press
 
 SHOP = "Чайная лавка"
@@ -148,7 +149,7 @@ async def test_a_customers_sticker_gets_a_clear_answer_and_opens_nothing(
     assert len(olga.bot_messages()) == seen
 
 
-async def test_forget_drops_a_queued_photo_with_the_texts(
+async def test_forget_clears_a_cases_file_ids_with_its_texts(
     start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock
 ) -> None:
     app = await start(start_app)
@@ -158,8 +159,6 @@ async def test_forget_drops_a_queued_photo_with_the_texts(
     await tick(tg, app)
     await press(tg, olga, "Ответить клиенту", message=olga.last)
     async with app.db.write() as conn:
-        from storage.cases import forget_texts
-
         # The photo is saved with the case first, then the customer is forgotten before it goes.
         await conn.execute(
             "UPDATE case_messages SET media_kind = 'photo', media_file_id = 'photo-x' "

@@ -39,6 +39,11 @@ _CUSTOMER_COLUMNS = (
 )
 _CUSTOMER_SQL = f"SELECT {_CUSTOMER_COLUMNS} FROM customers "
 
+# An order item as it is written: (id, order pk, sku, name, quantity, restock_days, unit price
+# in hundredths or None, currency or None). The price goes in with the item, so the revenue
+# triggers of migration 0013 fire once, on the insert.
+ItemRow = tuple[int, int, str, str, float, int | None, int | None, str | None]
+
 
 def _customer(row: aiosqlite.Row) -> Customer:
     return Customer(
@@ -270,16 +275,18 @@ async def insert_order(
 async def insert_items(
     conn: aiosqlite.Connection,
     order_pk: int,
-    items: list[tuple[str, str, int, int | None]],
+    items: list[tuple[str, str, int, int | None, int | None, str | None]],
 ) -> dict[str, int]:
-    """Insert (sku, name, quantity, restock_days) rows in one statement.
+    """Insert (sku, name, quantity, restock_days, price in hundredths, currency) rows in one
+    statement.
 
     Returns each SKU's first item id (ids grow in VALUES order; RETURNING's order is not
     guaranteed, so the smallest id per SKU is taken).
     """
     rows = await conn.execute_fetchall(
-        "INSERT INTO order_items (order_id, sku, name, quantity, restock_days) VALUES "
-        + ", ".join(["(?, ?, ?, ?, ?)"] * len(items))
+        "INSERT INTO order_items (order_id, sku, name, quantity, restock_days, price_cents, "
+        "currency) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(items))
         + " RETURNING id, sku",
         [value for item in items for value in (order_pk, *item)],
     )
@@ -500,13 +507,11 @@ async def insert_orders(
     )
 
 
-async def insert_items_many(
-    conn: aiosqlite.Connection, rows: list[tuple[int, int, str, str, int, int | None]]
-) -> None:
-    """(id, order pk, sku, name, quantity, restock_days) rows."""
+async def insert_items_many(conn: aiosqlite.Connection, rows: list[ItemRow]) -> None:
+    """(id, order pk, sku, name, quantity, restock_days, price in hundredths, currency) rows."""
     await conn.executemany(
-        "INSERT INTO order_items (id, order_id, sku, name, quantity, restock_days) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO order_items (id, order_id, sku, name, quantity, restock_days, price_cents, "
+        "currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 
@@ -538,23 +543,7 @@ async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int)
     return row["id"] if row else None
 
 
-# --- shop data (issue 14): money per item, e-mail per customer, links -------------------------
-async def set_item_money(
-    conn: aiosqlite.Connection, rows: list[tuple[int | None, str | None, str, int]]
-) -> None:
-    """(price in hundredths, currency, the shop's order id, item position in the order).
-
-    Items are written in the order the shop listed them, so an order's n-th item is its n-th
-    smallest id.
-    """
-    await conn.executemany(
-        "UPDATE order_items SET price_cents = ?, currency = ? WHERE id = ("
-        "SELECT oi.id FROM order_items oi JOIN orders o ON o.id = oi.order_id "
-        "WHERE o.order_id = ? ORDER BY oi.id LIMIT 1 OFFSET ?)",
-        rows,
-    )
-
-
+# --- shop data (issue 14): e-mail per customer, links -------------------------
 async def set_emails(conn: aiosqlite.Connection, rows: list[tuple[str, str]]) -> None:
     """(email, external id): the latest e-mail the shop sent; a forgotten customer keeps none."""
     await conn.executemany(

@@ -144,18 +144,31 @@ async def cancel_for_ref(
     return cur.rowcount
 
 
+# The unary + keeps SQLite on outbox_ref: by outbox_due it would scan every pending row.
+_FORWARD_SQL = (
+    "UPDATE outbox SET due_at = ? WHERE kind = ? AND ref_id = ? AND +status = 'pending' "
+    "AND +due_at > ? AND (last_error IS NULL OR last_error != ?)"
+)
+
+
+def _forward_row(review_id: int, due: datetime) -> tuple[str, str, int, str, str]:
+    return (to_db(due), REVIEW_REQUEST, review_id, to_db(due), WAITING_FOR_LINK)
+
+
 async def bring_review_request_forward(
     conn: aiosqlite.Connection, review_id: int, due: datetime
 ) -> int:
     """A queued review request is due no later than `due` (an order attached to it is due
     sooner). A request waiting for the customer's link keeps waiting: linking releases it."""
-    cur = await conn.execute(
-        # The unary + keeps SQLite on outbox_ref: by outbox_due it would scan every pending row.
-        "UPDATE outbox SET due_at = ? WHERE kind = ? AND ref_id = ? AND +status = 'pending' "
-        "AND +due_at > ? AND (last_error IS NULL OR last_error != ?)",
-        (to_db(due), REVIEW_REQUEST, review_id, to_db(due), WAITING_FOR_LINK),
-    )
+    cur = await conn.execute(_FORWARD_SQL, _forward_row(review_id, due))
     return cur.rowcount
+
+
+async def bring_review_requests_forward(
+    conn: aiosqlite.Connection, dues: list[tuple[int, datetime]]
+) -> None:
+    """bring_review_request_forward for many (review id, due) at once (the batch rules)."""
+    await conn.executemany(_FORWARD_SQL, [_forward_row(review_id, due) for review_id, due in dues])
 
 
 async def count_queued_at(conn: aiosqlite.Connection, kind: str, created_at: datetime) -> int:

@@ -25,6 +25,7 @@ from bot.customers.purchases import (
     Timing,
     effective_restock_days,
     is_stale,
+    item_money,
     restock_due,
     review_due,
 )
@@ -103,7 +104,7 @@ async def record_batch(
 
     review_rows: list[tuple[int, int]] = []
     order_rows: list[tuple[int, str, int, datetime, int | None]] = []
-    item_rows: list[tuple[int, int, str, str, int, int | None]] = []
+    item_rows: list[q.ItemRow] = []
     planned: list[_Planned] = []
     db_cancels: list[tuple[str, int, str, datetime]] = []
     conversions: list[tuple[int, str, datetime]] = []
@@ -120,7 +121,15 @@ async def record_batch(
         item_days: dict[str, int | None] = {}
         for item in purchase.items:
             item_rows.append(
-                (next_item, order_pk, item.sku, item.name, item.quantity, item.restock_days)
+                (
+                    next_item,
+                    order_pk,
+                    item.sku,
+                    item.name,
+                    item.quantity,
+                    item.restock_days,
+                    *item_money(item),
+                )
             )
             item_ids.setdefault(item.sku, next_item)
             if item_days.get(item.sku) is None:
@@ -192,8 +201,7 @@ async def record_batch(
     await enqueue_many(
         conn, [(r.kind, r.due_at, r.customer_id, r.ref_id) for r in planned], now=now
     )
-    for review_id, due in forward.items():
-        await outbox.bring_review_request_forward(conn, review_id, due)
+    await outbox.bring_review_requests_forward(conn, list(forward.items()))
     # A reminder superseded within the batch is written and cancelled, as one by one would.
     result.restock_reminders -= await outbox.cancel_restock_of_items(
         conn, [(r.cancel_reason, r.ref_id) for r in planned if r.cancel_reason is not None]

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.customers.schema import PurchaseIn
+from bot.customers.formats.values import to_cents
+from bot.customers.schema import ItemIn, PurchaseIn
 from bot.settings import Settings
 from storage import Database, outbox
 from storage import customers as q
@@ -217,8 +218,15 @@ async def record_purchase(
     )
 
 
-def _item_rows(purchase: PurchaseIn) -> list[tuple[str, str, int, int | None]]:
-    return [(i.sku, i.name, i.quantity, i.restock_days) for i in purchase.items]
+def item_money(item: ItemIn) -> tuple[int | None, str | None]:
+    """(unit price in hundredths or None, currency or None), as the item row stores them."""
+    return (to_cents(item.price) if item.price is not None else None), item.currency
+
+
+def _item_rows(
+    purchase: PurchaseIn,
+) -> list[tuple[str, str, float, int | None, int | None, str | None]]:
+    return [(i.sku, i.name, i.quantity, i.restock_days, *item_money(i)) for i in purchase.items]
 
 
 async def record(db: Database, purchase: PurchaseIn, timing: Timing, now: datetime) -> Recorded:

@@ -143,6 +143,7 @@ class PurchasesApi:
         self._token_digest = _digest(token) if token else None
         # Keys an e-mail used as a forgotten customer's id (bot/customers/identity.py).
         self.keys = app.pseudonyms
+        self._username: str | None = None  # the bot's @username, once Telegram has told it
 
     # --- guard --------------------------------------------------------------------------------
     def guarded(self, handler: Handler) -> Handler:
@@ -270,13 +271,18 @@ class PurchasesApi:
         )
 
     async def _bot_username(self) -> str | None:
-        """The bot's @username for the customer link (aiogram caches it after the first call)."""
+        """The bot's @username for the customer link: asked of Telegram until it answers once
+        (as aiogram's own cache of getMe), then kept, so a crowd of requests does not set a
+        timeout each (bench/ingest.py: 16 webhook senders)."""
+        if self._username is not None:
+            return self._username
         try:
             async with asyncio.timeout(10):
                 me = await self.app.bot.me()
         except Exception as exc:  # any failure means the same to the shop: retry later
             log.warning("purchases API: getMe failed: %s", exc)
             return None
+        self._username = me.username
         return me.username
 
 

@@ -6,7 +6,7 @@ Plain functions over a connection that return plain data; the caller owns the tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.outbox import CASE_TO_CUSTOMER, RESTOCK
@@ -402,59 +402,210 @@ class LoopCounts:
     median_resolution: float | None  # hours; None when none was closed
 
 
-# Hours between two stored timestamps, to the millisecond (julianday's float noise removed, so
-# 1.25 h stays 1.25 and rounds half up as the report does).
-def _hours_sql(later: str, earlier: str) -> str:
-    return f"round((julianday({later}) - julianday({earlier})) * 86400, 3) / 3600.0"
-
-
 # The end of the recovery window in the stored form (the fraction and the Z kept as they were).
 _RECOVERY_END = "strftime('%Y-%m-%dT%H:%M:%S', c.resolved_at, :days) || substr(c.resolved_at, 20)"
+# The recovery window that migration 0016's case_recovery is kept for (bot.cases.timing's
+# RECOVERY_WINDOW; a test holds them equal). Another window is counted from the raw rows.
+RECOVERY_KEPT = timedelta(days=60)
+_DAY = timedelta(days=1)
+# What case_time_days counts, by the column that ends the duration.
+_TIME_KINDS = {"first_answered_at": "answer", "closed_at": "close"}
+
+
+# A case's duration to `later` in whole milliseconds (julianday's own precision), and its bucket
+# in case_time_days. Exactly the expressions of migration 0016's indexes: keep them in step.
+def _ms_sql(later: str) -> str:
+    return f"CAST(round((julianday({later}) - julianday(opened_at)) * 86400000) AS INTEGER)"
+
+
+def _bucket_sql(later: str) -> str:
+    ms = _ms_sql(later)
+    return (
+        f"CASE WHEN {ms} < 1000 THEN 0 ELSE length({ms} / 1000) * 10 "
+        f"+ CAST(substr({ms} / 1000, 1, 1) AS INTEGER) END"
+    )
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A window as whole UTC days (read from the per-day tables) and the partial days at its
+    edges (read from the cases themselves): at most two days of raw cases, whatever the span."""
+
+    days: tuple[str, str] | None  # [first, last) as 'YYYY-MM-DD'
+    raw: list[tuple[str, str]]  # [start, end) as stored timestamps
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime) -> _Split:
+        utc = start.astimezone(UTC)
+        first = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+        if first < utc:
+            first += _DAY
+        last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if first >= last:
+            return cls(None, [(to_db(start), to_db(end))] if start < end else [])
+        raw = [(to_db(a), to_db(b)) for a, b in ((start, first), (last, end)) if a < b]
+        return cls((first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")), raw)
+
+
+async def _rows(conn: aiosqlite.Connection, sql: str, params: list[object]) -> list[tuple]:
+    cur = await conn.cursor()
+    cur.row_factory = None  # plain tuples
+    try:
+        await cur.execute(sql, params)
+        return list(await cur.fetchall())
+    finally:
+        await cur.close()
+
+
+_COUNTS_RAW = (
+    "SELECT COUNT(*), "
+    "COALESCE(SUM(first_answered_at IS NOT NULL AND first_answered_at <= due_at), 0), "
+    "COALESCE(SUM(closed_how = 'confirmed'), 0), COALESCE(SUM(reopened > 0), 0) "
+    "FROM cases WHERE opened_at >= ? AND opened_at < ?"
+)
+_COUNTS_DAYS = (
+    "SELECT COALESCE(SUM(opened), 0), COALESCE(SUM(in_target), 0), COALESCE(SUM(confirmed), 0), "
+    "COALESCE(SUM(reopened), 0) FROM case_days WHERE day >= ? AND day < ?"
+)
+
+
+async def _counts(conn: aiosqlite.Connection, split: _Split) -> tuple[int, int, int, int]:
+    arms, params = [], []
+    if split.days:
+        arms.append(_COUNTS_DAYS)
+        params += split.days
+    for piece in split.raw:
+        arms.append(_COUNTS_RAW)
+        params += piece
+    totals = [0, 0, 0, 0]
+    if arms:
+        for row in await _rows(conn, " UNION ALL ".join(arms), params):
+            totals = [t + v for t, v in zip(totals, row, strict=True)]
+    return totals[0], totals[1], totals[2], totals[3]
+
+
+# How many of a bucket's smallest distinct durations are tried one by one (two seeks each)
+# before walking the bucket: most buckets of a shop that answers with a template or closes by a
+# fixed timeout hold one or a few durations, which the walk would pass case by case.
+_DISTINCT_TRIES = 4
+
+
+async def _nth_ms(
+    conn: aiosqlite.Connection, until: str, bucket: int, ranks: list[int], window: tuple
+) -> list[int]:
+    """The `ranks`-th (from 0, ascending) smallest durations in ms of the window's cases in
+    `bucket`, read in order off the bucket's index (cases_answer_time, cases_close_time)."""
+    found: list[int] = []
+    ms = _ms_sql(until)
+    base = f"FROM cases WHERE {_bucket_sql(until)} = ? AND {until} IS NOT NULL"
+    seen, value = 0, None
+    for _ in range(_DISTINCT_TRIES):
+        after = "" if value is None else f" AND {ms} > {int(value)}"
+        rows = await _rows(conn, f"SELECT {ms} {base}{after} ORDER BY {ms} LIMIT 1", [bucket])
+        if not rows:
+            break
+        value = rows[0][0]
+        ((count,),) = await _rows(
+            conn,
+            f"SELECT COUNT(*) {base} AND {ms} = ? AND opened_at >= ? AND opened_at < ?",
+            [bucket, value, *window],
+        )
+        while len(found) < len(ranks) and ranks[len(found)] < seen + count:
+            found.append(int(value))
+        if len(found) == len(ranks):
+            return found
+        seen += count
+    after = "" if value is None else f" AND {ms} > {int(value)}"
+    rest = ranks[len(found) :]
+    rows = await _rows(
+        conn,
+        f"SELECT {ms} {base}{after} AND opened_at >= ? AND opened_at < ? "
+        f"ORDER BY {ms} LIMIT ? OFFSET ?",
+        [bucket, *window, rest[-1] - rest[0] + 1, rest[0] - seen],
+    )
+    return found + [int(rows[rank - rest[0]][0]) for rank in rest]
 
 
 async def _median_hours(
-    conn: aiosqlite.Connection, until: str, window: tuple[str, str]
+    conn: aiosqlite.Connection, until: str, window: tuple[str, str], split: _Split
 ) -> float | None:
     """The median of the hours from opening to `until` (a column) over the window's cases that
-    have it: sorted by SQLite, only the middle one or two values come out (as
-    statistics.median: the mean of the two middle ones for an even count)."""
+    have it, as statistics.median gives it (the mean of the two middle ones for an even count).
+
+    The window's cases are counted by bucket (case_time_days for the whole days, the cases of
+    the partial ones raw); the one or two middle ranks fall in a bucket, where `_nth_ms` finds
+    the exact duration. Hours are the milliseconds ÷ 3,600,000 as the report always had them.
+    """
+    arms, params = [], []
+    if split.days:
+        arms.append(
+            "SELECT bucket, SUM(n) FROM case_time_days WHERE kind = ? AND day >= ? AND day < ? "
+            "GROUP BY bucket"
+        )
+        params += [_TIME_KINDS[until], *split.days]
+    for piece in split.raw:
+        arms.append(
+            f"SELECT {_bucket_sql(until)}, COUNT(*) FROM cases "
+            f"WHERE opened_at >= ? AND opened_at < ? AND {until} IS NOT NULL GROUP BY 1"
+        )
+        params += piece
+    counts: dict[int, int] = {}
+    for bucket, n in await _rows(conn, " UNION ALL ".join(arms), params) if arms else []:
+        counts[bucket] = counts.get(bucket, 0) + n
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    middle = sorted({(total - 1) // 2, total // 2})
+    values: list[float] = []
+    below = 0
+    for bucket in sorted(counts):
+        ranks = [r - below for r in middle if below <= r < below + counts[bucket]]
+        if ranks:  # both middle ranks usually share a bucket: one walk for the two
+            values += [ms / 1000 / 3600 for ms in await _nth_ms(conn, until, bucket, ranks, window)]
+        below += counts[bucket]
+    return values[0] if len(values) == 1 else (values[0] + values[1]) / 2
+
+
+async def _recovered(
+    conn: aiosqlite.Connection, window: tuple[str, str], recovery: timedelta
+) -> int:
+    if recovery == RECOVERY_KEPT:
+        sql = (
+            "SELECT COUNT(DISTINCT customer_id) FROM case_recovery "
+            "WHERE recovered = 1 AND opened_at >= :start AND opened_at < :end"
+        )
+    else:
+        sql = (
+            "SELECT COUNT(DISTINCT c.customer_id) FROM cases c "
+            "WHERE c.opened_at >= :start AND c.opened_at < :end AND c.topic = 'complaint' "
+            "AND c.status = 'closed' AND c.resolved_at IS NOT NULL AND ("
+            "  EXISTS (SELECT 1 FROM reviews r WHERE r.customer_id = c.customer_id "
+            "   AND r.rating >= 4 AND r.rated_at > c.resolved_at "
+            f"   AND r.rated_at <= {_RECOVERY_END})"
+            "  OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id "
+            f"   AND o.purchased_at > c.resolved_at AND o.purchased_at <= {_RECOVERY_END}))"
+        )
     async with conn.execute(
-        f"WITH h AS MATERIALIZED (SELECT {_hours_sql(until, 'opened_at')} AS v FROM cases "
-        f"WHERE opened_at >= ? AND opened_at < ? AND {until} IS NOT NULL) "
-        "SELECT AVG(v) FROM (SELECT v FROM h ORDER BY v "
-        "LIMIT 2 - (SELECT COUNT(*) FROM h) % 2 OFFSET ((SELECT COUNT(*) FROM h) - 1) / 2)",
-        window,
+        sql, {"start": window[0], "end": window[1], "days": f"+{recovery.days} days"}
     ) as cur:
         row = await cur.fetchone()
-    return None if row is None or row[0] is None else float(row[0])
+    return int(row[0]) if row else 0
 
 
 async def loop_counts(
     conn: aiosqlite.Connection, start: datetime, end: datetime, *, recovery: timedelta
 ) -> LoopCounts:
-    """`recovery`: how long after a resolved complaint a return counts (whole days)."""
+    """`recovery`: how long after a resolved complaint a return counts (whole days).
+
+    Read from migration 0016's aggregates: the same figures as counting the cases of the window
+    one by one (tests/test_loop_counts.py), at a cost that does not grow with the years of cases.
+    """
     window = (to_db(start), to_db(end))
-    async with conn.execute(
-        "SELECT COUNT(*), "
-        "COALESCE(SUM(first_answered_at IS NOT NULL AND first_answered_at <= due_at), 0), "
-        "COALESCE(SUM(closed_how = 'confirmed'), 0), COALESCE(SUM(reopened > 0), 0) "
-        "FROM cases WHERE opened_at >= ? AND opened_at < ?",
-        window,
-    ) as cur:
-        opened, in_target, confirmed, reopened = await cur.fetchone()  # type: ignore[misc]
-    first = await _median_hours(conn, "first_answered_at", window)
-    resolution = await _median_hours(conn, "closed_at", window)
-    async with conn.execute(
-        "SELECT COUNT(DISTINCT c.customer_id) FROM cases c "
-        "WHERE c.opened_at >= :start AND c.opened_at < :end AND c.topic = 'complaint' "
-        "AND c.status = 'closed' AND c.resolved_at IS NOT NULL AND ("
-        "  EXISTS (SELECT 1 FROM reviews r WHERE r.customer_id = c.customer_id "
-        f"   AND r.rating >= 4 AND r.rated_at > c.resolved_at AND r.rated_at <= {_RECOVERY_END})"
-        "  OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id "
-        f"   AND o.purchased_at > c.resolved_at AND o.purchased_at <= {_RECOVERY_END}))",
-        {"start": window[0], "end": window[1], "days": f"+{recovery.days} days"},
-    ) as cur:
-        (recovered,) = await cur.fetchone()  # type: ignore[misc]
+    split = _Split.of(start, end)
+    opened, in_target, confirmed, reopened = await _counts(conn, split)
+    first = await _median_hours(conn, "first_answered_at", window, split)
+    resolution = await _median_hours(conn, "closed_at", window, split)
+    recovered = await _recovered(conn, window, recovery)
     return LoopCounts(opened, in_target, confirmed, reopened, recovered, first, resolution)
 
 

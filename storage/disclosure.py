@@ -99,15 +99,72 @@ async def member_sums(
         ]
 
 
+# Counting a wave's respondents from its answers: what survey_wave_state.respondents (migration
+# 0019, kept by triggers for the six questions) replaces; tests/test_survey_state.py holds the
+# two equal.
+COMPLETE_COUNT_SQL = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM survey_answers WHERE wave_id = ? "
+    "GROUP BY respondent HAVING COUNT(*) = ?)"
+)
+
+
+async def released_totals(
+    conn: aiosqlite.Connection, wave_id: int, channel: str
+) -> list[tuple[int | None, int, tuple[int, ...]]]:
+    """member_sums of every released member (migration 0019's disclosure_totals, kept by a
+    trigger as members are added): what the latest release counts, as one lookup."""
+    async with conn.execute(
+        "SELECT department, members, s1, s2, s3, s4, s5, s6 FROM disclosure_totals "
+        "WHERE wave_id = ? AND channel = ? AND members > 0 ORDER BY department",
+        (wave_id, channel),
+    ) as cur:
+        return [
+            (None if r[0] == -1 else r[0], r[1], tuple(int(v) for v in r[2:8]))
+            for r in await cur.fetchall()
+        ]
+
+
 async def complete_count(conn: aiosqlite.Connection, wave_id: int, questions: int = 6) -> int:
     """How many respondents of a wave have answered every question (the live count)."""
+    if questions == 6:
+        async with conn.execute(
+            "SELECT respondents FROM survey_wave_state WHERE wave_id = ?", (wave_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+    async with conn.execute(COMPLETE_COUNT_SQL, (wave_id, questions)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def answers_version(conn: aiosqlite.Connection, wave_id: int) -> int:
+    """A number that changes with every write of the wave's answers (0 before any)."""
     async with conn.execute(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM survey_answers WHERE wave_id = ? "
-        "GROUP BY respondent HAVING COUNT(*) = ?)",
-        (wave_id, questions),
+        "SELECT version FROM survey_wave_state WHERE wave_id = ?", (wave_id,)
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def checked(conn: aiosqlite.Connection, wave_id: int, channel: str) -> tuple[int, int] | None:
+    """(answers' version, group size) at which the wave last needed no release, if recorded."""
+    async with conn.execute(
+        "SELECT version, min_group FROM disclosure_checked WHERE wave_id = ? AND channel = ?",
+        (wave_id, channel),
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+async def mark_checked(
+    conn: aiosqlite.Connection, wave_id: int, channel: str, version: int, min_group: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO disclosure_checked (wave_id, channel, version, min_group) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (wave_id, channel) "
+        "DO UPDATE SET version = excluded.version, min_group = excluded.min_group",
+        (wave_id, channel, version, min_group),
+    )
 
 
 async def add_release(

@@ -79,6 +79,14 @@ async def refresh(
     """
     if await store.is_settled(conn, wave_id, channel):
         return False
+    # The decision is a function of the answers, the releases made and the group size alone:
+    # when none has changed since it last found nothing to release, it would find nothing again
+    # (every surface calls this before showing anything, and reading the answers is the cost).
+    version = None
+    if live is None and not closed:
+        version = await store.answers_version(conn, wave_id)
+        if await store.checked(conn, wave_id, channel) == (version, min_group):
+            return False
     stored = await store.releases(conn, wave_id, channel)
     history = [Structure.from_json(r.structure) for r in stored]
     members = [_member(m) for m in await store.members(conn, wave_id, channel)]
@@ -104,6 +112,8 @@ async def refresh(
     if closed:
         # No answer can arrive after the close: this decision is the wave's last.
         await store.settle(conn, wave_id, channel, now)
+    elif decision is None and version is not None:
+        await store.mark_checked(conn, wave_id, channel, version, min_group)
     return decision is not None
 
 
@@ -127,7 +137,9 @@ async def released(
     if not stored:
         return WaveView(wave_id, respondents, min_group)
     latest = stored[-1]
-    sums = await store.member_sums(conn, wave_id, channel, latest.epoch, QUESTIONS)
+    # The latest release counts every member released so far (each release adds the members it
+    # counts first), so its sums are the wave's running totals.
+    sums = await store.released_totals(conn, wave_id, channel)
     groups = {d: GroupFigures(n, s) for d, n, s in sums}
     release = release_from_groups(groups, Structure.from_json(latest.structure), latest.epoch)
     members = (

@@ -15,6 +15,7 @@ import aiosqlite
 from bot.reports.customers import CustomerReport, customer_report
 from bot.reports.loop import LoopReport, loop_report
 from bot.reports.money import MoneyReport, money_report
+from bot.reports.money_days import fold_money_days
 from bot.reports.periods import ReportRequest
 from bot.reports.plans import PlansReport, plans_report
 from bot.reports.survey import SurveyReport, release_survey, survey_report
@@ -81,11 +82,16 @@ async def build_report(
 ) -> Report:
     """The report from one read snapshot, so its figures agree with each other.
 
-    Survey figures are released first (bot.disclosure: a short write), then read with the rest.
+    Survey figures are released first (bot.disclosure: a short write), and the money section's
+    days written since the last report are folded (bot.reports.money_days), then read with the
+    rest.
     """
-    if request.survey:
+    if request.survey or request.customers:
         async with db.write() as conn:
-            await release_survey(conn, min_group=settings.survey_min_group, now=now)
+            if request.survey:
+                await release_survey(conn, min_group=settings.survey_min_group, now=now)
+            if request.customers:
+                await fold_money_days(conn, now)
     async with db.read() as conn:
         return await assemble_report(
             conn,

@@ -147,15 +147,35 @@ async def _revenue_since(conn: aiosqlite.Connection, cur: str, start: datetime) 
     return {r["customer_id"]: r["revenue"] or 0 for r in rows}
 
 
-# The period figures are counted by SQLite over the period's orders (one index range), not read
-# into Python. An order's revenue is rounded as Python's round() does (half to even): the figures
-# sum the orders' rounded revenue. Times are the storage text, which sorts like time; a message's
-# window end (or an order's window start) is the text moved by whole days, its fraction kept.
+async def _revenue_total_since(conn: aiosqlite.Connection, cur: str, start: datetime) -> float:
+    """Revenue of every order purchased at or after `start` (a range of orders_purchased)."""
+    rows = await _rows(
+        conn,
+        f"SELECT TOTAL({_item_revenue(':cur')}) AS revenue "
+        "FROM orders o JOIN order_items oi ON oi.order_id = o.id WHERE o.purchased_at >= :start",
+        {"cur": cur, "start": to_db(start)},
+    )
+    return rows[0]["revenue"]
+
+
+# The period figures are counted by SQLite, not read into Python. An order's revenue is rounded
+# as Python's round() does (half to even): the figures sum the orders' rounded revenue. Times are
+# the storage text, which sorts like time; a message's window end (or an order's window start) is
+# the text moved by whole days, its fraction kept.
 def _round(x: str) -> str:
     whole = f"CAST({x} AS INTEGER)"
     return (
         f"({whole} + CASE WHEN {x} - {whole} > 0.5 THEN 1 WHEN {x} - {whole} < 0.5 THEN 0 "
         f"ELSE {whole} % 2 END)"
+    )
+
+
+def _item_revenue(cur: str, item: str = "oi") -> str:
+    """What an item adds to its order's revenue in the main currency `cur` (an SQL expression):
+    an item without a currency counts in the main one, an unpriced item for nothing (NULL)."""
+    return (
+        f"CASE WHEN {item}.price_cents IS NOT NULL AND COALESCE({item}.currency, {cur}) = {cur} "
+        f"THEN {item}.price_cents * {item}.quantity END"
     )
 
 
@@ -165,36 +185,82 @@ def _shift(t: str, days: int) -> str:
     )
 
 
-_PERIOD = f"""
-    WITH o AS MATERIALIZED (
-        SELECT o.id, o.customer_id AS c, o.purchased_at AS at,
-               SUM(CASE WHEN oi.price_cents IS NOT NULL AND COALESCE(oi.currency, :cur) = :cur
-                        THEN oi.price_cents * oi.quantity END) AS exact
-        FROM orders o JOIN order_items oi ON oi.order_id = o.id
-        WHERE o.purchased_at >= :start AND o.purchased_at < :end
+# A period's orders, priced orders and revenue: its whole UTC days that are folded (money_days,
+# migration 0015) read from there, the rest — the two partial days at its edges and any day
+# written since the last fold — counted from the orders of those ranges (each an index range of
+# orders_purchased). A day's row is the one of the main currency if the day has one, else the
+# row '' (only the items without a currency count: the main one is not named that day).
+_RAW = f"""
+    WITH w(lo, hi, mark) AS (VALUES {{ranges}}), o AS MATERIALIZED (
+        SELECT SUM({_item_revenue(":cur")}) AS exact
+        FROM w JOIN orders o ON o.purchased_at >= w.lo AND o.purchased_at < w.hi
+        JOIN order_items oi ON oi.order_id = o.id
         GROUP BY o.id
-    ), r AS MATERIALIZED (SELECT id, c, at, exact, {_round("exact")} AS revenue FROM o),
-    b AS MATERIALIZED (SELECT c, MAX(at) AS latest FROM r GROUP BY c)
-    SELECT COUNT(*) AS orders, COUNT(revenue) AS priced, TOTAL(revenue) AS revenue,
-           TOTAL(exact) AS exact,
-           (SELECT COUNT(*) FROM b) AS buyers,
-           (SELECT COUNT(*) FROM b JOIN customer_money m ON m.customer_id = b.c
-            WHERE m.first_at < b.latest) AS repeat_buyers,
-           {{restock}} AS restock, {{review}} AS review, {{winback}} AS winback
-    FROM r
+    )
+    SELECT COUNT(*) AS orders, COUNT(exact) AS priced, TOTAL({_round("exact")}) AS revenue,
+           TOTAL(exact) AS exact
+    FROM o
+"""
+_DAYS = """
+    SELECT TOTAL(orders) AS orders, TOTAL(priced) AS priced, TOTAL(revenue) AS revenue,
+           TOTAL(exact) AS exact
+    FROM money_days m
+    WHERE m.day >= :first_day AND m.day < :end_day
+      AND NOT EXISTS (SELECT 1 FROM money_dirty d WHERE d.day = m.day)
+      AND (m.cur = :cur OR m.cur = '' AND NOT EXISTS (
+          SELECT 1 FROM money_days x WHERE x.day = m.day AND x.cur = :cur))
+"""
+_DIRTY = "SELECT day FROM money_dirty WHERE day >= :first_day AND day < :end_day"
+# Folded days with orders that have no items (they are no purchase, and only there the buyers
+# need a look at each order's items).
+_BARE = """
+    SELECT day FROM money_days
+    WHERE day >= :first_day AND day < :end_day AND cur = '' AND bare > 0
+"""
+
+# Buyers: the customers of the period's orders with items, each with their latest purchase in it;
+# a repeat buyer had ordered before that (customer_money.first_at, every order). Counted from the
+# period's orders by orders_purchased, which holds the customer; an order's items are looked up
+# (order_items_order) only on the days where an order may have none: the edges, the dirty days and
+# the folded days with such orders. This is the part of the section that grows with the orders of
+# the period (and the GROUP BY by customer, a temporary B-tree of the period's buyers).
+_BUYERS = """
+    WITH w(lo, hi, probe) AS (VALUES {ranges}), b AS MATERIALIZED (
+        SELECT o.customer_id AS c, MAX(o.purchased_at) AS latest
+        FROM w JOIN orders o ON o.purchased_at >= w.lo AND o.purchased_at < w.hi
+        WHERE NOT w.probe OR EXISTS (SELECT 1 FROM order_items oi WHERE oi.order_id = o.id)
+        GROUP BY o.customer_id
+    )
+    SELECT COUNT(*) AS buyers, TOTAL(m.first_at < b.latest) AS repeat_buyers
+    FROM b LEFT JOIN customer_money m ON m.customer_id = b.c
 """
 
 # The orders of the period a message of the kind sent to its customer within the window before
-# counts for (each once), driven by the messages: the customer's orders by orders_customer.
-_ATTRIBUTED = """(SELECT TOTAL(r.revenue) FROM r WHERE r.revenue != 0 AND r.id IN (
-    SELECT a.id FROM outbox x JOIN orders a ON a.customer_id = x.customer_id
-        AND a.purchased_at >= x.sent_at AND a.purchased_at <= {until}
-        AND a.purchased_at >= :start AND a.purchased_at < :end
-    WHERE x.kind = '{kind}' AND x.status = 'sent' AND x.sent_at >= :earliest
-          AND x.sent_at < :end {extra}))"""
+# counts for (each once), driven by the messages (outbox_sent): the customer's orders by
+# orders_customer, then their items.
+_ATTRIBUTED = f"""(SELECT TOTAL(revenue) FROM (
+    SELECT {_round("exact")} AS revenue FROM (
+        SELECT SUM({_item_revenue(":cur")}) AS exact
+        FROM order_items oi WHERE oi.order_id IN (
+            SELECT a.id FROM outbox x JOIN orders a ON a.customer_id = x.customer_id
+                AND a.purchased_at >= x.sent_at AND a.purchased_at <= {{until}}
+                AND a.purchased_at >= :start AND a.purchased_at < :end
+            WHERE x.kind = '{{kind}}' AND x.status = 'sent' AND x.sent_at >= :earliest
+                  AND x.sent_at < :end {{extra}})
+        GROUP BY oi.order_id)) WHERE revenue != 0)"""
 _SKU = (
     "AND EXISTS (SELECT 1 FROM order_items mi JOIN order_items ai ON ai.sku = mi.sku "
     "WHERE mi.id = x.ref_id AND ai.order_id = a.id)"
+)
+_KINDS = (("restock", "restock"), ("review", "review_request"), ("winback", "winback"))
+_ATTRIBUTED_ALL = "SELECT " + ", ".join(
+    _ATTRIBUTED.format(
+        kind=kind,
+        until=_shift("x.sent_at", WINDOWS[kind].days),
+        extra=_SKU if kind == "restock" else "",
+    ).replace(":earliest", f":earliest_{kind}")
+    + f" AS {name}"
+    for name, kind in _KINDS
 )
 
 _WINBACK = f"""
@@ -206,6 +272,81 @@ _WINBACK = f"""
     WHERE x.kind = 'winback' AND x.status = 'sent' AND x.sent_at >= :start AND x.sent_at < :end
 """
 
+_DAY = timedelta(days=1)
+
+
+def _whole_days(window: Window) -> tuple[datetime, datetime]:
+    """The UTC midnights that bound the whole days of `window` (equal when there are none)."""
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    first = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    if first < start:
+        first += _DAY
+    last = datetime(end.year, end.month, end.day, tzinfo=UTC)
+    return (first, last) if first < last else (end, end)
+
+
+def _split(
+    window: Window, first: datetime, last: datetime, marked: set[str]
+) -> list[tuple[datetime, datetime, bool]]:
+    """`window` cut into ascending ranges, each marked when it is one of the edges outside the
+    whole days [first, last) or one of the `marked` days ('YYYY-MM-DD') among them; adjacent
+    ranges alike are joined."""
+    parts = [(window.start, first, True)]
+    at = first
+    for day in sorted(marked):
+        lo = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        if not first <= lo < last:
+            continue
+        parts += [(at, lo, False), (lo, lo + _DAY, True)]
+        at = lo + _DAY
+    parts += [(at, last, False), (last, window.end, True)]
+    merged: list[tuple[datetime, datetime, bool]] = []
+    for lo, hi, mark in parts:
+        if lo >= hi:
+            continue
+        if merged and merged[-1][1] == lo and merged[-1][2] == mark:
+            merged[-1] = (merged[-1][0], hi, mark)
+        else:
+            merged.append((lo, hi, mark))
+    return merged
+
+
+def _values(ranges: list[tuple[datetime, datetime, bool]], params: dict[str, object]) -> str:
+    """The VALUES rows (lo, hi, mark) of `ranges`, their times put into `params`."""
+    for n, (lo, hi, _) in enumerate(ranges):
+        params.update({f"lo{n}": to_db(lo), f"hi{n}": to_db(hi)})
+    return ", ".join(f"(:lo{n}, :hi{n}, {int(mark)})" for n, (*_, mark) in enumerate(ranges))
+
+
+async def _period_counts(
+    conn: aiosqlite.Connection, cur: str, window: Window
+) -> tuple[dict[str, int], float]:
+    """Orders, priced orders, revenue, buyers and repeat buyers of `window`, and its revenue
+    unrounded."""
+    first, last = _whole_days(window)
+    days = {"cur": cur, "first_day": first.date().isoformat(), "end_day": last.date().isoformat()}
+    dirty = {r["day"] for r in await _rows(conn, _DIRTY, days)}
+    bare = {r["day"] for r in await _rows(conn, _BARE, days)} if first < last else set()
+    raw_ranges = [r for r in _split(window, first, last, dirty) if r[2]]
+    counts = {"orders": 0, "priced": 0, "revenue": 0}
+    exact = 0.0
+    parts = []
+    if raw_ranges:
+        params: dict[str, object] = {"cur": cur}
+        parts.append(await _rows(conn, _RAW.format(ranges=_values(raw_ranges, params)), params))
+    if first < last:
+        parts.append(await _rows(conn, _DAYS, days))
+    for (row,) in parts:
+        for name in counts:
+            counts[name] += int(row[name])
+        exact += row["exact"]
+    params = {}
+    ranges = _values(_split(window, first, last, dirty | bare), params)
+    buyers = (await _rows(conn, _BUYERS.format(ranges=ranges), params))[0]
+    counts["buyers"] = buyers["buyers"]
+    counts["repeat_buyers"] = int(buyers["repeat_buyers"])
+    return counts, exact
+
 
 async def _figures(
     conn: aiosqlite.Connection, cur: str, window: Window, total: float, later: float
@@ -215,21 +356,8 @@ async def _figures(
     params = {"cur": cur, "start": to_db(window.start), "end": to_db(window.end)}
     for kind, span in WINDOWS.items():
         params[f"earliest_{kind}"] = to_db(window.start - span)
-    sql = _PERIOD.format(
-        **{
-            name: _ATTRIBUTED.format(
-                kind=kind,
-                until=_shift("x.sent_at", WINDOWS[kind].days),
-                extra=_SKU if kind == "restock" else "",
-            ).replace(":earliest", f":earliest_{kind}")
-            for name, kind in (
-                ("restock", "restock"),
-                ("review", "review_request"),
-                ("winback", "winback"),
-            )
-        }
-    )
-    row = (await _rows(conn, sql, params))[0]
+    counts, exact = await _period_counts(conn, cur, window)
+    attributed = (await _rows(conn, _ATTRIBUTED_ALL, params))[0]
     wb = (await _rows(conn, _WINBACK, params))[0]
     customers = (
         await _rows(
@@ -240,20 +368,20 @@ async def _figures(
     )[0]["n"]
     ltv_revenue = total - later
     figures = MoneyFigures(
-        revenue=int(row["revenue"]),
-        orders=row["orders"],
-        priced_orders=row["priced"],
-        buyers=row["buyers"],
-        repeat_buyers=row["repeat_buyers"],
-        restock_revenue=int(row["restock"]),
-        review_revenue=int(row["review"]),
-        winback_revenue=int(row["winback"]),
+        revenue=counts["revenue"],
+        orders=counts["orders"],
+        priced_orders=counts["priced"],
+        buyers=counts["buyers"],
+        repeat_buyers=counts["repeat_buyers"],
+        restock_revenue=int(attributed["restock"]),
+        review_revenue=int(attributed["review"]),
+        winback_revenue=int(attributed["winback"]),
         winback_sent=wb["sent"],
         winback_converted=int(wb["converted"]),
         ltv=round(ltv_revenue / customers) if customers else None,
         customers=customers,
     )
-    return figures, row["exact"]
+    return figures, exact
 
 
 def _month_starts(first: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[str, datetime]]:
@@ -389,7 +517,7 @@ async def money_report(
     span = periods(now, days)
     currency, others, total = await _currency(conn)
     cur = currency or ""
-    later = sum((await _revenue_since(conn, cur, span.current.end)).values())
+    later = await _revenue_total_since(conn, cur, span.current.end)
     current, exact = await _figures(conn, cur, span.current, total, later)
     previous, _ = await _figures(conn, cur, span.previous, total, later + exact)
     return MoneyReport(

@@ -184,7 +184,9 @@ async def figures(db: Database, days: int, repeats: int) -> tuple[float, float]:
         fast += await timed(from_hours, 1, f"hours {days}")
         slow += await timed(raw, 1, f"raw {days}")
     print(line(f"/report figures, {days} days", fast))
-    print(line("  same, reviews counted raw", slow))
+    # The raw run is the customer section alone counted from `reviews` plus the survey part:
+    # the money and loop sections (part of the customer report) are not in it.
+    print(line("  raw: review figures from rows, no money or loop", slow))
     return statistics.median(fast), statistics.median(slow)
 
 

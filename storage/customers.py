@@ -275,7 +275,7 @@ async def insert_order(
 async def insert_items(
     conn: aiosqlite.Connection,
     order_pk: int,
-    items: list[tuple[str, str, int, int | None, int | None, str | None]],
+    items: list[tuple[str, str, float, int | None, int | None, str | None]],
 ) -> dict[str, int]:
     """Insert (sku, name, quantity, restock_days, price in hundredths, currency) rows in one
     statement.
@@ -543,7 +543,7 @@ async def customer_id_for_telegram(conn: aiosqlite.Connection, telegram_id: int)
     return row["id"] if row else None
 
 
-# --- shop data (issue 14): e-mail per customer, links -------------------------
+# --- shop data (issue 14): e-mail per customer, links ------------------------------------------
 async def set_emails(conn: aiosqlite.Connection, rows: list[tuple[str, str]]) -> None:
     """(email, external id): the latest e-mail the shop sent; a forgotten customer keeps none."""
     await conn.executemany(

@@ -402,10 +402,8 @@ class LoopCounts:
     median_resolution: float | None  # hours; None when none was closed
 
 
-# The end of the recovery window in the stored form (the fraction and the Z kept as they were).
-_RECOVERY_END = "strftime('%Y-%m-%dT%H:%M:%S', c.resolved_at, :days) || substr(c.resolved_at, 20)"
 # The recovery window that migration 0016's case_recovery is kept for (bot.cases.timing's
-# RECOVERY_WINDOW; a test holds them equal). Another window is counted from the raw rows.
+# RECOVERY_WINDOW; a test holds them equal).
 RECOVERY_KEPT = timedelta(days=60)
 _DAY = timedelta(days=1)
 # What case_time_days counts, by the column that ends the duration.
@@ -566,36 +564,19 @@ async def _median_hours(
     return values[0] if len(values) == 1 else (values[0] + values[1]) / 2
 
 
-async def _recovered(
-    conn: aiosqlite.Connection, window: tuple[str, str], recovery: timedelta
-) -> int:
-    if recovery == RECOVERY_KEPT:
-        sql = (
-            "SELECT COUNT(DISTINCT customer_id) FROM case_recovery "
-            "WHERE recovered = 1 AND opened_at >= :start AND opened_at < :end"
-        )
-    else:
-        sql = (
-            "SELECT COUNT(DISTINCT c.customer_id) FROM cases c "
-            "WHERE c.opened_at >= :start AND c.opened_at < :end AND c.topic = 'complaint' "
-            "AND c.status = 'closed' AND c.resolved_at IS NOT NULL AND ("
-            "  EXISTS (SELECT 1 FROM reviews r WHERE r.customer_id = c.customer_id "
-            "   AND r.rating >= 4 AND r.rated_at > c.resolved_at "
-            f"   AND r.rated_at <= {_RECOVERY_END})"
-            "  OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id "
-            f"   AND o.purchased_at > c.resolved_at AND o.purchased_at <= {_RECOVERY_END}))"
-        )
+async def _recovered(conn: aiosqlite.Connection, window: tuple[str, str]) -> int:
+    """Customers of the window's closed complaints who came back within RECOVERY_KEPT."""
     async with conn.execute(
-        sql, {"start": window[0], "end": window[1], "days": f"+{recovery.days} days"}
+        "SELECT COUNT(DISTINCT customer_id) FROM case_recovery "
+        "WHERE recovered = 1 AND opened_at >= ? AND opened_at < ?",
+        window,
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def loop_counts(
-    conn: aiosqlite.Connection, start: datetime, end: datetime, *, recovery: timedelta
-) -> LoopCounts:
-    """`recovery`: how long after a resolved complaint a return counts (whole days).
+async def loop_counts(conn: aiosqlite.Connection, start: datetime, end: datetime) -> LoopCounts:
+    """A return counts within RECOVERY_KEPT of a resolved complaint (migration 0016's window).
 
     Read from migration 0016's aggregates: the same figures as counting the cases of the window
     one by one (tests/test_loop_counts.py), at a cost that does not grow with the years of cases.
@@ -605,7 +586,7 @@ async def loop_counts(
     opened, in_target, confirmed, reopened = await _counts(conn, split)
     first = await _median_hours(conn, "first_answered_at", window, split)
     resolution = await _median_hours(conn, "closed_at", window, split)
-    recovered = await _recovered(conn, window, recovery)
+    recovered = await _recovered(conn, window)
     return LoopCounts(opened, in_target, confirmed, reopened, recovered, first, resolution)
 
 

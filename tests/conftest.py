@@ -21,6 +21,7 @@ from bot.app import BotApp, build_app
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
+from storage import Database
 from tests.app_start import first_tick
 
 # Property tests must not fail because a machine is slow (CI's timing is not ours): no per-example
@@ -55,6 +56,15 @@ def clock() -> FakeClock:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.sqlite3"
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database on its own, for storage tests without the app."""
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open(process_lock=False)
+    yield database
+    await database.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -14,14 +14,6 @@ from storage import Database
 from storage.group_commit import GroupCommit
 
 NOW = "2026-01-12T09:00:00.000000Z"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "bot.sqlite3")
-    await database.open(process_lock=False)
-    yield database
-    await database.close()
 
 
 async def add_departments(conn: aiosqlite.Connection, names: Sequence[str | None]) -> list[int]:

@@ -20,7 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cases.service import recovered_customers
-from bot.cases.timing import RECOVERY_WINDOW
 from storage import Database
 from storage import cases as q
 from storage.timestamps import to_db
@@ -129,7 +128,7 @@ async def check(cases: list[dict], events: list[tuple], *, returns_first: bool =
                 if not returns_first:  # the returns' own triggers mark the complaints
                     await write_returns(conn, returns, START)
             async with db.read() as conn:
-                counted = await q.loop_counts(conn, *WINDOW, recovery=RECOVERY_WINDOW)
+                counted = await q.loop_counts(conn, *WINDOW)
                 expected = await reference(conn, *WINDOW)
             got = (
                 counted.opened,

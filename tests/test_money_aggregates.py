@@ -7,13 +7,10 @@ raw query over every order (the code they replaced, below)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -123,14 +120,6 @@ order = st.tuples(
     st.lists(item, min_size=1, max_size=3),
 )
 history = st.lists(order, max_size=25)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "money.sqlite3")
-    await database.open(process_lock=False)
-    yield database
-    await database.close()
 
 
 async def write(db: Database, orders: list[Any], move: int | None) -> None:

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,14 +64,6 @@ write = st.one_of(
     # A fold as the report runs one: at some moment, for at most some days.
     st.tuples(st.just("fold"), moment, st.sampled_from([None, 1, 3])),
 )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "fold.sqlite3")
-    await database.open(process_lock=False)
-    yield database
-    await database.close()
 
 
 async def _ids(conn: Any, table: str) -> list[int]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -210,14 +208,6 @@ message = st.tuples(
     st.sampled_from(["sent", "sent", "failed"]),
     st.integers(1, 12),  # the order item a restock reminder is about (may be none)
 )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "money.sqlite3")
-    await database.open(process_lock=False)
-    yield database
-    await database.close()
 
 
 async def write(db: Database, orders: list[Any], messages: list[Any]) -> None:

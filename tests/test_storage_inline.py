@@ -4,22 +4,13 @@ it gives through aiosqlite, and code that awaits anything else is refused, writi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from storage import Database
 from storage.group_commit import GroupCommit
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "inline.sqlite3")
-    await database.open(process_lock=False)
-    yield database
-    await database.close()
 
 
 async def apply(conn: Any, names: Sequence[str]) -> list[tuple[int, int, str]]:

@@ -24,7 +24,6 @@ import aiosqlite
 from bot.cases import service as case_service
 from bot.cases.machine import Refusal as CaseRefusal
 from bot.cases.machine import Status, Topic
-from bot.cases.timing import RECOVERY_WINDOW
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
@@ -122,9 +121,7 @@ async def case_summary(conn: aiosqlite.Connection, now: datetime, days: int) -> 
     opened in the last `days` (the report's loop figure, by its function)."""
     counts = await q.count_by_status(conn)
     window = periods(now, days).current
-    hours = (
-        await q.loop_counts(conn, window.start, window.end, recovery=RECOVERY_WINDOW)
-    ).median_first_answer
+    hours = (await q.loop_counts(conn, window.start, window.end)).median_first_answer
     return CaseSummary(
         open=counts.get(Status.OPEN.value, 0) + counts.get(Status.ANSWERED.value, 0),
         waiting=counts.get(Status.OPEN.value, 0),

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.cases.timing import RECOVERY_WINDOW
 from bot.reports.metrics import ratio
 from bot.reports.numbers import NO_DATA, delta, delta_pp, fmt, pct
 from bot.reports.periods import Periods, Window, periods
@@ -91,7 +90,7 @@ async def _effort(conn: aiosqlite.Connection, window: Window) -> Effort:
 async def _figures(conn: aiosqlite.Connection, window: Window) -> LoopFigures:
     # Counted by SQLite: a year of a big shop's cases is numbers, not objects
     # (tests/test_loop_counts.py holds it equal to counting the cases one by one).
-    counts = await q.loop_counts(conn, window.start, window.end, recovery=RECOVERY_WINDOW)
+    counts = await q.loop_counts(conn, window.start, window.end)
     return LoopFigures(
         opened=counts.opened,
         median_first_answer=counts.median_first_answer,

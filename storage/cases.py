@@ -408,6 +408,8 @@ RECOVERY_KEPT = timedelta(days=60)
 _DAY = timedelta(days=1)
 # What case_time_days counts, by the column that ends the duration.
 _TIME_KINDS = {"first_answered_at": "answer", "closed_at": "close"}
+# Each duration's index (migration 0016): (bucket, duration, opened_at), partial on the column.
+_TIME_INDEXES = {"first_answered_at": "cases_answer_time", "closed_at": "cases_close_time"}
 
 
 # A case's duration to `later` in whole milliseconds (julianday's own precision), and its bucket
@@ -495,7 +497,13 @@ async def _nth_ms(
     `bucket`, read in order off the bucket's index (cases_answer_time, cases_close_time)."""
     found: list[int] = []
     ms = _ms_sql(until)
-    base = f"FROM cases WHERE {_bucket_sql(until)} = ? AND {until} IS NOT NULL"
+    # Named: with the window's opened_at range in the query, the planner's statistics favour
+    # cases_loop (opened_at), which computes every duration of the window's cases (76 ms for a
+    # year of 100,000 cases) instead of seeking (bucket, duration, opened_at) — 7 ms.
+    base = (
+        f"FROM cases INDEXED BY {_TIME_INDEXES[until]} "
+        f"WHERE {_bucket_sql(until)} = ? AND {until} IS NOT NULL"
+    )
     seen, value = 0, None
     for _ in range(_DISTINCT_TRIES):
         after = "" if value is None else f" AND {ms} > {int(value)}"

@@ -1,0 +1,164 @@
+"""customer_money's last_us and second_at (migration 0020) and the buyers counted from them.
+
+On random histories of writes (tests/test_money_fold.py's: orders inserted, moved in time and to
+another customer, deleted; items inserted, moved and deleted, so some orders have none):
+(a) every customer's last_us is their latest order in whole microseconds, second_at their
+    earliest order strictly later than the first, and gap_us the median of the positive gaps
+    between their orders in whole microseconds (a time at .999999 of a second included: SQLite's
+    strftime('%s') rounds it up), as counted from the orders;
+(b) for random windows in which every order has items, the buyers and repeat buyers counted by
+    order (orders.prev_at and second_at) equal the reference's, by customer
+    (tests/money_reference.py); where one has none, the report's figures still do (the section
+    then counts by customer).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import statistics
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bot.reports import money
+from bot.reports.periods import Window
+from storage import Database
+from storage.migrations import load_migrations
+from storage.timestamps import from_db, to_db
+from tests.money_reference import old_figures
+from tests.test_money_fold import NOW, apply, history, moment, reset, write
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(text: str) -> int:
+    return (from_db(text) - _EPOCH) // timedelta(microseconds=1)
+
+
+async def expected_times(conn: Any) -> dict[int, tuple[int, str | None, float | None]]:
+    """(last_us, second_at, gap_us) of every customer with orders, from the orders: the gap is
+    the median of the positive gaps between their orders in whole microseconds."""
+    times: dict[int, list[str]] = {}
+    for r in await money._rows(conn, "SELECT customer_id, purchased_at FROM orders"):
+        times.setdefault(r["customer_id"], []).append(r["purchased_at"])
+    out = {}
+    for customer, moments in times.items():
+        later = [t for t in moments if t > min(moments)]
+        us = sorted(_us(t) for t in moments)
+        gaps = [b - a for a, b in itertools.pairwise(us) if b > a]
+        out[customer] = (
+            _us(max(moments)),
+            min(later) if later else None,
+            float(statistics.median(gaps)) if gaps else None,
+        )
+    return out
+
+
+async def kept_times(conn: Any) -> dict[int, tuple[int, str | None, float | None]]:
+    return {
+        r["customer_id"]: (r["last_us"], r["second_at"], r["gap_us"])
+        for r in await money._rows(
+            conn, "SELECT customer_id, last_us, second_at, gap_us FROM customer_money"
+        )
+    }
+
+
+async def has_order_without_items(conn: Any, window: Window) -> bool:
+    rows = await money._rows(
+        conn,
+        "SELECT 1 FROM orders o WHERE o.purchased_at >= ? AND o.purchased_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM order_items oi WHERE oi.order_id = o.id)",
+        (to_db(window.start), to_db(window.end)),
+    )
+    return bool(rows)
+
+
+windows = st.lists(st.tuples(moment, moment), min_size=1, max_size=4)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@given(start=history, steps=st.lists(write, max_size=25), edges=windows)
+# Two orders of one customer at one moment, then a later one: the second moment is the third
+# order's, and the customer is a repeat buyer only of a window that holds it.
+@example(
+    start=[
+        ("order", 1, NOW - timedelta(days=3)),
+        ("item", -1, 100, "RUB", 1),
+        ("order", 1, NOW - timedelta(days=3)),
+        ("item", -1, 100, "RUB", 1),
+        ("order", 1, NOW - timedelta(days=1)),
+        ("item", -1, 100, "RUB", 1),
+    ],
+    steps=[],
+    edges=[(NOW - timedelta(days=4), NOW - timedelta(days=2)), (NOW - timedelta(days=4), NOW)],
+)
+async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
+    db: Database, start: list[tuple], steps: list[tuple], edges: list[tuple[datetime, datetime]]
+) -> None:
+    await reset(db)
+    for n, step in enumerate([*start, *steps]):
+        async with db.write() as conn:
+            await apply(conn, step, n)
+    async with db.read() as conn:
+        assert await kept_times(conn) == await expected_times(conn)
+        for a, b in edges:
+            window = Window(min(a, b), max(a, b) + timedelta(microseconds=1))
+            reference, _ = await old_figures(conn, "RUB", window, 0, 0)
+            expected = (reference.buyers, reference.repeat_buyers)
+            if not await has_order_without_items(conn, window):
+                assert await money._buyers_by_order(conn, window) == expected, window
+            figures, _ = await money._figures(conn, "RUB", window, 0, 0)
+            assert (figures.buyers, figures.repeat_buyers) == expected, window
+
+
+async def test_the_migration_fills_the_times_of_what_is_there(tmp_path: Path) -> None:
+    """A database at 0019 with orders upgrades in place, and its triggers keep the times after."""
+    path = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(path)
+    for migration in load_migrations():
+        if migration.version < 20:
+            raw.executescript(migration.sql)
+    raw.execute("PRAGMA user_version = 19")
+    raw.execute(
+        "INSERT INTO customers (id, external_id, link_token, created_at) "
+        "VALUES (1, 'C1', 't1', '2026-01-01T00:00:00.000000Z'), "
+        "(2, 'C2', 't2', '2026-01-01T00:00:00.000000Z')"
+    )
+    for n, (customer, at) in enumerate(
+        [
+            (1, "2026-02-20T10:00:00.000001Z"),
+            (1, "2026-02-20T10:00:00.000001Z"),
+            (1, "2026-02-22T08:30:00.250000Z"),
+            (2, "2026-02-21T00:00:00.000000Z"),
+        ],
+        start=1,
+    ):
+        raw.execute(
+            "INSERT INTO orders (id, order_id, customer_id, purchased_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (n, f"O{n}", customer, at, at),
+        )
+    raw.commit()
+    raw.close()
+    db = Database(path)
+    await db.open(process_lock=False)
+    try:
+        async with db.read() as conn:
+            kept = await kept_times(conn)
+            assert kept == await expected_times(conn)
+            assert kept[1][1] == "2026-02-22T08:30:00.250000Z"
+            assert kept[2][:2] == (1771632000000000, None)
+        async with db.write() as conn:
+            await apply(conn, ("order", 2, NOW), 10)
+            await apply(conn, ("delete_order", 2), 11)  # the third order
+        async with db.read() as conn:
+            kept = await kept_times(conn)
+            assert kept == await expected_times(conn)
+            assert kept[1][1] is None
+            assert kept[2][1] is not None
+    finally:
+        await db.close()

@@ -1,11 +1,13 @@
-"""customer_money's last_us and second_at (migration 0020) and the buyers counted from them.
+"""customer_money's last_us and second_at (migration 0020), currency_revenue (0021), and the
+buyers counted from them.
 
 On random histories of writes (tests/test_money_fold.py's: orders inserted, moved in time and to
 another customer, deleted; items inserted, moved and deleted, so some orders have none):
-(a) every customer's last_us is their latest order in whole microseconds, second_at their
-    earliest order strictly later than the first, and gap_us the median of the positive gaps
-    between their orders in whole microseconds (a time at .999999 of a second included: SQLite's
-    strftime('%s') rounds it up), as counted from the orders;
+(a) currency_revenue is customer_revenue grouped by currency; every customer's last_us is their
+    latest order in whole microseconds, second_at their earliest order strictly later than the
+    first, and gap_us the median of the positive gaps between their orders in whole
+    microseconds (a time at .999999 of a second included: SQLite's strftime('%s') rounds it
+    up), as counted from the orders;
 (b) for random windows in which every order has items, the buyers and repeat buyers counted by
     order (orders.prev_at and second_at) equal the reference's, by customer
     (tests/money_reference.py); where one has none, the report's figures still do (the section
@@ -67,6 +69,22 @@ async def kept_times(conn: Any) -> dict[int, tuple[int, str | None, float | None
     }
 
 
+async def currency_totals(conn: Any) -> tuple[dict, dict]:
+    """currency_revenue as kept, and as grouped from customer_revenue."""
+    kept = await money._rows(
+        conn, "SELECT currency, revenue, customers FROM currency_revenue WHERE customers > 0"
+    )
+    grouped = await money._rows(
+        conn,
+        "SELECT currency, SUM(revenue) AS revenue, COUNT(*) AS customers FROM customer_revenue "
+        "GROUP BY currency",
+    )
+    return (
+        {r["currency"]: (r["revenue"], r["customers"]) for r in kept},
+        {r["currency"]: (r["revenue"], r["customers"]) for r in grouped},
+    )
+
+
 async def has_order_without_items(conn: Any, window: Window) -> bool:
     rows = await money._rows(
         conn,
@@ -105,6 +123,8 @@ async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
             await apply(conn, step, n)
     async with db.read() as conn:
         assert await kept_times(conn) == await expected_times(conn)
+        kept, grouped = await currency_totals(conn)
+        assert kept == grouped
         for a, b in edges:
             window = Window(min(a, b), max(a, b) + timedelta(microseconds=1))
             reference, _ = await old_figures(conn, "RUB", window, 0, 0)
@@ -116,7 +136,8 @@ async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
 
 
 async def test_the_migration_fills_the_times_of_what_is_there(tmp_path: Path) -> None:
-    """A database at 0019 with orders upgrades in place, and its triggers keep the times after."""
+    """A database at 0019 with orders upgrades in place (migrations 0020 and 0021), and the
+    triggers keep the times and the currency totals after."""
     path = tmp_path / "old.sqlite3"
     raw = sqlite3.connect(path)
     for migration in load_migrations():
@@ -142,6 +163,11 @@ async def test_the_migration_fills_the_times_of_what_is_there(tmp_path: Path) ->
             "VALUES (?, ?, ?, ?, ?)",
             (n, f"O{n}", customer, at, at),
         )
+        raw.execute(
+            "INSERT INTO order_items (order_id, sku, name, quantity, price_cents, currency) "
+            "VALUES (?, 'A', 'S', 1, 75, 'RUB')",
+            (n,),
+        )
     raw.commit()
     raw.close()
     db = Database(path)
@@ -152,6 +178,7 @@ async def test_the_migration_fills_the_times_of_what_is_there(tmp_path: Path) ->
             assert kept == await expected_times(conn)
             assert kept[1][1] == "2026-02-22T08:30:00.250000Z"
             assert kept[2][:2] == (1771632000000000, None)
+            assert await currency_totals(conn) == ({"RUB": (300.0, 2)}, {"RUB": (300.0, 2)})
         async with db.write() as conn:
             await apply(conn, ("order", 2, NOW), 10)
             await apply(conn, ("delete_order", 2), 11)  # the third order

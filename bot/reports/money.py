@@ -103,8 +103,8 @@ async def _currency(conn: aiosqlite.Connection) -> tuple[str | None, tuple[str, 
     """(the main currency, the others, revenue ever in the main one and in none given)."""
     rows = await _rows(
         conn,
-        "SELECT currency, SUM(revenue) AS total FROM customer_revenue "
-        "GROUP BY currency ORDER BY total DESC, currency",
+        "SELECT currency, revenue AS total FROM currency_revenue WHERE customers > 0 "
+        "ORDER BY total DESC, currency",
     )
     named = [r["currency"] for r in rows if r["currency"]]
     if not rows:

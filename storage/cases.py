@@ -573,11 +573,12 @@ async def _median_hours(
 
 
 async def _recovered(conn: aiosqlite.Connection, window: tuple[str, str]) -> int:
-    """Customers of the window's closed complaints who came back within RECOVERY_KEPT."""
+    """Customers of the window's closed complaints who came back within RECOVERY_KEPT: each
+    customer's first such complaint in the window (migration 0022)."""
     async with conn.execute(
-        "SELECT COUNT(DISTINCT customer_id) FROM case_recovery "
-        "WHERE recovered = 1 AND opened_at >= ? AND opened_at < ?",
-        window,
+        "SELECT COUNT(*) FROM case_recovery WHERE recovered = 1 AND opened_at >= ? "
+        "AND opened_at < ? AND (prev_opened IS NULL OR prev_opened < ?)",
+        (*window, window[0]),
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

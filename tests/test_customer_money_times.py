@@ -1,13 +1,14 @@
-"""customer_money's last_us and second_at (migration 0020), currency_revenue (0021), and the
-buyers counted from them.
+"""customer_money's last_us and second_at (migration 0020), currency_revenue (0021) and
+customer_first_days (0023), and the buyers counted from them.
 
 On random histories of writes (tests/test_money_fold.py's: orders inserted, moved in time and to
 another customer, deleted; items inserted, moved and deleted, so some orders have none):
-(a) currency_revenue is customer_revenue grouped by currency; every customer's last_us is their
-    latest order in whole microseconds, second_at their earliest order strictly later than the
-    first, and gap_us the median of the positive gaps between their orders in whole
-    microseconds (a time at .999999 of a second included: SQLite's strftime('%s') rounds it
-    up), as counted from the orders;
+(a) currency_revenue is customer_revenue grouped by currency, customer_first_days customer_money
+    grouped by the day of first_at (a day left without customers has no revenue either); every
+    customer's last_us is their latest order in whole microseconds, second_at their earliest
+    order strictly later than the first, and gap_us the median of the positive gaps between
+    their orders in whole microseconds (a time at .999999 of a second included: SQLite's
+    strftime('%s') rounds it up), as counted from the orders;
 (b) for random windows in which every order has items, the buyers and repeat buyers counted by
     order (orders.prev_at and second_at) equal the reference's, by customer
     (tests/money_reference.py); where one has none, the report's figures still do (the section
@@ -22,6 +23,7 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -31,6 +33,7 @@ from bot.reports.periods import Window
 from storage import Database
 from storage.migrations import load_migrations
 from storage.timestamps import from_db, to_db
+from tests import test_money_aggregates as aggregates
 from tests.money_reference import old_figures
 from tests.test_money_fold import NOW, apply, history, moment, reset, write
 
@@ -85,6 +88,22 @@ async def currency_totals(conn: Any) -> tuple[dict, dict]:
     )
 
 
+async def first_days(conn: Any) -> tuple[dict, dict]:
+    """customer_first_days as kept (rows with customers), and customer_money grouped by day."""
+    kept = await money._rows(
+        conn, "SELECT day, customers, revenue FROM customer_first_days WHERE customers != 0"
+    )
+    grouped = await money._rows(
+        conn,
+        "SELECT substr(first_at, 1, 10) AS day, COUNT(*) AS customers, TOTAL(revenue) AS revenue "
+        "FROM customer_money GROUP BY 1",
+    )
+    return (
+        {r["day"]: (r["customers"], r["revenue"]) for r in kept},
+        {r["day"]: (r["customers"], r["revenue"]) for r in grouped},
+    )
+
+
 async def has_order_without_items(conn: Any, window: Window) -> bool:
     rows = await money._rows(
         conn,
@@ -125,6 +144,12 @@ async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
         assert await kept_times(conn) == await expected_times(conn)
         kept, grouped = await currency_totals(conn)
         assert kept == grouped
+        kept, grouped = await first_days(conn)
+        assert kept == grouped
+        empty = await money._rows(
+            conn, "SELECT revenue FROM customer_first_days WHERE customers = 0 AND revenue != 0"
+        )
+        assert not empty
         for a, b in edges:
             window = Window(min(a, b), max(a, b) + timedelta(microseconds=1))
             reference, _ = await old_figures(conn, "RUB", window, 0, 0)
@@ -136,8 +161,8 @@ async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
 
 
 async def test_the_migration_fills_the_times_of_what_is_there(tmp_path: Path) -> None:
-    """A database at 0019 with orders upgrades in place (migrations 0020 and 0021), and the
-    triggers keep the times and the currency totals after."""
+    """A database at 0019 with orders upgrades in place (migrations 0020 to 0023), and the
+    triggers keep the times, the currency totals and the first days after."""
     path = tmp_path / "old.sqlite3"
     raw = sqlite3.connect(path)
     for migration in load_migrations():
@@ -179,13 +204,61 @@ async def test_the_migration_fills_the_times_of_what_is_there(tmp_path: Path) ->
             assert kept[1][1] == "2026-02-22T08:30:00.250000Z"
             assert kept[2][:2] == (1771632000000000, None)
             assert await currency_totals(conn) == ({"RUB": (300.0, 2)}, {"RUB": (300.0, 2)})
+            days = {"2026-02-20": (1, 225.0), "2026-02-21": (1, 75.0)}
+            assert await first_days(conn) == (days, days)
         async with db.write() as conn:
             await apply(conn, ("order", 2, NOW), 10)
             await apply(conn, ("delete_order", 2), 11)  # the third order
         async with db.read() as conn:
             kept = await kept_times(conn)
             assert kept == await expected_times(conn)
+            kept_days, grouped = await first_days(conn)
+            assert kept_days == grouped
             assert kept[1][1] is None
             assert kept[2][1] is not None
     finally:
         await db.close()
+
+
+# --- cohorts at the edges of local months ----------------------------------------------------
+_ZONES = [ZoneInfo("Europe/Moscow"), ZoneInfo("Asia/Kathmandu"), ZoneInfo("America/St_Johns")]
+
+
+def _month_edges(tz: ZoneInfo) -> list[int]:
+    """Minutes from aggregates.NOW to the last four local month starts in `tz`."""
+    local = aggregates.NOW.astimezone(tz)
+    year, month, edges = local.year, local.month, []
+    for _ in range(4):
+        start = datetime(year, month, 1, tzinfo=tz)
+        edges.append(int((start - aggregates.NOW) / timedelta(minutes=1)))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return edges
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=100)
+@given(data=st.data(), tz=st.sampled_from(_ZONES))
+async def test_cohorts_at_the_edges_of_local_months(
+    db: Database, data: st.DataObject, tz: ZoneInfo
+) -> None:
+    """First orders within a day of a local month's start — the partial UTC days the cohorts
+    count off customer_money — fall in the month the raw grouping gives."""
+    near_edge = st.builds(
+        lambda edge, offset: edge + offset,
+        st.sampled_from(_month_edges(tz)),
+        st.integers(-26 * 60, 26 * 60),
+    )
+    orders = data.draw(
+        st.lists(
+            st.tuples(st.integers(1, aggregates.CUSTOMERS), near_edge,
+                      st.lists(aggregates.item, min_size=1, max_size=2)),
+            max_size=12,
+        )
+    )  # fmt: skip
+    await aggregates.write(db, orders, None)
+    async with db.read() as conn:
+        main, others, _ = await money._currency(conn)
+        cur = main or ""
+        for end in (aggregates.NOW, aggregates.NOW - timedelta(days=30)):
+            got = await money._cohorts(conn, cur, end, tz, one_currency=not others)
+            assert got == await aggregates.raw_cohorts(conn, cur, end, tz), end
+            assert await money._customers_before(conn, end) == sum(c.customers for c in got)

@@ -415,13 +415,7 @@ async def _figures(
     counts, exact = await _period_counts(conn, cur, window)
     attributed = (await _rows(conn, _ATTRIBUTED_ALL, params))[0]
     wb = (await _rows(conn, _WINBACK, params))[0]
-    customers = (
-        await _rows(
-            conn,
-            "SELECT COUNT(*) AS n FROM customer_money WHERE first_at < ?",
-            (to_db(window.end),),
-        )
-    )[0]["n"]
+    customers = await _customers_before(conn, window.end)
     ltv_revenue = total - later
     figures = MoneyFigures(
         revenue=counts["revenue"],
@@ -458,7 +452,10 @@ async def _cohorts(
     conn: aiosqlite.Connection, cur: str, end: datetime, tz: ZoneInfo, one_currency: bool = False
 ) -> list[Cohort]:
     """Customers by the local month of their first order before `end`, with their revenue up
-    to `end`: one index range of customer_money a month, less the orders since `end`."""
+    to `end`, less the orders since `end`. With one currency: a month's whole UTC days from
+    customer_first_days (migration 0023) and its partial edge days off customer_money_first;
+    with several: one index range of customer_money a month, each customer's revenue in the
+    main currency looked up."""
     first = (
         await _rows(
             conn,
@@ -469,23 +466,14 @@ async def _cohorts(
     if first is None:
         return []
     months = _month_starts(from_db(first), end, tz)
-    bounds = [to_db(start) for _, start in months[1:]] + [to_db(end)]
-    params: dict[str, object] = {"cur": cur}
-    values = []
-    for n, ((label, start), stop) in enumerate(zip(months, bounds, strict=True)):
-        values.append(f"(:m{n}, :lo{n}, :hi{n})")
-        params.update({f"m{n}": label, f"lo{n}": to_db(start), f"hi{n}": stop})
-    rows = await _rows(
-        conn,
-        f"""
-        WITH m(label, lo, hi) AS (VALUES {", ".join(values)})
-        SELECT m.label, COUNT(*) AS customers, SUM({_customer_revenue(one_currency)}) AS revenue
-        FROM m JOIN customer_money c ON c.first_at >= m.lo AND c.first_at < m.hi
-        GROUP BY m.label
-        """,
-        params,
-    )
-    found = {r["label"]: [r["customers"], r["revenue"] or 0] for r in rows}
+    stops = [start for _, start in months[1:]] + [end]
+    spans = [(label, start, stop) for (label, start), stop in zip(months, stops, strict=True)]
+    found: dict[str, list[float]] = {}
+    for label, customers, revenue in await _month_rows(conn, cur, spans, one_currency):
+        counts = found.setdefault(label, [0, 0.0])
+        counts[0] += customers
+        counts[1] += revenue or 0
+    found = {label: counts for label, counts in found.items() if counts[0] > 0}
     late = await _revenue_since(conn, cur, end)
     if late:
         ids = list(late)
@@ -500,6 +488,71 @@ async def _cohorts(
                 label = from_db(r["first_at"]).astimezone(tz).strftime("%Y-%m")
                 found[label][1] -= late[r["customer_id"]]
     return [Cohort(m, int(n), round(rev)) for m, (n, rev) in sorted(found.items())]
+
+
+async def _month_rows(
+    conn: aiosqlite.Connection,
+    cur: str,
+    months: list[tuple[str, datetime, datetime]],
+    one_currency: bool,
+) -> list[tuple[str, int, float]]:
+    """(label, customers, revenue) parts of each month [start, stop): summed by the caller."""
+    params: dict[str, object] = {"cur": cur}
+    raw, days = [], []
+    for n, (label, start, stop) in enumerate(months):
+        params[f"m{n}"] = label
+        if not one_currency:
+            raw.append((n, start, stop))
+            continue
+        first, last = _whole_days(Window(start, stop))
+        raw += [(n, start, first), (n, last, stop)] if first < last else [(n, start, stop)]
+        if first < last:
+            days.append(f"(:m{n}, '{first.date().isoformat()}', '{last.date().isoformat()}')")
+    ranges = []
+    for k, (n, lo, hi) in enumerate(part for part in raw if part[1] < part[2]):
+        params.update({f"lo{k}": to_db(lo), f"hi{k}": to_db(hi)})
+        ranges.append(f"(:m{n}, :lo{k}, :hi{k})")
+    rows = []
+    if ranges:
+        rows += await _rows(
+            conn,
+            f"""
+            WITH m(label, lo, hi) AS (VALUES {", ".join(ranges)})
+            SELECT m.label, COUNT(*) AS customers,
+                   SUM({_customer_revenue(one_currency)}) AS revenue
+            FROM m JOIN customer_money c ON c.first_at >= m.lo AND c.first_at < m.hi
+            GROUP BY m.label
+            """,
+            params,
+        )
+    if days:
+        rows += await _rows(
+            conn,
+            f"""
+            WITH m(label, lo, hi) AS (VALUES {", ".join(days)})
+            SELECT m.label, SUM(f.customers) AS customers, SUM(f.revenue) AS revenue
+            FROM m JOIN customer_first_days f ON f.day >= m.lo AND f.day < m.hi
+            GROUP BY m.label
+            """,
+            params,
+        )
+    return [(r["label"], r["customers"], r["revenue"]) for r in rows]
+
+
+async def _customers_before(conn: aiosqlite.Connection, end: datetime) -> int:
+    """Customers whose first order is before `end`: the whole UTC days before it from
+    customer_first_days, the rest of its day off customer_money_first."""
+    midnight = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = (
+        await _rows(
+            conn,
+            "SELECT (SELECT TOTAL(customers) FROM customer_first_days WHERE day < :day) + "
+            "(SELECT COUNT(*) FROM customer_money WHERE first_at >= :midnight AND first_at < :end)"
+            " AS n",
+            {"day": midnight.date().isoformat(), "midnight": to_db(midnight), "end": to_db(end)},
+        )
+    )[0]
+    return int(row["n"])
 
 
 async def _segments(

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,7 @@ from tests.money_reference import old_figures
 from tests.test_money_fold import NOW, apply, history, moment, reset, write
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
 
 
 def _us(text: str) -> int:
@@ -262,3 +264,33 @@ async def test_cohorts_at_the_edges_of_local_months(
             got = await money._cohorts(conn, cur, end, tz, one_currency=not others)
             assert got == await aggregates.raw_cohorts(conn, cur, end, tz), end
             assert await money._customers_before(conn, end) == sum(c.customers for c in got)
+
+
+@pytest.mark.parametrize("winback_days", [30, 90])
+async def test_segments_at_their_edges_to_the_microsecond(db: Database, winback_days: int) -> None:
+    """Customers whose last purchase is exactly half the limit, or the limit, before now, and a
+    microsecond either side; by the floor (one order) and by their own gap (two orders)."""
+    floor = timedelta(days=winback_days)
+    gap = 2 * floor / 3  # the second customer of each age: limit 4/3 of the floor
+    edges = (floor / 2, floor, gap, 2 * gap, 2 * floor)
+    ages = [a + d for a in edges for d in (-_US, timedelta(0), _US)]
+    await reset(db)
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM customers")
+        n = 0
+        for c, age in enumerate(ages, start=1):
+            for customer, own in ((2 * c, None), (2 * c + 1, gap)):
+                await conn.execute(
+                    "INSERT INTO customers (id, external_id, link_token, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (customer, f"C{customer}", f"t{customer}", to_db(NOW)),
+                )
+                last = NOW - age
+                for at in [last] if own is None else [last - own, last]:
+                    await apply(conn, ("order", customer, at), n)
+                    await apply(conn, ("item", -1, 100, "RUB", 1), n)
+                    n += 1
+    async with db.read() as conn:
+        got = await money._segments(conn, "RUB", NOW, winback_days, one_currency=True)
+        assert got == await aggregates.raw_segments(conn, "RUB", NOW, winback_days)
+        assert {s.name: s.customers for s in got} != {s.name: 0 for s in got}

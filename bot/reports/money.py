@@ -562,34 +562,74 @@ async def _segments(
     winback_days: int | None,
     one_currency: bool = False,
 ) -> list[Segment]:
-    """Customers by segment as of now, with their revenue: one pass over customer_money in
-    SQL (the rules of bot/winback/rules.py in whole microseconds, last_us: migration 0020);
-    a customer with an order
-    dated after now is worked out from their orders before now, as the rules read them."""
+    """Customers by segment as of now, with their revenue, counted in SQL over customer_money
+    by the rules of bot/winback/rules.py in whole microseconds (last_us: migration 0020); a
+    customer with an order dated after now is worked out from their orders before now, as the
+    rules read them.
+
+    With age = now − last purchase and lim = max(floor, 2 × usual gap), lapsed is age > lim
+    and at risk 2 × age > lim; each splits into two plain comparisons (age > floor and
+    age > 2 × gap; age > floor / 2 and age > gap, floor being whole days). So only the customers
+    at risk or lapsed are classified one by one, and repeat and new are the totals less them.
+    """
     days = winback_days or winback.DEFAULT_DAYS
+    now_us = (now - _EPOCH) // _MICROSECOND
+    floor_us = timedelta(days=days) // _MICROSECOND
     params = {
         "cur": cur,
         "now": to_db(now),
-        "now_us": (now - _EPOCH) // _MICROSECOND,
-        "floor_us": timedelta(days=days) // _MICROSECOND,
+        "now_us": now_us,
+        "lapsed_before": now_us - floor_us,
+        "risk_before": now_us - floor_us // 2,
     }
-    rows = await _rows(
-        conn,
-        f"""
-        SELECT CASE WHEN age > lim THEN 'lapsed' WHEN 2 * age > lim THEN 'at_risk'
-                    WHEN orders >= 2 THEN 'repeat' ELSE 'new' END AS name,
-               COUNT(*) AS customers, SUM(revenue) AS revenue
-        FROM (SELECT c.orders, :now_us - c.last_us AS age,
-                     MAX(:floor_us, 2 * COALESCE(c.gap_us, 0)) AS lim,
-                     {_customer_revenue(one_currency)} AS revenue
-              FROM customer_money c WHERE c.last_at < :now)
-        GROUP BY name
-        """,
-        params,
-    )
-    counts = {name: [0, 0.0] for name in winback.SEGMENTS}
-    for r in rows:
-        counts[r["name"]] = [r["customers"], r["revenue"] or 0]
+    revenue = _customer_revenue(one_currency)
+    risk = (
+        await _rows(
+            conn,
+            f"""
+            SELECT COUNT(*) FILTER (WHERE lapsed) AS lapsed,
+                   TOTAL(revenue) FILTER (WHERE lapsed) AS lapsed_revenue,
+                   COUNT(*) AS risk, TOTAL(revenue) AS risk_revenue,
+                   COUNT(*) FILTER (WHERE orders >= 2) AS repeat,
+                   TOTAL(revenue) FILTER (WHERE orders >= 2) AS repeat_revenue
+            FROM (SELECT c.last_us < :lapsed_before
+                         AND (c.gap_us IS NULL OR c.last_us + 2 * c.gap_us < :now_us) AS lapsed,
+                         c.orders, {revenue} AS revenue
+                  FROM customer_money c
+                  WHERE c.last_us < :risk_before
+                    AND (c.gap_us IS NULL OR c.last_us + c.gap_us < :now_us))
+            """,
+            params,
+        )
+    )[0]
+    every = (
+        await _rows(
+            conn,
+            f"""
+            SELECT COUNT(*) AS n, TOTAL(revenue) AS revenue,
+                   COUNT(*) FILTER (WHERE orders >= 2) AS repeat,
+                   TOTAL(revenue) FILTER (WHERE orders >= 2) AS repeat_revenue
+            FROM (SELECT c.orders, {revenue} AS revenue FROM customer_money c
+                  WHERE c.last_at < :now)
+            """,
+            params,
+        )
+    )[0]
+    found = {
+        "lapsed": [risk["lapsed"], risk["lapsed_revenue"]],
+        "at_risk": [risk["risk"] - risk["lapsed"], risk["risk_revenue"] - risk["lapsed_revenue"]],
+        "repeat": [
+            every["repeat"] - risk["repeat"],
+            every["repeat_revenue"] - risk["repeat_revenue"],
+        ],
+        "new": [
+            every["n"] - every["repeat"] - (risk["risk"] - risk["repeat"]),
+            every["revenue"]
+            - every["repeat_revenue"]
+            - (risk["risk_revenue"] - risk["repeat_revenue"]),
+        ],
+    }
+    counts = {name: found[name] for name in winback.SEGMENTS}
     later = await _rows(
         conn,
         """

@@ -613,14 +613,20 @@ async def export_rows(conn: aiosqlite.Connection) -> list[tuple[CaseRow, str, bo
         ]
 
 
+# Reminders sent in [:start, :end) with a buy-again case opened after them: from the cases opened
+# since :start (cases_buy_again, migration 0024) to their reminder (outbox_ref).
+BUY_AGAIN_SQL = (
+    "SELECT COUNT(DISTINCT o.id) FROM cases c INDEXED BY cases_buy_again CROSS JOIN outbox o "
+    "WHERE c.topic = 'buy_again' AND c.opened_at >= :start "
+    "AND o.kind = :kind AND o.ref_id = c.order_item_id AND o.status = 'sent' "
+    "AND o.sent_at >= :start AND o.sent_at < :end AND o.sent_at <= c.opened_at"
+)
+
+
 async def buy_again_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> int:
     """Restock reminders sent in [start, end) that got a «Купить снова» intent."""
     async with conn.execute(
-        "SELECT COUNT(DISTINCT o.id) FROM outbox o "
-        "JOIN cases c ON c.order_item_id = o.ref_id AND c.topic = 'buy_again' "
-        "WHERE o.kind = ? AND o.status = 'sent' AND o.sent_at >= ? AND o.sent_at < ? "
-        "AND c.opened_at >= o.sent_at",
-        (RESTOCK, to_db(start), to_db(end)),
+        BUY_AGAIN_SQL, {"kind": RESTOCK, "start": to_db(start), "end": to_db(end)}
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

@@ -14,16 +14,26 @@ INSERT INTO currency_revenue (currency, revenue, customers)
 SELECT currency, SUM(revenue), COUNT(*) FROM customer_revenue GROUP BY currency;
 
 CREATE TRIGGER currency_revenue_insert AFTER INSERT ON customer_revenue BEGIN
-    INSERT INTO currency_revenue (currency, revenue, customers) VALUES (NEW.currency, NEW.revenue, 1)
+    INSERT INTO currency_revenue (currency, revenue, customers)
+    VALUES (NEW.currency, NEW.revenue, 1)
     ON CONFLICT (currency) DO UPDATE SET revenue = revenue + excluded.revenue,
                                          customers = customers + 1;
 END;
 
--- An upsert's DO UPDATE (every later item of a customer) fires this one.
-CREATE TRIGGER currency_revenue_update AFTER UPDATE OF currency, revenue ON customer_revenue BEGIN
+-- An upsert's DO UPDATE (every later priced item of a customer) fires the first one: one
+-- UPDATE of the currency's row.
+CREATE TRIGGER currency_revenue_update AFTER UPDATE OF currency, revenue ON customer_revenue
+WHEN OLD.currency = NEW.currency BEGIN
+    UPDATE currency_revenue SET revenue = revenue + (NEW.revenue - OLD.revenue)
+    WHERE currency = NEW.currency;
+END;
+
+CREATE TRIGGER currency_revenue_move AFTER UPDATE OF currency ON customer_revenue
+WHEN OLD.currency != NEW.currency BEGIN
     UPDATE currency_revenue SET revenue = revenue - OLD.revenue, customers = customers - 1
     WHERE currency = OLD.currency;
-    INSERT INTO currency_revenue (currency, revenue, customers) VALUES (NEW.currency, NEW.revenue, 1)
+    INSERT INTO currency_revenue (currency, revenue, customers)
+    VALUES (NEW.currency, NEW.revenue, 1)
     ON CONFLICT (currency) DO UPDATE SET revenue = revenue + excluded.revenue,
                                          customers = customers + 1;
 END;

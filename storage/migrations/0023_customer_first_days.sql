@@ -21,9 +21,17 @@ CREATE TRIGGER customer_first_days_insert AFTER INSERT ON customer_money BEGIN
                                     revenue = revenue + excluded.revenue;
 END;
 
--- Every later order sets first_at (to the same value, mostly): only a change moves anything.
+-- Every later order sets first_at (to the same value, mostly) and every priced item changes the
+-- revenue: one UPDATE of the day's row, unless the first order moved to another day.
 CREATE TRIGGER customer_first_days_update AFTER UPDATE OF first_at, revenue ON customer_money
-WHEN OLD.first_at IS NOT NEW.first_at OR OLD.revenue IS NOT NEW.revenue BEGIN
+WHEN substr(OLD.first_at, 1, 10) = substr(NEW.first_at, 1, 10) AND OLD.revenue != NEW.revenue
+BEGIN
+    UPDATE customer_first_days SET revenue = revenue + (NEW.revenue - OLD.revenue)
+    WHERE day = substr(NEW.first_at, 1, 10);
+END;
+
+CREATE TRIGGER customer_first_days_move AFTER UPDATE OF first_at ON customer_money
+WHEN substr(OLD.first_at, 1, 10) != substr(NEW.first_at, 1, 10) BEGIN
     UPDATE customer_first_days SET customers = customers - 1, revenue = revenue - OLD.revenue
     WHERE day = substr(OLD.first_at, 1, 10);
     INSERT INTO customer_first_days (day, customers, revenue)

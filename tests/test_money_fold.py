@@ -1,11 +1,14 @@
-"""The money section's per-day totals (money_days, migration 0015) are folded lazily from the days
-written since (money_dirty). On random histories of writes — orders inserted, moved in time
-(across midnight or not) and to another customer, deleted; items inserted priced and unpriced, in
-several currencies, none or the empty text, repriced, their currency and quantity changed, moved
-to another order, deleted — with folds at random moments in between:
+"""The money section's per-day totals (money_days, migrations 0015 and 0025) are folded lazily
+from the days written since (money_dirty). On random histories of writes — orders inserted, moved
+in time (across midnight or not) and to another customer, deleted; items inserted priced and
+unpriced, in several currencies, none or the empty text, repriced, their currency, quantity and
+SKU changed, moved to another order, deleted; messages an order may count for (restock reminders,
+review requests, win-backs, and others) sent or not, moved in time and to another customer,
+deleted — with folds at random moments in between:
 (a) after a fold, every day not marked dirty has exactly the rows the reference query over that
-    day's range gives for each currency its priced items name, and its row '' what it gives for
-    the main currency '' and for any currency the day does not name;
+    day's range gives (attributed revenue included) for each currency its priced items name,
+    and its row '' what it gives for the main currency '' and for any currency the day does not
+    name;
 (b) the period figures of random windows (edges mid-day, covering dirty and folded days, main
     currencies present or absent on a day) equal those of the reference query over the orders
     (tests/money_reference.py), before and after a fold.
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.reports import money
@@ -51,6 +54,9 @@ price = st.one_of(st.none(), st.integers(0, 5_000))
 currency = st.sampled_from(["RUB", "RUB", "USD", None, None, ""])
 quantity = st.sampled_from([1, 2, 0.5, 1.5, 2.5])
 pick = st.integers(0, 1_000)  # an existing order or item, modulo how many there are
+kind = st.sampled_from(["restock", "restock", "review_request", "winback", "survey_invite"])
+status = st.sampled_from(["sent", "sent", "pending", "failed"])
+sku = st.sampled_from(["A", "B"])
 write = st.one_of(
     st.tuples(st.just("order"), st.integers(1, CUSTOMERS), moment),
     st.tuples(st.just("item"), pick, price, currency, quantity),
@@ -63,6 +69,13 @@ write = st.one_of(
     st.tuples(st.just("delete_order"), pick),
     # A fold as the report runs one: at some moment, for at most some days.
     st.tuples(st.just("fold"), moment, st.sampled_from([None, 1, 3])),
+    # Messages an order may count for (migration 0025): sent or not, moved, deleted; an item's
+    # SKU changed (a restock reminder counts for an order holding the reminded item's SKU).
+    st.tuples(st.just("message"), kind, st.integers(1, CUSTOMERS), moment, pick, status),
+    st.tuples(st.just("message_status"), pick, status),
+    st.tuples(st.just("message_move"), pick, moment, st.integers(1, CUSTOMERS)),
+    st.tuples(st.just("delete_message"), pick),
+    st.tuples(st.just("sku"), pick, sku),
 )
 
 
@@ -84,8 +97,8 @@ async def apply(conn: Any, step: tuple, n: int) -> None:
         order, cents, cur, qty = args
         await conn.execute(
             "INSERT INTO order_items (order_id, sku, name, quantity, price_cents, currency) "
-            "VALUES (?, 'A', 'S', ?, ?, ?)",
-            (orders[order % len(orders)], qty, cents, cur),
+            "VALUES (?, ?, 'S', ?, ?, ?)",
+            (orders[order % len(orders)], "AB"[n % 2], qty, cents, cur),
         )
     elif kind == "price" and items:
         item, cents, cur = args
@@ -125,6 +138,36 @@ async def apply(conn: Any, step: tuple, n: int) -> None:
     elif kind == "fold":
         at, max_days = args
         await fold_money_days(conn, at, max_days)
+    elif kind == "message":
+        what, customer, at, item, state = args
+        ref = items[item % len(items)] if items else None
+        await conn.execute(
+            "INSERT INTO outbox (kind, customer_id, ref_id, due_at, status, sent_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (what, customer, ref, to_db(at), state, to_db(at) if state == "sent" else None,
+             to_db(at)),
+        )  # fmt: skip
+    elif kind in ("message_status", "message_move", "delete_message"):
+        messages = await _ids(conn, "outbox")
+        if not messages:
+            return
+        message = messages[args[0] % len(messages)]
+        if kind == "message_status":
+            await conn.execute(
+                "UPDATE outbox SET status = ?, sent_at = COALESCE(sent_at, due_at) WHERE id = ?",
+                (args[1], message),
+            )
+        elif kind == "message_move":
+            await conn.execute(
+                "UPDATE outbox SET sent_at = ?, customer_id = ? WHERE id = ?",
+                (to_db(args[1]), args[2], message),
+            )
+        else:
+            await conn.execute("DELETE FROM outbox WHERE id = ?", (message,))
+    elif kind == "sku" and items:
+        await conn.execute(
+            "UPDATE order_items SET sku = ? WHERE id = ?", (args[1], items[args[0] % len(items)])
+        )
 
 
 # --- (a) a clean day's rows against the reference over its range -----------------------------
@@ -136,7 +179,15 @@ async def _day_figures(conn: Any, day: str, cur: str) -> tuple:
     figures, exact = await old_figures(
         conn, cur, Window(_midnight(day), _midnight(day) + DAY), 0, 0
     )
-    return figures.orders, figures.priced_orders, figures.revenue, exact
+    return (
+        figures.orders,
+        figures.priced_orders,
+        figures.revenue,
+        exact,
+        figures.restock_revenue,
+        figures.review_revenue,
+        figures.winback_revenue,
+    )
 
 
 async def expected_rows(conn: Any, day: str) -> dict[str, tuple]:
@@ -167,7 +218,10 @@ async def check_clean_days(conn: Any) -> None:
     dirty = {r["day"] for r in await money._rows(conn, "SELECT day FROM money_dirty")}
     kept: dict[str, dict[str, tuple]] = defaultdict(dict)
     for r in await money._rows(conn, "SELECT * FROM money_days"):
-        kept[r["day"]][r["cur"]] = (r["orders"], r["priced"], r["revenue"], r["exact"], r["bare"])
+        kept[r["day"]][r["cur"]] = (
+            r["orders"], r["priced"], r["revenue"], r["exact"],
+            r["restock"], r["review"], r["winback"], r["bare"],
+        )  # fmt: skip
     with_orders = {
         r["day"]
         for r in await money._rows(conn, "SELECT substr(purchased_at, 1, 10) AS day FROM orders")
@@ -179,7 +233,7 @@ async def check_clean_days(conn: Any) -> None:
             continue
         # The row '' is what any currency the day does not name gives.
         for absent in {"EUR", "RUB", "USD"} - set(rows):
-            assert (*await _day_figures(conn, day, absent), rows[""][4]) == rows[""], (day, absent)
+            assert (*await _day_figures(conn, day, absent), rows[""][7]) == rows[""], (day, absent)
         # A day whose priced items name the empty text stays dirty.
         odd = await money._rows(
             conn,
@@ -212,8 +266,8 @@ async def check_figures(conn: Any, now: datetime, days: int) -> None:
 
 async def reset(db: Database) -> None:
     async with db.write() as conn:
-        for table in ("order_items", "orders", "customer_revenue", "customer_money", "customers",
-                      "money_days", "money_dirty"):  # fmt: skip
+        for table in ("outbox", "order_items", "orders", "customer_revenue", "customer_money",
+                      "customers", "money_days", "money_dirty"):  # fmt: skip
             await conn.execute(f"DELETE FROM {table}")
         for c in range(1, CUSTOMERS + 1):
             await conn.execute(
@@ -223,22 +277,39 @@ async def reset(db: Database) -> None:
             )
 
 
-# A history to start from (orders with items, so that most writes find something to change), then
-# the writes and folds.
+# A history to start from (orders with items, so that most writes find something to change; and
+# often a message to the customer up to 16 days before the order, so that it may count for it),
+# then the writes and folds.
+before = st.one_of(st.none(), st.tuples(kind, st.integers(0, 16 * 86_400), status))
 history = st.lists(
     st.tuples(
         st.integers(1, CUSTOMERS),
         moment,
         st.lists(st.tuples(price, currency, quantity), max_size=3),
+        before,
     ),
     min_size=1,
     max_size=10,
 ).map(
     lambda orders: [
         step
-        for customer, at, items in orders
+        for customer, at, items, message in orders
         for step in [("order", customer, at)]
         + [("item", -1, cents, cur, qty) for cents, cur, qty in items]
+        + (
+            []
+            if message is None
+            else [
+                (
+                    "message",
+                    message[0],
+                    customer,
+                    at - timedelta(seconds=message[1]),
+                    -1,
+                    message[2],
+                )
+            ]
+        )
     ]
 )
 
@@ -249,6 +320,25 @@ history = st.lists(
     steps=st.lists(write, max_size=25),
     shift_us=st.one_of(st.just(0), st.integers(-86_400_000_000, 86_400_000_000)),
     days=st.sampled_from([1, 2, 3, 7]),
+)
+# A restock reminder about item X sent at the very moment of a later order holding X's SKU (it
+# counts), a review request exactly 14 days before an order (it counts); then X's SKU changes
+# after the fold, and the reminded order no longer counts.
+@example(
+    start=[
+        ("order", 1, NOW - 6 * DAY),
+        ("item", -1, 100, "RUB", 1),  # X, SKU B (by its step's parity)
+        ("message", "restock", 1, NOW - 5 * DAY, -1, "sent"),
+        ("order", 2, NOW - 10 * DAY),
+        ("order", 1, NOW - 5 * DAY),
+        ("item", -1, 250, "RUB", 1),  # SKU B
+        ("message", "review_request", 3, NOW - 19 * DAY, -1, "sent"),
+        ("order", 3, NOW - 5 * DAY),
+        ("item", -1, 300, "RUB", 1),
+    ],
+    steps=[("sku", 0, "A")],
+    shift_us=0,
+    days=7,
 )
 async def test_folded_days_and_figures_equal_the_reference(
     db: Database, start: list[tuple], steps: list[tuple], shift_us: int, days: int

@@ -185,25 +185,54 @@ def _shift(t: str, days: int) -> str:
     )
 
 
-# A period's orders, priced orders and revenue: its whole UTC days that are folded (money_days,
-# migration 0015) read from there, the rest — the two partial days at its edges and any day
-# written since the last fold — counted from the orders of those ranges (each an index range of
-# orders_purchased). A day's row is the one of the main currency if the day has one, else the
-# row '' (only the items without a currency count: the main one is not named that day).
+# Whether an order (alias `o`: its id, customer_id and purchased_at) counts for a kind of message:
+# one of that kind was sent to its customer within the window before it (a restock reminder
+# about an item of the SKU the order holds). It depends on the order alone, whatever the period,
+# so per-day sums of it add up (money_days, migration 0025).
+def counts_for(kind: str, o: str = "o") -> str:
+    sku = (
+        f" AND EXISTS (SELECT 1 FROM order_items ai WHERE ai.order_id = {o}.id AND ai.sku = "
+        "(SELECT mi.sku FROM order_items mi WHERE mi.id = x.ref_id))"
+        if kind == "restock"
+        else ""
+    )
+    return (
+        f"EXISTS (SELECT 1 FROM outbox x INDEXED BY outbox_customer_sent "
+        f"WHERE x.customer_id = {o}.customer_id "
+        f"AND x.kind = '{kind}' AND x.status = 'sent' AND x.sent_at <= {o}.purchased_at "
+        f"AND x.sent_at >= {_shift(f'{o}.purchased_at', -WINDOWS[kind].days)}{sku})"
+    )
+
+
+# The attributed revenue of orders `o` with their revenue `exact` in the main currency: the sum
+# of the rounded revenue of those that count, by kind (as the columns of money_days).
+ATTRIBUTED_SUMS = ", ".join(
+    f"TOTAL(CASE WHEN exact IS NOT NULL AND {counts_for(kind)} THEN {_round('exact')} END) "
+    f"AS {name}"
+    for name, kind in (("restock", "restock"), ("review", "review_request"), ("winback", "winback"))
+)
+
+# A period's orders, priced orders, revenue and attributed revenue: its whole UTC days that are
+# folded (money_days, migrations 0015 and 0025) read from there, the rest — the two partial days
+# at its edges and any day written since the last fold — counted from the orders of those ranges
+# (each an index range of orders_purchased). A day's row is the one of the main currency if the
+# day has one, else the row '' (only the items without a currency count: the main one is not
+# named that day).
 _RAW = f"""
     WITH w(lo, hi, mark) AS (VALUES {{ranges}}), o AS MATERIALIZED (
-        SELECT SUM({_item_revenue(":cur")}) AS exact
+        SELECT o.id, o.customer_id, o.purchased_at, SUM({_item_revenue(":cur")}) AS exact
         FROM w JOIN orders o ON o.purchased_at >= w.lo AND o.purchased_at < w.hi
         JOIN order_items oi ON oi.order_id = o.id
         GROUP BY o.id
     )
     SELECT COUNT(*) AS orders, COUNT(exact) AS priced, TOTAL({_round("exact")}) AS revenue,
-           TOTAL(exact) AS exact
+           TOTAL(exact) AS exact, {ATTRIBUTED_SUMS}
     FROM o
 """
 _DAYS = """
     SELECT TOTAL(orders) AS orders, TOTAL(priced) AS priced, TOTAL(revenue) AS revenue,
-           TOTAL(exact) AS exact
+           TOTAL(exact) AS exact, TOTAL(restock) AS restock, TOTAL(review) AS review,
+           TOTAL(winback) AS winback
     FROM money_days m
     WHERE m.day >= :first_day AND m.day < :end_day
       AND NOT EXISTS (SELECT 1 FROM money_dirty d WHERE d.day = m.day)
@@ -259,34 +288,6 @@ _BUYERS = """
     SELECT COUNT(*) AS buyers, TOTAL(m.first_at < b.latest) AS repeat_buyers
     FROM b LEFT JOIN customer_money m ON m.customer_id = b.c
 """
-
-# The orders of the period a message of the kind sent to its customer within the window before
-# counts for (each once), driven by the messages (outbox_sent): the customer's orders by
-# orders_customer, then their items.
-_ATTRIBUTED = f"""(SELECT TOTAL(revenue) FROM (
-    SELECT {_round("exact")} AS revenue FROM (
-        SELECT SUM({_item_revenue(":cur")}) AS exact
-        FROM order_items oi WHERE oi.order_id IN (
-            SELECT a.id FROM outbox x JOIN orders a ON a.customer_id = x.customer_id
-                AND a.purchased_at >= x.sent_at AND a.purchased_at <= {{until}}
-                AND a.purchased_at >= :start AND a.purchased_at < :end
-            WHERE x.kind = '{{kind}}' AND x.status = 'sent' AND x.sent_at >= :earliest
-                  AND x.sent_at < :end {{extra}})
-        GROUP BY oi.order_id)) WHERE revenue != 0)"""
-_SKU = (
-    "AND EXISTS (SELECT 1 FROM order_items mi JOIN order_items ai ON ai.sku = mi.sku "
-    "WHERE mi.id = x.ref_id AND ai.order_id = a.id)"
-)
-_KINDS = (("restock", "restock"), ("review", "review_request"), ("winback", "winback"))
-_ATTRIBUTED_ALL = "SELECT " + ", ".join(
-    _ATTRIBUTED.format(
-        kind=kind,
-        until=_shift("x.sent_at", WINDOWS[kind].days),
-        extra=_SKU if kind == "restock" else "",
-    ).replace(":earliest", f":earliest_{kind}")
-    + f" AS {name}"
-    for name, kind in _KINDS
-)
 
 _WINBACK = f"""
     SELECT COUNT(*) AS sent, TOTAL(EXISTS (
@@ -346,14 +347,14 @@ def _values(ranges: list[tuple[datetime, datetime, bool]], params: dict[str, obj
 async def _period_counts(
     conn: aiosqlite.Connection, cur: str, window: Window
 ) -> tuple[dict[str, int], float]:
-    """Orders, priced orders, revenue, buyers and repeat buyers of `window`, and its revenue
-    unrounded."""
+    """Orders, priced orders, revenue, attributed revenue (restock, review, winback), buyers
+    and repeat buyers of `window`, and its revenue unrounded."""
     first, last = _whole_days(window)
     days = {"cur": cur, "first_day": first.date().isoformat(), "end_day": last.date().isoformat()}
     dirty = {r["day"] for r in await _rows(conn, _DIRTY, days)}
     bare = {r["day"] for r in await _rows(conn, _BARE, days)} if first < last else set()
     raw_ranges = [r for r in _split(window, first, last, dirty) if r[2]]
-    counts = {"orders": 0, "priced": 0, "revenue": 0}
+    counts = dict.fromkeys(("orders", "priced", "revenue", "restock", "review", "winback"), 0)
     exact = 0.0
     parts = []
     if raw_ranges:
@@ -409,11 +410,8 @@ async def _figures(
 ) -> tuple[MoneyFigures, float]:
     """The figures of `window`, and its orders' revenue unrounded; `total`: the revenue ever,
     `later`: that of the orders from `window.end` on (for the LTV up to `window.end`)."""
-    params = {"cur": cur, "start": to_db(window.start), "end": to_db(window.end)}
-    for kind, span in WINDOWS.items():
-        params[f"earliest_{kind}"] = to_db(window.start - span)
+    params = {"start": to_db(window.start), "end": to_db(window.end)}
     counts, exact = await _period_counts(conn, cur, window)
-    attributed = (await _rows(conn, _ATTRIBUTED_ALL, params))[0]
     wb = (await _rows(conn, _WINBACK, params))[0]
     customers = await _customers_before(conn, window.end)
     ltv_revenue = total - later
@@ -423,9 +421,9 @@ async def _figures(
         priced_orders=counts["priced"],
         buyers=counts["buyers"],
         repeat_buyers=counts["repeat_buyers"],
-        restock_revenue=int(attributed["restock"]),
-        review_revenue=int(attributed["review"]),
-        winback_revenue=int(attributed["winback"]),
+        restock_revenue=counts["restock"],
+        review_revenue=counts["review"],
+        winback_revenue=counts["winback"],
         winback_sent=wb["sent"],
         winback_converted=int(wb["converted"]),
         ltv=round(ltv_revenue / customers) if customers else None,

@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.reports.money import _item_revenue, _round, _rows
+from bot.reports.money import _item_revenue, _round, _rows, counts_for
+
+_KINDS = (("restock", "restock"), ("review", "review_request"), ("winback", "winback"))
+# Per order of the days: whether it counts for each kind of message; per day and currency: the
+# sums of the rounded revenue of those that do (the report's ATTRIBUTED_SUMS, by order).
+_FLAGS = ", ".join(f"{counts_for(kind)} AS {name}" for name, kind in _KINDS)
+_SUMS = ", ".join(
+    f"TOTAL(CASE WHEN f.{name} THEN {_round('exact')} END) AS {name}" for name, _ in _KINDS
+)
 
 # For every given day: the orders of its range with their items (an order without items once,
 # with NULLs), the candidate main currencies (every currency a priced item names, and '' for any
@@ -40,15 +48,20 @@ _FOLD = f"""
         UNION
         SELECT DISTINCT day, currency FROM i WHERE price_cents IS NOT NULL AND currency IS NOT NULL
     ), per AS MATERIALIZED (
-        SELECT c.day, c.cur, COUNT(oi.item_of) AS items, SUM({_item_revenue("c.cur")}) AS exact,
+        SELECT c.day, c.cur, oi.id, COUNT(oi.item_of) AS items,
+               SUM({_item_revenue("c.cur")}) AS exact,
                MAX(oi.currency = '' AND oi.price_cents IS NOT NULL) AS odd
         FROM c JOIN i AS oi ON oi.day = c.day
         GROUP BY c.day, c.cur, oi.id
+    ), f AS MATERIALIZED (
+        SELECT DISTINCT o.id, {_FLAGS}
+        FROM d JOIN orders o ON o.purchased_at >= d.lo AND o.purchased_at < d.hi
     )
     SELECT day, cur, TOTAL(items > 0) AS orders, COUNT(exact) AS priced,
            TOTAL({_round("exact")}) AS revenue, TOTAL(exact) AS exact, TOTAL(items = 0) AS bare,
-           MAX(odd) AS odd
-    FROM per GROUP BY day, cur
+           MAX(odd) AS odd,
+           {_SUMS}
+    FROM per JOIN f ON f.id = per.id GROUP BY day, cur
 """
 
 # Days folded by one call at most, the newest first (those the usual periods read): a bulk import
@@ -86,8 +99,8 @@ async def fold_money_days(
         "DELETE FROM money_days WHERE day IN (SELECT value FROM json_each(?))", (every,)
     )
     await conn.executemany(
-        "INSERT INTO money_days (day, cur, orders, priced, revenue, exact, bare) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO money_days (day, cur, orders, priced, revenue, exact, bare, restock, review, "
+        "winback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 r["day"],
@@ -97,6 +110,9 @@ async def fold_money_days(
                 int(r["revenue"]),
                 r["exact"],
                 int(r["bare"]),
+                int(r["restock"]),
+                int(r["review"]),
+                int(r["winback"]),
             )
             for r in rows
             if r["day"] not in odd

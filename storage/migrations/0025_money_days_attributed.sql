@@ -67,32 +67,28 @@ END;
 -- an item's SKU changed notes its order's day; and an item a restock reminder is about (its
 -- ref_id) inserted, deleted or given another SKU notes the days of the reminded customer's
 -- orders within 14 days of each such reminder (none, mostly: outbox_ref finds no reminder).
+CREATE VIEW reminded_item_days AS
+SELECT x.ref_id AS item_id, substr(o.purchased_at, 1, 10) AS day
+FROM outbox x JOIN orders o
+    ON o.customer_id = x.customer_id AND o.purchased_at >= x.sent_at
+   AND o.purchased_at <= strftime('%Y-%m-%dT%H:%M:%S', substr(x.sent_at, 1, 19), '+14 days')
+       || substr(x.sent_at, 20)
+WHERE x.kind = 'restock' AND x.status = 'sent';
+
 CREATE TRIGGER money_dirty_item_sku AFTER UPDATE OF sku ON order_items
 WHEN OLD.sku IS NOT NEW.sku BEGIN
     INSERT OR IGNORE INTO money_dirty (day)
     SELECT substr(purchased_at, 1, 10) FROM orders WHERE id = NEW.order_id;
     INSERT OR IGNORE INTO money_dirty (day)
-    SELECT DISTINCT substr(o.purchased_at, 1, 10) FROM outbox x JOIN orders o
-        ON o.customer_id = x.customer_id AND o.purchased_at >= x.sent_at
-       AND o.purchased_at <= strftime('%Y-%m-%dT%H:%M:%S', substr(x.sent_at, 1, 19), '+14 days')
-           || substr(x.sent_at, 20)
-    WHERE x.kind = 'restock' AND x.ref_id = NEW.id AND x.status = 'sent';
+    SELECT DISTINCT day FROM reminded_item_days WHERE item_id = NEW.id;
 END;
 
 CREATE TRIGGER money_dirty_reminded_item_insert AFTER INSERT ON order_items BEGIN
     INSERT OR IGNORE INTO money_dirty (day)
-    SELECT DISTINCT substr(o.purchased_at, 1, 10) FROM outbox x JOIN orders o
-        ON o.customer_id = x.customer_id AND o.purchased_at >= x.sent_at
-       AND o.purchased_at <= strftime('%Y-%m-%dT%H:%M:%S', substr(x.sent_at, 1, 19), '+14 days')
-           || substr(x.sent_at, 20)
-    WHERE x.kind = 'restock' AND x.ref_id = NEW.id AND x.status = 'sent';
+    SELECT DISTINCT day FROM reminded_item_days WHERE item_id = NEW.id;
 END;
 
 CREATE TRIGGER money_dirty_reminded_item_delete AFTER DELETE ON order_items BEGIN
     INSERT OR IGNORE INTO money_dirty (day)
-    SELECT DISTINCT substr(o.purchased_at, 1, 10) FROM outbox x JOIN orders o
-        ON o.customer_id = x.customer_id AND o.purchased_at >= x.sent_at
-       AND o.purchased_at <= strftime('%Y-%m-%dT%H:%M:%S', substr(x.sent_at, 1, 19), '+14 days')
-           || substr(x.sent_at, 20)
-    WHERE x.kind = 'restock' AND x.ref_id = OLD.id AND x.status = 'sent';
+    SELECT DISTINCT day FROM reminded_item_days WHERE item_id = OLD.id;
 END;

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.reports.money import _item_revenue, _round, _rows, counts_for
+from bot.reports.money import ATTRIBUTED_KINDS, _item_revenue, _round, _rows, counts_for
 
-_KINDS = (("restock", "restock"), ("review", "review_request"), ("winback", "winback"))
 # Per order of the days: whether it counts for each kind of message; per day and currency: the
 # sums of the rounded revenue of those that do (the report's ATTRIBUTED_SUMS, by order).
-_FLAGS = ", ".join(f"{counts_for(kind)} AS {name}" for name, kind in _KINDS)
+_FLAGS = ", ".join(f"{counts_for(kind)} AS {name}" for name, kind in ATTRIBUTED_KINDS)
 _SUMS = ", ".join(
-    f"TOTAL(CASE WHEN f.{name} THEN {_round('exact')} END) AS {name}" for name, _ in _KINDS
+    f"TOTAL(CASE WHEN f.{name} THEN {_round('exact')} END) AS {name}"
+    for name, _ in ATTRIBUTED_KINDS
 )
 
 # For every given day: the orders of its range with their items (an order without items once,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -343,4 +344,15 @@ async def _serve(app: BotApp) -> None:
     print(f"Дашборд демо: {links.base}/")
     print(f"Вход (ссылка действует один раз): {links.sign_in(token)}", flush=True)
     print("Остановить: Ctrl+C.", flush=True)
-    await asyncio.Event().wait()  # until the process is interrupted
+    # Handled here rather than left to asyncio.run: a process started in the background by a
+    # script inherits SIGINT ignored, and asyncio.run then installs no handler; SIGTERM (a
+    # container's stop) ends it the same way.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -28,6 +28,9 @@ async def test_demo_serve_prints_a_link_that_opens_the_dashboard(tmp_path: Path)
         sys.executable, "-m", "bot", "demo", "--serve", "--port", "0", "--days", "15",
         "--customers", "6", "--out", str(tmp_path / "out"),
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # As a script's background job starts it: SIGINT ignored, which asyncio.run alone would
+        # leave so (the demo then never stopped on Ctrl+C); the demo handles it itself.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )  # fmt: skip
     try:
         assert process.stdout is not None

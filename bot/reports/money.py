@@ -390,18 +390,16 @@ async def _buyers(
 ) -> tuple[int, int]:
     """Buyers and repeat buyers of `window` ([first, last): its whole UTC days; `dirty` and
     `bare`: its days not folded and its folded days with orders without items)."""
-    params: dict[str, object] = {}
     if not bare:
         looked = [r for r in _split(window, first, last, dirty) if r[2]]
-        found = (
-            looked
-            and (await _rows(conn, _NO_ITEMS.format(ranges=_values(looked, params)), params))[0][
-                "found"
-            ]
-        )
+        found = False
+        if looked:
+            edges: dict[str, object] = {}
+            sql = _NO_ITEMS.format(ranges=_values(looked, edges))
+            found = (await _rows(conn, sql, edges))[0]["found"]
         if not found:
             return await _buyers_by_order(conn, window)
-    params = {}
+    params: dict[str, object] = {}
     ranges = _values(_split(window, first, last, dirty | bare), params)
     row = (await _rows(conn, _BUYERS.format(ranges=ranges), params))[0]
     return row["buyers"], int(row["repeat_buyers"])

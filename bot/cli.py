@@ -10,13 +10,13 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.signals import stop_on_signals
 
 log = logging.getLogger("bot")
 
@@ -139,10 +139,7 @@ async def serve(settings: Settings) -> int:
         app = build_app(settings)
     except OSError as exc:  # the pseudonym key beside the database could not be written
         return _fail(f"DATABASE_PATH {settings.database_path} cannot be used: {describe(exc)}")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     stopped = asyncio.create_task(stop.wait())
     starting = asyncio.create_task(app.start())
     await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)

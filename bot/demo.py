@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from bot.callbacks import AlertResolveCb, RestockCb, ReviewNpsCb, ReviewRatingCb
 from bot.clock import FakeClock
 from bot.emulator import BotAPIEmulator, FakeUser
 from bot.settings import Settings
+from bot.signals import stop_on_signals
 
 TOKEN = "123456:DEMO-token"  # noqa: S105  (the emulator's, not a real bot's)
 API_TOKEN = "demo-api-token"  # noqa: S105
@@ -344,15 +344,4 @@ async def _serve(app: BotApp) -> None:
     print(f"Дашборд демо: {links.base}/")
     print(f"Вход (ссылка действует один раз): {links.sign_in(token)}", flush=True)
     print("Остановить: Ctrl+C.", flush=True)
-    # Handled here rather than left to asyncio.run: a process started in the background by a
-    # script inherits SIGINT ignored, and asyncio.run then installs no handler; SIGTERM (a
-    # container's stop) ends it the same way.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    await stop_on_signals().wait()  # Ctrl+C, also when started in the background

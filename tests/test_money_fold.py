@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.reports import money
+from bot.reports.buyers import buyer_counts
 from bot.reports.money_days import fold_money_days
 from bot.reports.periods import Window, periods
 from storage import Database
@@ -255,6 +256,12 @@ async def check_figures(conn: Any, now: datetime, days: int) -> None:
     assert (report.current, report.previous) == await old_money_figures(
         conn, cur, now, days, total, later
     )
+    # The report hands this section the buyers it read for the customer section: the same.
+    bought = await buyer_counts(conn, periods(now, days))
+    shared = await money.money_report(
+        conn, now, days, tz=ZoneInfo("UTC"), winback_days=None, bought=bought
+    )
+    assert shared == report
     # Whatever the main currency: one named every day, some days, never, or none.
     span = periods(now, days)
     for other in {"RUB", "USD", "EUR", ""}:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.reports.customers import BuyerCounts, buyer_counts
+from bot.reports.buyers import BuyerCounts, buyer_counts
 from bot.reports.metrics import retention_counts
 from bot.reports.periods import periods
 from storage.migrations import load_migrations
@@ -85,6 +85,14 @@ def _sets(conn: sqlite3.Connection, now: datetime, days: int) -> BuyerCounts:
             )
         }
 
+    def had_bought(window) -> set[int]:  # type: ignore[no-untyped-def]
+        return {
+            row[0]
+            for row in conn.execute(
+                "SELECT customer_id FROM orders WHERE purchased_at < ?", (to_db(window.start),)
+            )
+        }
+
     before, previous, current = (
         bought(w) for w in (span.before_previous, span.previous, span.current)
     )
@@ -94,6 +102,8 @@ def _sets(conn: sqlite3.Connection, now: datetime, days: int) -> BuyerCounts:
         previous_retained=retention_counts(before, previous).retained,
         current=len(current),
         current_retained=retention_counts(previous, current).retained,
+        previous_had_before=len(previous & had_bought(span.previous)),
+        current_had_before=len(current & had_bought(span.current)),
     )
 
 
@@ -117,6 +127,9 @@ def _counted(conn: sqlite3.Connection, now: datetime, days: int) -> BuyerCounts:
     st.integers(min_value=0, max_value=12 * 24),
     st.sampled_from([1, 3, 7]),
 )
+# Two orders at the very start of the period: the second one's previous is in the period (at
+# its first moment), so its customer had not bought before it.
+@example([("insert", 1, T0 + timedelta(days=1))] * 2, 48, 1)
 def test_prev_at_follows_every_write_and_the_counts_equal_the_sets(
     ops: list,  # type: ignore[type-arg]
     hours: int,

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.reports.buyers import buyer_counts
 from bot.reports.customers import CustomerReport, customer_report
 from bot.reports.loop import LoopReport, loop_report
 from bot.reports.money import MoneyReport, money_report
 from bot.reports.money_days import fold_money_days
-from bot.reports.periods import ReportRequest
+from bot.reports.periods import ReportRequest, periods
 from bot.reports.plans import PlansReport, plans_report
 from bot.reports.survey import SurveyReport, release_survey, survey_report
 from bot.settings import Settings
@@ -48,8 +49,12 @@ async def assemble_report(
     target_hours: float = 24,
 ) -> Report:
     survey = await survey_report(conn, min_group) if request.survey else None
+    # Read once for the customer and the money sections (bot/reports/buyers.py).
+    bought = await buyer_counts(conn, periods(now, request.days)) if request.customers else None
     customers = (
-        await customer_report(conn, now, request.days, negative_max=negative_max, tz=tz)
+        await customer_report(
+            conn, now, request.days, negative_max=negative_max, tz=tz, bought=bought
+        )
         if request.customers
         else None
     )
@@ -65,7 +70,7 @@ async def assemble_report(
         else None
     )
     money = (
-        await money_report(conn, now, request.days, tz=tz, winback_days=winback_days)
+        await money_report(conn, now, request.days, tz=tz, winback_days=winback_days, bought=bought)
         if request.customers
         else None
     )

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.reports import rollup
+from bot.reports.buyers import BuyerCounts, buyer_counts
 from bot.reports.metrics import NpsCounts, RatingCounts, RetentionCounts, ratio
 from bot.reports.periods import Periods, chart_weeks, periods, week_starts
 from storage.timestamps import to_db
@@ -98,50 +99,6 @@ _RESTOCK_SQL = _per_period(
     "outbox WHERE kind = 'restock' AND",
     "sent_at",
 )
-# Buyers and retention of the three periods, one range scan of orders_prev (covering) each, over
-# the period's own orders: a customer's first order in a period is the one whose previous order
-# (prev_at, migration 0018) is before the period, and they bought in the period before too when
-# that previous order is in it. The counts are those of the sets of buyers, as they were counted
-# before (tests/test_orders_prev.py); ~15 ms a year of 100,000 orders.
-_PERIOD_BUYERS = """
-    SELECT {i} AS period, COUNT(*) - COUNT(*) FILTER (WHERE prev_at >= :{start}) AS buyers,
-           COUNT(*) FILTER (WHERE prev_at >= :{before} AND prev_at < :{start}) AS retained
-    FROM orders WHERE purchased_at >= :{start} AND purchased_at < :{end}
-"""
-# The first period's retention is not asked for (before = start: nothing is in [start, start)).
-_BUYER_COUNTS_SQL = " UNION ALL ".join(
-    _PERIOD_BUYERS.format(i=i, before=before, start=start, end=end)
-    for i, (before, start, end) in enumerate(
-        (("t0", "t0", "t1"), ("t0", "t1", "t2"), ("t1", "t2", "t3"))
-    )
-)
-
-
-@dataclass(frozen=True)
-class BuyerCounts:
-    """Customers with a purchase in each period, and those who bought in the one before too."""
-
-    before: int = 0  # the period before the previous one
-    previous: int = 0
-    previous_retained: int = 0
-    current: int = 0
-    current_retained: int = 0
-
-
-async def buyer_counts(conn: aiosqlite.Connection, span: Periods) -> BuyerCounts:
-    params = {
-        "t0": to_db(span.before_previous.start),
-        "t1": to_db(span.previous.start),
-        "t2": to_db(span.current.start),
-        "t3": to_db(span.current.end),
-    }
-    async with conn.execute(_BUYER_COUNTS_SQL, params) as cur:
-        (_, before, _), (_, previous, previous_retained), (_, current, current_retained) = sorted(
-            tuple(row) for row in await cur.fetchall()
-        )
-    return BuyerCounts(before, previous, previous_retained, current, current_retained)
-
-
 # Ratings and NPS answers are each read in ONE range scan that serves both the two periods and
 # the weekly chart: the range is cut at every week start and period edge into buckets, each of
 # which lies in one week and one period, and the buckets are summed in Python.
@@ -267,10 +224,12 @@ async def customer_report(
     negative_max: int,
     tz: ZoneInfo,
     from_hours: bool = True,
+    bought: BuyerCounts | None = None,
 ) -> CustomerReport:
     """The customer part of the report. Review figures come from the hourly aggregates
     (`bot.reports.rollup`); `from_hours=False` counts them from `reviews` row by row, the way
     they were counted before (kept for the benchmark and the property test that the two agree).
+    `bought`: the periods' buyers when the caller has read them already (bot.reports.buyers).
     """
     span = periods(now, days)
     params: dict[str, object] = {
@@ -279,7 +238,8 @@ async def customer_report(
         "t3": to_db(span.current.end),
     }
     restock = _split(await _fetch(conn, _RESTOCK_SQL, params))
-    bought = await buyer_counts(conn, span)
+    if bought is None:
+        bought = await buyer_counts(conn, span)
 
     starts = week_starts(now, tz, chart_weeks(days))
     buckets = Buckets.cut(span, starts)

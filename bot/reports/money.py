@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.reports.buyers import BuyerCounts
 from bot.reports.periods import Periods, Window, periods
 from bot.winback import rules as winback
 from storage.timestamps import from_db, to_db
@@ -270,12 +271,16 @@ _NO_ITEMS = """
         WHERE NOT EXISTS (SELECT 1 FROM order_items oi WHERE oi.order_id = o.id)
     ) AS found
 """
+# The first two counts are bot.reports.buyers' (the report reads them once for this section and
+# the customers'); the third is this section's own.
 _BUYERS_BY_ORDER = """
     SELECT COUNT(*) FILTER (WHERE o.prev_at IS NULL OR o.prev_at < :lo) AS buyers,
-           COUNT(*) FILTER (WHERE o.prev_at < :lo) AS had_before,
-           (SELECT COUNT(*) FROM customer_money c
-            WHERE c.first_at >= :lo AND c.first_at < :hi AND c.second_at < :hi) AS again
+           COUNT(*) FILTER (WHERE o.prev_at < :lo) AS had_before
     FROM orders o INDEXED BY orders_prev WHERE o.purchased_at >= :lo AND o.purchased_at < :hi
+"""
+_BOUGHT_AGAIN = """
+    SELECT COUNT(*) AS again FROM customer_money c
+    WHERE c.first_at >= :lo AND c.first_at < :hi AND c.second_at < :hi
 """
 # The same by customer, looking up an order's items (order_items_order) only where an order may
 # have none: the edges, the dirty days and the folded days with such orders (a temporary B-tree
@@ -347,7 +352,7 @@ def _values(ranges: list[tuple[datetime, datetime, bool]], params: dict[str, obj
 
 
 async def _period_counts(
-    conn: aiosqlite.Connection, cur: str, window: Window
+    conn: aiosqlite.Connection, cur: str, window: Window, known: tuple[int, int] | None
 ) -> tuple[dict[str, int], float]:
     """Orders, priced orders, revenue, attributed revenue (restock, review, winback), buyers
     and repeat buyers of `window`, and its revenue unrounded."""
@@ -368,16 +373,22 @@ async def _period_counts(
         for name in counts:
             counts[name] += int(row[name])
         exact += row["exact"]
-    buyers = await _buyers(conn, window, first, last, dirty, bare)
+    buyers = await _buyers(conn, window, first, last, dirty, bare, known)
     counts["buyers"], counts["repeat_buyers"] = buyers
     return counts, exact
 
 
-async def _buyers_by_order(conn: aiosqlite.Connection, window: Window) -> tuple[int, int]:
-    """Buyers and repeat buyers of `window` when each of its orders has items."""
+async def _buyers_by_order(
+    conn: aiosqlite.Connection, window: Window, known: tuple[int, int] | None
+) -> tuple[int, int]:
+    """Buyers and repeat buyers of `window` when each of its orders has items; `known`: its
+    (buyers, who had bought before it) when already read (bot.reports.buyers)."""
     params = {"lo": to_db(window.start), "hi": to_db(window.end)}
-    row = (await _rows(conn, _BUYERS_BY_ORDER, params))[0]
-    return row["buyers"], row["had_before"] + row["again"]
+    if known is None:
+        row = (await _rows(conn, _BUYERS_BY_ORDER, params))[0]
+        known = row["buyers"], row["had_before"]
+    buyers, had_before = known
+    return buyers, had_before + (await _rows(conn, _BOUGHT_AGAIN, params))[0]["again"]
 
 
 async def _buyers(
@@ -387,9 +398,11 @@ async def _buyers(
     last: datetime,
     dirty: set[str],
     bare: set[str],
+    known: tuple[int, int] | None,
 ) -> tuple[int, int]:
     """Buyers and repeat buyers of `window` ([first, last): its whole UTC days; `dirty` and
-    `bare`: its days not folded and its folded days with orders without items)."""
+    `bare`: its days not folded and its folded days with orders without items; `known`: see
+    `_buyers_by_order`, counted over every order, so of use only when each has items)."""
     if not bare:
         looked = [r for r in _split(window, first, last, dirty) if r[2]]
         found = False
@@ -398,7 +411,7 @@ async def _buyers(
             sql = _NO_ITEMS.format(ranges=_values(looked, edges))
             found = (await _rows(conn, sql, edges))[0]["found"]
         if not found:
-            return await _buyers_by_order(conn, window)
+            return await _buyers_by_order(conn, window, known)
     params: dict[str, object] = {}
     ranges = _values(_split(window, first, last, dirty | bare), params)
     row = (await _rows(conn, _BUYERS.format(ranges=ranges), params))[0]
@@ -406,12 +419,18 @@ async def _buyers(
 
 
 async def _figures(
-    conn: aiosqlite.Connection, cur: str, window: Window, total: float, later: float
+    conn: aiosqlite.Connection,
+    cur: str,
+    window: Window,
+    total: float,
+    later: float,
+    known: tuple[int, int] | None = None,
 ) -> tuple[MoneyFigures, float]:
     """The figures of `window`, and its orders' revenue unrounded; `total`: the revenue ever,
-    `later`: that of the orders from `window.end` on (for the LTV up to `window.end`)."""
+    `later`: that of the orders from `window.end` on (for the LTV up to `window.end`); `known`:
+    see `_buyers_by_order`."""
     params = {"start": to_db(window.start), "end": to_db(window.end)}
-    counts, exact = await _period_counts(conn, cur, window)
+    counts, exact = await _period_counts(conn, cur, window, known)
     wb = (await _rows(conn, _WINBACK, params))[0]
     customers = await _customers_before(conn, window.end)
     ltv_revenue = total - later
@@ -661,13 +680,20 @@ async def money_report(
     *,
     tz: ZoneInfo,
     winback_days: int | None,
+    bought: BuyerCounts | None = None,
 ) -> MoneyReport:
+    """`bought`: the periods' buyers when the caller has read them already (bot.reports.buyers)."""
     span = periods(now, days)
     currency, others, total = await _currency(conn)
     cur = currency or ""
     later = await _revenue_total_since(conn, cur, span.current.end)
-    current, exact = await _figures(conn, cur, span.current, total, later)
-    previous, _ = await _figures(conn, cur, span.previous, total, later + exact)
+    known = (
+        ((bought.current, bought.current_had_before), (bought.previous, bought.previous_had_before))
+        if bought is not None
+        else (None, None)
+    )
+    current, exact = await _figures(conn, cur, span.current, total, later, known[0])
+    previous, _ = await _figures(conn, cur, span.previous, total, later + exact, known[1])
     return MoneyReport(
         periods=span,
         currency=currency,

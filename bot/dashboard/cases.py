@@ -27,7 +27,7 @@ from bot.cases.machine import Status, Topic
 from bot.customers.messages import customer_chat
 from bot.i18n import Translator
 from bot.outbox import Kind, OutboxRow, Outgoing, Postpone, RenderContext, Rendered, Skip
-from bot.reports.loop import HOUR
+from bot.reports.loop import HOUR, LoopFigures
 from bot.reports.periods import periods
 from bot.settings import Settings
 from storage import Database
@@ -116,12 +116,18 @@ async def case_list(
     ]
 
 
-async def case_summary(conn: aiosqlite.Connection, now: datetime, days: int) -> CaseSummary:
+async def case_summary(
+    conn: aiosqlite.Connection, now: datetime, days: int, *, loop: LoopFigures | None = None
+) -> CaseSummary:
     """Counts of every case, however old, and the median time to the first answer of the cases
-    opened in the last `days` (the report's loop figure, by its function)."""
+    opened in the last `days` (the report's loop figure, by its function): `loop`, the report's
+    figures of that period when the page has them already, or read here."""
     counts = await q.count_by_status(conn)
     window = periods(now, days).current
-    hours = (await q.loop_counts(conn, window.start, window.end)).median_first_answer
+    if loop is not None:
+        hours = loop.median_first_answer
+    else:
+        hours = (await q.loop_counts(conn, window.start, window.end)).median_first_answer
     return CaseSummary(
         open=counts.get(Status.OPEN.value, 0) + counts.get(Status.ANSWERED.value, 0),
         waiting=counts.get(Status.OPEN.value, 0),

@@ -283,7 +283,12 @@ async def overview(request: web.Request) -> web.Response:
     report = await _report(request, survey=True, customers=True, days=_days(request))
     deps = _deps(request)
     async with deps.db.read() as conn:
-        summary = await cases.case_summary(conn, report.generated_at, report.request.days)
+        summary = await cases.case_summary(
+            conn,
+            report.generated_at,
+            report.request.days,
+            loop=report.loop.current if report.loop else None,
+        )
     return _render(request, "overview.html", "overview", report=report, cases=summary,
                    days=report.request.days, periods=PERIOD_DAYS)  # fmt: skip
 

@@ -550,8 +550,10 @@ async def _median_hours(
         )
         params += [_TIME_KINDS[until], *split.days]
     for piece in split.raw:
+        # Named: with ANALYZE's statistics SQLite read these partial days off the duration's
+        # index, skipping through every bucket and duration (166 ms a call at 200,000 cases).
         arms.append(
-            f"SELECT {_bucket_sql(until)}, COUNT(*) FROM cases "
+            f"SELECT {_bucket_sql(until)}, COUNT(*) FROM cases INDEXED BY cases_loop "
             f"WHERE opened_at >= ? AND opened_at < ? AND {until} IS NOT NULL GROUP BY 1"
         )
         params += piece
@@ -614,9 +616,11 @@ async def export_rows(conn: aiosqlite.Connection) -> list[tuple[CaseRow, str, bo
 
 
 # Reminders sent in [:start, :end) with a buy-again case opened after them: from the cases opened
-# since :start (cases_buy_again, migration 0024) to their reminder (outbox_ref).
+# since :start (cases_buy_again, migration 0024) to their reminder (outbox_ref; named, as without
+# ANALYZE's statistics SQLite walked every reminder of the period for each case instead).
 BUY_AGAIN_SQL = (
-    "SELECT COUNT(DISTINCT o.id) FROM cases c INDEXED BY cases_buy_again CROSS JOIN outbox o "
+    "SELECT COUNT(DISTINCT o.id) FROM cases c INDEXED BY cases_buy_again "
+    "CROSS JOIN outbox o INDEXED BY outbox_ref "
     "WHERE c.topic = 'buy_again' AND c.opened_at >= :start "
     "AND o.kind = :kind AND o.ref_id = c.order_item_id AND o.status = 'sent' "
     "AND o.sent_at >= :start AND o.sent_at < :end AND o.sent_at <= c.opened_at"
@@ -642,6 +646,29 @@ class ListedCase:
     messages: int  # texts said by either side
 
 
+def _newest_ids(
+    statuses: tuple[str, ...] | None, topic: str | None, limit: int
+) -> tuple[str, list[object]]:
+    """The ids of the newest `limit` cases of each status, walked backwards off cases_status
+    (status, id): `status IN (…) ORDER BY id DESC` sorted every case of those statuses first
+    (the open list of a shop with 84,000 open cases: 440 ms), and without ANALYZE's statistics,
+    which the bot's own database never has, SQLite took that plan."""
+    where, params = ("AND c.topic = ?", [topic]) if topic is not None else ("", [])
+    if statuses is None:
+        return (
+            f"SELECT c.id FROM cases c WHERE 1 {where} ORDER BY c.id DESC LIMIT ?",
+            [*params, limit],
+        )
+    arm = (
+        "SELECT id FROM (SELECT c.id FROM cases c INDEXED BY cases_status "
+        f"WHERE c.status = ? {where} ORDER BY c.id DESC LIMIT ?)"
+    )
+    return (
+        " UNION ALL ".join(arm for _ in statuses),
+        [value for status in statuses for value in (status, *params, limit)],
+    )
+
+
 async def listed_cases(
     conn: aiosqlite.Connection,
     *,
@@ -650,14 +677,7 @@ async def listed_cases(
     limit: int,
 ) -> list[ListedCase]:
     """The newest cases first, of these statuses (None: any) and topic (None: any)."""
-    where, params = [], []
-    if statuses is not None:
-        where.append(f"c.status IN ({', '.join('?' for _ in statuses)})")
-        params.extend(statuses)
-    if topic is not None:
-        where.append("c.topic = ?")
-        params.append(topic)
-    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    picked, params = _newest_ids(statuses, topic, limit)
     async with conn.execute(
         f"SELECT {_CASE_COLUMNS}, COALESCE(cu.name, cu.external_id) AS customer, "
         "cu.forgotten_at, r.rating, r.comment, "
@@ -665,8 +685,9 @@ async def listed_cases(
         " AND m.text IS NOT NULL ORDER BY m.id LIMIT 1) AS first_text, "
         "(SELECT COUNT(*) FROM case_messages m WHERE m.case_id = c.id AND m.event = 'message') "
         "AS messages "
-        "FROM cases c JOIN customers cu ON cu.id = c.customer_id "
-        f"LEFT JOIN reviews r ON r.id = c.review_id {clause} ORDER BY c.id DESC LIMIT ?",
+        f"FROM ({picked}) AS pick CROSS JOIN cases c ON c.id = pick.id "
+        "JOIN customers cu ON cu.id = c.customer_id "
+        "LEFT JOIN reviews r ON r.id = c.review_id ORDER BY c.id DESC LIMIT ?",
         (*params, limit),
     ) as cur:
         rows = await cur.fetchall()
@@ -696,8 +717,10 @@ async def count_by_status(conn: aiosqlite.Connection) -> dict[str, int]:
 async def count_unanswered_past_due(conn: aiosqlite.Connection, now: datetime) -> int:
     """Open cases the shop has never answered whose due time has passed."""
     async with conn.execute(
-        "SELECT COUNT(*) FROM cases WHERE status = 'open' AND first_answered_at IS NULL "
-        "AND due_at < ?",
+        # Named: without ANALYZE's statistics (the bot's database has none) SQLite counted every
+        # open case off cases_status instead.
+        "SELECT COUNT(*) FROM cases INDEXED BY cases_unanswered_due "
+        "WHERE status = 'open' AND first_answered_at IS NULL AND due_at < ?",
         (to_db(now),),
     ) as cur:
         row = await cur.fetchone()

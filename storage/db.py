@@ -25,6 +25,12 @@ from storage.migrations import apply_migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+# Each connection's page cache, in KiB (SQLite's default is 2 MiB). A dashboard page reads the
+# same index and aggregate pages on every load, and with the default they came back from the OS
+# each time. Measured A/B at 3M reviews (2 cores, noisy): the case list 44–48 → 27–31 ms, the
+# year-long customers page 181–193 → 151–163; the other pages within the noise. The cache fills
+# only as far as pages are read.
+CACHE_KIB = 64 * 1024
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,6 +88,7 @@ class Database:
             # loss can roll back the last commits. FULL would fsync on every answer.
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         except BaseException:
             # Not a database (a zeroed file): close it, or its thread keeps the process alive.
             await conn.close()

@@ -408,7 +408,7 @@ RECOVERY_KEPT = timedelta(days=60)
 _DAY = timedelta(days=1)
 # What case_time_days counts, by the column that ends the duration.
 _TIME_KINDS = {"first_answered_at": "answer", "closed_at": "close"}
-# Each duration's index (migration 0016): (bucket, duration, opened_at), partial on the column.
+# Each duration's index (migration 0026): (bucket, opened_at, duration), partial on the column.
 _TIME_INDEXES = {"first_answered_at": "cases_answer_time", "closed_at": "cases_close_time"}
 
 
@@ -484,52 +484,23 @@ async def _counts(conn: aiosqlite.Connection, split: _Split) -> tuple[int, int, 
     return totals[0], totals[1], totals[2], totals[3]
 
 
-# How many of a bucket's smallest distinct durations are tried one by one (two seeks each)
-# before walking the bucket: most buckets of a shop that answers with a template or closes by a
-# fixed timeout hold one or a few durations, which the walk would pass case by case.
-_DISTINCT_TRIES = 4
-
-
 async def _nth_ms(
     conn: aiosqlite.Connection, until: str, bucket: int, ranks: list[int], window: tuple
 ) -> list[int]:
     """The `ranks`-th (from 0, ascending) smallest durations in ms of the window's cases in
-    `bucket`, read in order off the bucket's index (cases_answer_time, cases_close_time)."""
-    found: list[int] = []
+    `bucket`: the window's range of the bucket's index (cases_answer_time, cases_close_time:
+    bucket, opening time, duration; migration 0026), sorted."""
     ms = _ms_sql(until)
-    # Named: with the window's opened_at range in the query, the planner's statistics favour
-    # cases_loop (opened_at), which computes every duration of the window's cases (76 ms for a
-    # year of 100,000 cases) instead of seeking (bucket, duration, opened_at) — 7 ms.
-    base = (
-        f"FROM cases INDEXED BY {_TIME_INDEXES[until]} "
-        f"WHERE {_bucket_sql(until)} = ? AND {until} IS NOT NULL"
-    )
-    seen, value = 0, None
-    for _ in range(_DISTINCT_TRIES):
-        after = "" if value is None else f" AND {ms} > {int(value)}"
-        rows = await _rows(conn, f"SELECT {ms} {base}{after} ORDER BY {ms} LIMIT 1", [bucket])
-        if not rows:
-            break
-        value = rows[0][0]
-        ((count,),) = await _rows(
-            conn,
-            f"SELECT COUNT(*) {base} AND {ms} = ? AND opened_at >= ? AND opened_at < ?",
-            [bucket, value, *window],
-        )
-        while len(found) < len(ranks) and ranks[len(found)] < seen + count:
-            found.append(int(value))
-        if len(found) == len(ranks):
-            return found
-        seen += count
-    after = "" if value is None else f" AND {ms} > {int(value)}"
-    rest = ranks[len(found) :]
+    # Named: with the window's opened_at range in the query, the planner may favour cases_loop
+    # (opened_at), which computes the bucket of every case of the window.
     rows = await _rows(
         conn,
-        f"SELECT {ms} {base}{after} AND opened_at >= ? AND opened_at < ? "
-        f"ORDER BY {ms} LIMIT ? OFFSET ?",
-        [bucket, *window, rest[-1] - rest[0] + 1, rest[0] - seen],
+        f"SELECT {ms} FROM cases INDEXED BY {_TIME_INDEXES[until]} "
+        f"WHERE {_bucket_sql(until)} = ? AND opened_at >= ? AND opened_at < ? "
+        f"AND {until} IS NOT NULL ORDER BY {ms} LIMIT ? OFFSET ?",
+        [bucket, *window, ranks[-1] - ranks[0] + 1, ranks[0]],
     )
-    return found + [int(rows[rank - rest[0]][0]) for rank in rest]
+    return [int(rows[rank - ranks[0]][0]) for rank in ranks]
 
 
 async def _median_hours(

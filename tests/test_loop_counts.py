@@ -154,6 +154,23 @@ def test_loop_counts_equal_counting_case_by_case(
     asyncio.run(check(cases, events, returns_first=returns_first))
 
 
+def test_the_medians_read_only_the_windows_cases_of_their_bucket() -> None:
+    # Answered 2 h 10 min, 2 h 20 min (bucket 71: 7,000-7,999 s; 8,000 s is bucket 81) inside
+    # the window, and sooner within the same bucket by cases opened before and after it: the
+    # window's median is 2 h 15 min.
+    def answered(opened_day: float, seconds: int) -> dict:
+        return {
+            "customer": 1, "topic": "question", "status": "answered",
+            "opened": int(opened_day * 24 * 3600 * 1000), "due_after": 0,
+            "answered_after": seconds * 1000, "resolved_after": None,
+            "closed_after": seconds * 1000, "closed_how": None, "reopened": 0,
+        }  # fmt: skip
+
+    inside = [answered(10, 7800), answered(11, 7900)]
+    outside = [answered(1, 7100), answered(35, 7000), answered(36, 7200)]
+    asyncio.run(check(inside + outside, []))
+
+
 def test_a_return_on_the_sixtieth_day_counts_and_one_a_second_later_does_not() -> None:
     complaint = {
         "customer": 1, "topic": "complaint", "status": "closed", "opened": 3 * 24 * 3600 * 1000,

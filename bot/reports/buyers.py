@@ -4,9 +4,10 @@ One range scan of orders_prev (covering) a period, over the period's own orders:
 first order in a period is the one whose previous order (prev_at, migration 0018) is before the
 period; they had bought before when that previous order exists, and they bought in the period
 before too when it is in that one. The counts are those of the sets of buyers
-(tests/test_orders_prev.py); ~10 ms a year of 100,000 orders. The customer section's retention
-and the money section's repeat buyers both start from them, so `assemble_report` reads them
-once and hands them to both (a year-long report read them twice before: 25 ms each).
+(tests/test_orders_prev.py); about 12 ms a year of 100,000 orders. The customer section's
+retention and the money section's repeat buyers both start from them, so `assemble_report`
+reads them once and hands them to both (the money section's own reading of them cost a
+year-long report 25 ms for each of its two periods).
 """
 
 from __future__ import annotations

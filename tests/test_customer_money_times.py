@@ -157,7 +157,7 @@ async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
             reference, _ = await old_figures(conn, "RUB", window, 0, 0)
             expected = (reference.buyers, reference.repeat_buyers)
             if not await has_order_without_items(conn, window):
-                assert await money._buyers_by_order(conn, window) == expected, window
+                assert await money._buyers_by_order(conn, window, None) == expected, window
             figures, _ = await money._figures(conn, "RUB", window, 0, 0)
             assert (figures.buyers, figures.repeat_buyers) == expected, window
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.reports.periods import Periods
+from bot.reports.periods import Periods, Window
 from storage.timestamps import to_db
 
 _PERIOD_BUYERS = """
@@ -68,3 +68,13 @@ async def buyer_counts(conn: aiosqlite.Connection, span: Periods) -> BuyerCounts
         previous_had_before=previous_had,
         current_had_before=current_had,
     )
+
+
+async def window_buyers(conn: aiosqlite.Connection, window: Window) -> tuple[int, int]:
+    """(buyers, those of them who had bought before it) of one window: a period's arm alone."""
+    sql = _PERIOD_BUYERS.format(i=0, before="start", start="start", end="end")
+    params = {"start": to_db(window.start), "end": to_db(window.end)}
+    async with conn.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    return int(row[1]), int(row[2])

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.reports.buyers import BuyerCounts
+from bot.reports.buyers import BuyerCounts, window_buyers
 from bot.reports.periods import Periods, Window, periods
 from bot.winback import rules as winback
 from storage.timestamps import from_db, to_db
@@ -255,7 +255,8 @@ _BARE = """
 #
 # When every order of the period has items (the usual case: an order without any is no purchase
 # and rare), they are counted from each order's previous one (orders.prev_at, migration 0018) and
-# each customer's second moment (customer_money.second_at, migration 0020), over two index ranges:
+# each customer's second moment (customer_money.second_at, migration 0020), over two index ranges
+# (the first is bot.reports.buyers', which the customer section reads too):
 #   buyers        = orders of [lo, hi) whose previous order is before lo, or none
 #                   (each customer's first order in the period, once);
 #   repeat buyers = those of them with a previous order (first_at < lo ≤ latest)
@@ -271,20 +272,16 @@ _NO_ITEMS = """
         WHERE NOT EXISTS (SELECT 1 FROM order_items oi WHERE oi.order_id = o.id)
     ) AS found
 """
-# The first two counts are bot.reports.buyers' (the report reads them once for this section and
-# the customers'); the third is this section's own.
-_BUYERS_BY_ORDER = """
-    SELECT COUNT(*) FILTER (WHERE o.prev_at IS NULL OR o.prev_at < :lo) AS buyers,
-           COUNT(*) FILTER (WHERE o.prev_at < :lo) AS had_before
-    FROM orders o INDEXED BY orders_prev WHERE o.purchased_at >= :lo AND o.purchased_at < :hi
-"""
+# The second range: customers whose first purchase is in the window and a second one before its
+# end.
 _BOUGHT_AGAIN = """
     SELECT COUNT(*) AS again FROM customer_money c
     WHERE c.first_at >= :lo AND c.first_at < :hi AND c.second_at < :hi
 """
-# The same by customer, looking up an order's items (order_items_order) only where an order may
-# have none: the edges, the dirty days and the folded days with such orders (a temporary B-tree
-# of the period's buyers: 80 ms a year-long period at 200,000 orders, against about 20 by order).
+# Buyers and repeat buyers by customer, looking up an order's items (order_items_order) only
+# where an order may have none: the edges, the dirty days and the folded days with such orders
+# (a temporary B-tree of the period's buyers: 80 ms a year-long period at 200,000 orders,
+# against about 20 by order).
 _BUYERS = """
     WITH w(lo, hi, probe) AS (VALUES {ranges}), b AS MATERIALIZED (
         SELECT o.customer_id AS c, MAX(o.purchased_at) AS latest
@@ -384,10 +381,7 @@ async def _buyers_by_order(
     """Buyers and repeat buyers of `window` when each of its orders has items; `known`: its
     (buyers, who had bought before it) when already read (bot.reports.buyers)."""
     params = {"lo": to_db(window.start), "hi": to_db(window.end)}
-    if known is None:
-        row = (await _rows(conn, _BUYERS_BY_ORDER, params))[0]
-        known = row["buyers"], row["had_before"]
-    buyers, had_before = known
+    buyers, had_before = known if known is not None else await window_buyers(conn, window)
     return buyers, had_before + (await _rows(conn, _BOUGHT_AGAIN, params))[0]["again"]
 
 

@@ -79,7 +79,15 @@ class Database:
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
         # what a `write()` block covers.
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        pending = aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            conn = await pending
+        except BaseException:
+            # aiosqlite stops its thread without waiting for it; left running, it could call
+            # back into a loop already closed and print a traceback after our one-line error
+            # (a DATABASE_PATH that is a folder, 1 run in 16).
+            await asyncio.to_thread(pending._thread.join, 5)
+            raise
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")

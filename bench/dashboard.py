@@ -8,7 +8,8 @@ generator with the review triggers dropped for the bulk load, the hourly table t
 INSERT … SELECT (what the migration does for an existing database) and the triggers put back; so
 writing 3M reviews costs the same as before the aggregates existed. Then, in one process:
 
-- figures: `assemble_report` for 30 and 365 days (the customer part from `review_hours`);
+- figures: `assemble_report` for 30 and 365 days (the customer part from `review_hours`), in
+  two halves on one snapshot as the bot reads it, and on one connection beside it;
 - raw: the same report with the customer part counted from `reviews` (the old code path, kept
   for this and for the property tests), i.e. the SQL the aggregates replace;
 - pages: each dashboard page through HTTP (aiohttp test client, a signed-in session), server
@@ -176,7 +177,13 @@ async def figures(
 ) -> tuple[float, float]:
     request = ReportRequest(days=days)
 
-    async def from_hours() -> None:
+    async def from_hours() -> None:  # as the bot reads it: two halves on one snapshot
+        async with db.snapshot() as (conn, side):
+            await assemble_report(
+                conn, request, now=NOW, min_group=3, negative_max=2, tz=TZ, side=side
+            )
+
+    async def one_connection() -> None:
         async with db.read() as conn:
             await assemble_report(conn, request, now=NOW, min_group=3, negative_max=2, tz=TZ)
 
@@ -189,12 +196,17 @@ async def figures(
                 conn, ReportRequest(customers=False), now=NOW, min_group=3, negative_max=2, tz=TZ
             )
 
-    fast, slow = [], []
+    fast, single, slow = [], [], []
     for _ in range(repeats):
         fast += await timed(from_hours, 1, f"hours {days}")
+        single += await timed(one_connection, 1, f"one connection {days}")
         if raw:
             slow += await timed(rows, 1, f"raw {days}")
     print(line(f"/report figures, {days} days", fast))
+    print(
+        line("  on one connection", single)
+        + f"  (two halves: {statistics.median(fast) / statistics.median(single):.2f} of it)"
+    )
     if not raw:
         return statistics.median(fast), float("nan")
     # The raw run is the customer section alone counted from `reviews` plus the survey part:

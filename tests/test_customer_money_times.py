@@ -1,10 +1,11 @@
 """customer_money's last_us and second_at (migration 0020), currency_revenue (0021) and
-customer_first_days (0023), and the buyers counted from them.
+customer_first_days (0023), money_totals (0027), and the buyers counted from them.
 
 On random histories of writes (tests/test_money_fold.py's: orders inserted, moved in time and to
 another customer, deleted; items inserted, moved and deleted, so some orders have none):
 (a) currency_revenue is customer_revenue grouped by currency, customer_first_days customer_money
-    grouped by the day of first_at (a day left without customers has no revenue either); every
+    grouped by the day of first_at (a day left without customers has no revenue either),
+    money_totals customer_money summed (all and with two orders or more); every
     customer's last_us is their latest order in whole microseconds, second_at their earliest
     order strictly later than the first, and gap_us the median of the positive gaps between
     their orders in whole microseconds (a time at .999999 of a second included: SQLite's
@@ -106,6 +107,22 @@ async def first_days(conn: Any) -> tuple[dict, dict]:
     )
 
 
+async def money_totals(conn: Any) -> tuple:
+    [row] = await money._rows(
+        conn, "SELECT customers, revenue, repeat, repeat_revenue FROM money_totals"
+    )
+    return tuple(row)
+
+
+async def summed_money(conn: Any) -> tuple:
+    [row] = await money._rows(
+        conn,
+        "SELECT COUNT(*), TOTAL(revenue), COUNT(*) FILTER (WHERE orders >= 2), "
+        "TOTAL(revenue) FILTER (WHERE orders >= 2) FROM customer_money",
+    )
+    return tuple(row)
+
+
 async def has_order_without_items(conn: Any, window: Window) -> bool:
     rows = await money._rows(
         conn,
@@ -148,6 +165,7 @@ async def test_the_kept_times_and_the_buyers_by_order_equal_the_orders(
         assert kept == grouped
         kept, grouped = await first_days(conn)
         assert kept == grouped
+        assert await money_totals(conn) == await summed_money(conn)
         empty = await money._rows(
             conn, "SELECT revenue FROM customer_first_days WHERE customers = 0 AND revenue != 0"
         )

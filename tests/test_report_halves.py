@@ -19,8 +19,6 @@ from bot.reports import assemble
 from bot.reports.assemble import assemble_report, build_report
 from bot.reports.periods import PERIOD_DAYS, ReportRequest
 
-pytestmark = pytest.mark.slow  # the demo's three weeks: about 4 s
-
 
 @pytest.fixture
 async def demo_app(start_app: Callable[..., Any], tg: BotAPIEmulator, clock: FakeClock) -> BotApp:

@@ -19,7 +19,10 @@ from storage.migrations import load_migrations
 from storage.timestamps import to_db
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
-minutes = st.integers(min_value=0, max_value=6 * 60)  # six hours, so hours are shared
+# Mostly six hours, so hours are shared; some over four days, so whole days are summed too.
+minutes = st.one_of(
+    st.integers(min_value=0, max_value=6 * 60), st.integers(min_value=0, max_value=4 * 1440)
+)
 
 
 def _schema(conn: sqlite3.Connection) -> None:
@@ -29,6 +32,10 @@ def _schema(conn: sqlite3.Connection) -> None:
         "INSERT INTO customers (id, external_id, link_token, created_at) VALUES (1, 'c', 't', ?)",
         (to_db(T0),),
     )
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _at(minute: int, second: int = 0) -> str:
@@ -101,6 +108,26 @@ def test_the_triggers_keep_the_hours_equal_to_the_raw_aggregates(ops: list) -> N
     rebuilt = [r for r in conn.execute(rollup.REBUILT_SQL) if any(r[1:])]
     stored = [r for r in conn.execute(rollup._STORED) if any(r[1:])]
     assert stored == rebuilt
+    assert _days(conn) == _hours_by_day(conn)
+
+
+_COLUMNS = (
+    "requested, answered, r1, r2, r3, r4, r5, s1, s2, s3, s4, s5, promoters, passives, detractors"
+)
+
+
+def _days(conn: sqlite3.Connection) -> list[tuple]:  # type: ignore[type-arg]
+    """review_days as kept (migration 0028), without the days that sum to nothing."""
+    rows = conn.execute(f"SELECT day, {_COLUMNS} FROM review_days ORDER BY day")
+    return [r for r in rows if any(r[1:])]
+
+
+def _hours_by_day(conn: sqlite3.Connection) -> list[tuple]:  # type: ignore[type-arg]
+    sums = ", ".join(f"SUM({c.strip()})" for c in _COLUMNS.split(","))
+    rows = conn.execute(
+        f"SELECT substr(hour, 1, 10), {sums} FROM review_hours GROUP BY 1 ORDER BY 1"
+    )
+    return [r for r in rows if any(r[1:])]
 
 
 def test_the_migration_backfills_existing_reviews(tmp_path: Path) -> None:
@@ -152,7 +179,13 @@ def _raw_sums(conn: sqlite3.Connection, a: datetime, b: datetime) -> rollup.Sums
 @given(
     st.lists(operation, max_size=30),
     st.lists(
-        st.integers(min_value=-30, max_value=7 * 60 * 60), min_size=2, max_size=6, unique=True
+        st.one_of(
+            st.integers(min_value=-30, max_value=7 * 60 * 60),
+            st.integers(min_value=-30, max_value=5 * 86_400),
+        ),
+        min_size=2,
+        max_size=6,
+        unique=True,
     ),
 )
 def test_buckets_from_the_hours_equal_the_raw_counts(ops: list, seconds: list[int]) -> None:  # type: ignore[type-arg]
@@ -162,8 +195,13 @@ def test_buckets_from_the_hours_equal_the_raw_counts(ops: list, seconds: list[in
         _apply(conn, op)
     conn.commit()
     edges = sorted(T0 + timedelta(seconds=s) for s in seconds)
-    # Every other edge on a whole hour, as local Mondays are.
-    edges = sorted({rollup.floor_hour(e) if i % 2 else e for i, e in enumerate(edges)})
+    # Every other edge on a whole hour, as local Mondays are, and every third on a midnight.
+    edges = sorted(
+        {
+            _midnight(e) if i % 3 == 2 else rollup.floor_hour(e) if i % 2 else e
+            for i, e in enumerate(edges)
+        }
+    )
     if len(edges) < 2:
         return
     expected = [_raw_sums(conn, a, b) for a, b in itertools.pairwise(edges)]

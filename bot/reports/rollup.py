@@ -1,11 +1,14 @@
-"""Review figures over any time buckets from the hourly aggregates (table review_hours).
+"""Review figures over any time buckets from the hourly and daily aggregates (review_hours,
+review_days).
 
 Migration 0010's triggers keep `review_hours` in the same transaction as every change to a review
-or an alert, so the sums here always equal the raw aggregates over `reviews` (property-tested in
-tests/test_review_hours.py). A bucket [a, b) is the sum of its whole UTC hours, read from the
-table, plus the raw rows of the partial hours at its edges (a period that ends «now» starts and
-ends mid-hour); the raw part is at most two hours of reviews per edge, whatever the data's size.
-So /report and the dashboard cost the same at a thousand reviews and at three million.
+or an alert, and 0028's keep `review_days` as its hours summed by day, so the sums here always
+equal the raw aggregates over `reviews` (property-tested in tests/test_review_hours.py). A bucket
+[a, b) is the sum of its whole UTC days, of its other whole UTC hours, and of the raw rows of the
+partial hours at its edges (a period that ends «now» starts and ends mid-hour); the raw part is
+at most two hours of reviews per edge, and a year-long period reads 365 days and at most 46 hours,
+whatever the data's size. So /report and the dashboard cost the same at a thousand reviews and at
+three million.
 """
 
 from __future__ import annotations
@@ -75,14 +78,35 @@ def _pieces(edges: list[datetime]) -> list[tuple[int, datetime, datetime]]:
     return pieces
 
 
-# One arm per bucket: a range of whole hours, summed by SQLite off the primary key.
-_HOURS_ARM = (
+# An arm per range of a bucket: whole days off review_days (migration 0028), whole hours off
+# review_hours, each summed by SQLite off the primary key.
+_SUMS_ARM = (
     "SELECT {i} AS i, SUM(requested) AS requested, SUM(answered) AS answered, "
     "SUM(r1) AS r1, SUM(r2) AS r2, SUM(r3) AS r3, SUM(r4) AS r4, SUM(r5) AS r5, "
     "SUM(s1) AS s1, SUM(s2) AS s2, SUM(s3) AS s3, SUM(s4) AS s4, SUM(s5) AS s5, "
     "SUM(promoters) AS promoters, SUM(passives) AS passives, SUM(detractors) AS detractors "
-    "FROM review_hours WHERE hour >= :h{i} AND hour < :k{i}"
+    "FROM {table} WHERE {key} >= :a{n} AND {key} < :b{n}"
 )
+DAY = timedelta(days=1)
+
+
+def _whole_ranges(first: datetime, last: datetime) -> list[tuple[str, str, str, str]]:
+    """[first, last) (whole UTC hours) as (table, key, from, to): its whole UTC days from
+    review_days, the hours before the first midnight and after the last from review_hours."""
+    midnight = first.replace(hour=0)
+    day_from = midnight if midnight == first else midnight + DAY
+    day_to = last.replace(hour=0)
+    if day_from >= day_to:
+        return [("review_hours", "hour", hour_key(first), hour_key(last))]
+    ranges = [("review_days", "day", day_from.strftime("%Y-%m-%d"), day_to.strftime("%Y-%m-%d"))]
+    ranges += [
+        ("review_hours", "hour", hour_key(a), hour_key(b))
+        for a, b in ((first, day_from), (day_to, last))
+        if a < b
+    ]
+    return ranges
+
+
 _RAW_REQUESTS = (
     "SELECT {i} AS i, COUNT(*) AS sent, COUNT(COALESCE(rating, nps)) AS answered FROM reviews "
     "WHERE requested_at >= :a{i} AND requested_at < :b{i}"
@@ -125,8 +149,10 @@ async def bucket_sums(conn: aiosqlite.Connection, edges: list[datetime]) -> list
         first = floor_hour(a) if floor_hour(a) == a else floor_hour(a) + HOUR
         last = floor_hour(b)
         if first < last:
-            arms.append(_HOURS_ARM.format(i=i))
-            params[f"h{i}"], params[f"k{i}"] = hour_key(first), hour_key(last)
+            for table, key, lo, hi in _whole_ranges(first, last):
+                n = len(arms)
+                arms.append(_SUMS_ARM.format(i=i, n=n, table=table, key=key))
+                params[f"a{n}"], params[f"b{n}"] = lo, hi
     if arms:
         sql = " UNION ALL ".join(f"SELECT * FROM ({arm})" for arm in arms)
         async with conn.execute(sql, params) as cur:

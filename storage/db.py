@@ -193,7 +193,7 @@ class Database:
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-                await self._commits_open.wait()  # a snapshot starting: a fraction of a ms
+                await self._commits_open.wait()  # a snapshot's two readers are starting
             except BaseException:
                 await conn.rollback()
                 raise
@@ -244,15 +244,15 @@ class Database:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:
         """Two read connections on one and the same snapshot, for one report read in two
-        halves at once (bot.reports.assemble). It holds a commit back for a fraction of a
-        millisecond at most, while it starts.
+        halves at once (bot.reports.assemble). It holds the bot's commits back only while its
+        two readers start.
 
         A WAL reader's snapshot is the database as of its first read. Every commit of this
         process goes through `write()`, which waits at a gate while the two first reads happen
-        (four hops to SQLite's threads: well under a millisecond), after the commit under way,
-        if any, has landed; so both see the same commits. Retrying instead whenever a commit
-        came in between could wait for ever behind a busy writer. (A commit from another
-        process, such as an admin's sqlite3 shell, is not held back.)
+        (four hops to SQLite's threads, well under a millisecond on an idle machine), after the
+        commit under way, if any, has landed; so both see the same commits. Retrying instead
+        whenever a commit came in between could wait for ever behind a busy writer. (A commit
+        from another process, such as an admin's sqlite3 shell, is not held back.)
         """
         async with self._taken(2) as (first, second):
             begun: list[aiosqlite.Connection] = []

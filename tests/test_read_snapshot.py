@@ -3,8 +3,8 @@ one and the same committed state, whatever the writer commits while they start.
 
 The adversary is a writer committing one row after another, as fast as it can, while snapshots
 are taken at moments hypothesis picks: both connections of every snapshot must count the same
-rows (a count between the writer's before and after). Without the commit check in `snapshot()`
-the first reader sees a commit the second does not (or the other way round) within a few tries.
+rows. Without the gate that holds commits back while `snapshot()` starts its readers, or without
+its wait for a commit under way, the two readers see different commits within a few tries.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import fcntl
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,9 +59,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
         self._free_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        # Taking two readers one after the other: one taker at a time, or two takers holding
-        # one each would wait for each other for ever.
-        self._pair_lock = asyncio.Lock()
+        self._pair_lock = asyncio.Lock()  # snapshot(): one taker of two readers at a time
         self._write_lock = asyncio.Lock()
         # A snapshot's two readers start with no COMMIT under way and none let through in
         # between (see snapshot()): commits wait at this gate while they start.
@@ -69,7 +67,6 @@ class Database:
         self._commits_open.set()
         self._committed = asyncio.Event()  # clear while a COMMIT is under way
         self._committed.set()
-        self._snapshot_start = asyncio.Lock()
         self._lock_fd: int | None = None
         self._group_commits: dict[object, GroupCommit[Any, Any]] = {}
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
@@ -214,27 +211,20 @@ class Database:
         return group
 
     @asynccontextmanager
-    async def _taken(self, count: int) -> AsyncIterator[list[aiosqlite.Connection]]:
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
         if not self._readers:
             raise RuntimeError("database is not open")
-        free = self._free_readers  # close() makes a new queue; these go back to this one
-        taken: list[aiosqlite.Connection] = []
+        free = self._free_readers  # close() makes a new queue: back to the one it came from
+        conn = await free.get()
         try:
-            if count == 1:
-                taken.append(await free.get())
-            else:
-                async with self._pair_lock:
-                    for _ in range(count):
-                        taken.append(await free.get())
-            yield taken
+            yield conn
         finally:
-            for conn in taken:
-                free.put_nowait(conn)
+            free.put_nowait(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         """A read-only snapshot (reports, exports): never blocks the writer."""
-        async with self._taken(1) as (conn,):
+        async with self._reader() as conn:
             await conn.execute("BEGIN")
             try:
                 yield conn
@@ -254,23 +244,21 @@ class Database:
         whenever a commit came in between could wait for ever behind a busy writer. (A commit
         from another process, such as an admin's sqlite3 shell, is not held back.)
         """
-        async with self._taken(2) as (first, second):
-            begun: list[aiosqlite.Connection] = []
-            try:
-                async with self._snapshot_start:
-                    self._commits_open.clear()
-                    try:
-                        await self._committed.wait()
-                        for conn in (first, second):
-                            await conn.execute("BEGIN")
-                            begun.append(conn)
-                            await (await conn.execute(_FIRST_READ)).close()
-                    finally:
-                        self._commits_open.set()
-                yield first, second
-            finally:
-                for conn in begun:
-                    await conn.rollback()
+        async with AsyncExitStack() as held:  # on the way out: both rolled back, then returned
+            # One taker of two readers at a time: two holding one each would wait for ever.
+            async with self._pair_lock:
+                first = await held.enter_async_context(self._reader())
+                second = await held.enter_async_context(self._reader())
+                self._commits_open.clear()
+                try:
+                    await self._committed.wait()
+                    for conn in (first, second):
+                        await conn.execute("BEGIN")
+                        held.push_async_callback(conn.rollback)
+                        await (await conn.execute(_FIRST_READ)).close()
+                finally:
+                    self._commits_open.set()
+            yield first, second
 
     async def backup_to(self, target: Path | str) -> None:
         """A consistent copy of the live database (SQLite online backup API)."""

@@ -566,21 +566,20 @@ async def _customers_before(conn: aiosqlite.Connection, end: datetime) -> int:
     return int(row["n"])
 
 
-def _every_sql(revenue: str) -> str:
-    """The customers of orders before now, with their revenue, and those of them with two
-    orders or more: counted customer by customer."""
-    return f"""
-        SELECT COUNT(*) AS n, TOTAL(revenue) AS revenue,
-               COUNT(*) FILTER (WHERE orders >= 2) AS repeat,
-               TOTAL(revenue) FILTER (WHERE orders >= 2) AS repeat_revenue
-        FROM (SELECT c.orders, {revenue} AS revenue FROM customer_money c
-              WHERE c.last_at < :now)
-    """
+# The customers of orders before now, with their revenue in the main currency, and those of
+# them with two orders or more: counted customer by customer.
+_EVERY_BY_CUSTOMER_SQL = f"""
+    SELECT COUNT(*) AS n, TOTAL(revenue) AS revenue,
+           COUNT(*) FILTER (WHERE orders >= 2) AS repeat,
+           TOTAL(revenue) FILTER (WHERE orders >= 2) AS repeat_revenue
+    FROM (SELECT c.orders, {_CUSTOMER_REVENUE} AS revenue FROM customer_money c
+          WHERE c.last_at < :now)
+"""
 
 
 # The same in one currency: the totals of every customer (migration 0027) less the few whose
 # latest order is dated after now (off orders' purchased_at index).
-_EVERY_SQL = """
+_EVERY_ONE_CURRENCY_SQL = """
     SELECT t.customers - f.n AS n, t.revenue - f.revenue AS revenue,
            t.repeat - f.repeat AS repeat, t.repeat_revenue - f.repeat_revenue AS repeat_revenue
     FROM money_totals t, (
@@ -640,7 +639,8 @@ async def _segments(
             params,
         )
     )[0]
-    every = (await _rows(conn, _EVERY_SQL if one_currency else _every_sql(revenue), params))[0]
+    every_sql = _EVERY_ONE_CURRENCY_SQL if one_currency else _EVERY_BY_CUSTOMER_SQL
+    every = (await _rows(conn, every_sql, params))[0]
     found = {
         "lapsed": [risk["lapsed"], risk["lapsed_revenue"]],
         "at_risk": [risk["risk"] - risk["lapsed"], risk["risk_revenue"] - risk["lapsed_revenue"]],

@@ -96,13 +96,16 @@ FROM s
 _ALERTS_SQL = """
 INSERT INTO alerts (review_id, created_at, resolved_by, resolved_at)
 SELECT id, rated_at, CASE WHEN resolved THEN 1 END,
-       CASE WHEN resolved THEN strftime('%Y-%m-%dT%H:%M:%S.000000Z', rated_at, '+1 day') END
+       CASE WHEN resolved THEN strftime('%Y-%m-%dT%H:%M:%S.000000Z', rated_at,
+                                        '+' || (3600 + id * 104729 % 255600) || ' seconds') END
 FROM (SELECT id, rated_at, abs(random()) % 10 < 6 AS resolved FROM reviews WHERE rating <= 2)
 """
 
 # One complaint case per alert (bot/cases opens one for each low rating): a resolved alert's
-# case closed (silence after «Вопрос решён?»), half of the others answered three hours in, the
-# rest still open — so the cases page lists, counts and follows real rows.
+# case closed three days after (silence after «Вопрос решён?»), half of the others answered
+# within two days, the rest still open — so the cases page lists, counts and follows real rows.
+# Alerts are resolved from one hour to three days in: with every case closed exactly a day in
+# (as this bench once had it) the median of a year's closings is a sort of 63,000 equal values.
 _CASES_SQL = """
 INSERT INTO cases (customer_id, topic, subject, review_id, status, opened_at, due_at,
                    first_answered_at, first_answered_by, resolved_at, resolved_by, closed_at,
@@ -116,7 +119,8 @@ SELECT r.customer_id, 'complaint', 'review:' || r.id, r.id,
                           '+' || (300 + a.id * 7919 % 172500) || ' seconds') END,
        CASE WHEN a.resolved_at IS NOT NULL OR a.id % 2 = 0 THEN 1 END,
        a.resolved_at, CASE WHEN a.resolved_at IS NOT NULL THEN 1 END,
-       a.resolved_at, CASE WHEN a.resolved_at IS NOT NULL THEN 'timeout' END
+       strftime('%Y-%m-%dT%H:%M:%S.000000Z', a.resolved_at, '+3 days'),
+       CASE WHEN a.resolved_at IS NOT NULL THEN 'timeout' END
 FROM alerts a JOIN reviews r ON r.id = a.review_id
 """
 

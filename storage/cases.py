@@ -447,7 +447,9 @@ class _Split:
         return cls((first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")), raw)
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: list[object]) -> list[tuple]:
+async def _rows(
+    conn: aiosqlite.Connection, sql: str, params: list[object] | dict[str, object]
+) -> list[tuple]:
     cur = await conn.cursor()
     cur.row_factory = None  # plain tuples
     try:
@@ -484,23 +486,63 @@ async def _counts(conn: aiosqlite.Connection, split: _Split) -> tuple[int, int, 
     return totals[0], totals[1], totals[2], totals[3]
 
 
+def _fine_sql(later: str) -> str:
+    """The first three digits of the whole seconds: a bucket's hundred (or ten, or one) finer
+    parts, in order, second in the duration's index (migration 0030)."""
+    return f"CAST(substr({_ms_sql(later)} / 1000, 1, 3) AS INTEGER)"
+
+
+def _fines(bucket: int) -> list[int]:
+    """The `_fine_sql` values of a bucket's durations, smallest first."""
+    digits, first = divmod(bucket, 10)
+    if bucket == 0 or digits == 1:  # under a second (0), or 1–9 s: one value each
+        return [first]
+    return (
+        [first * 10 + j for j in range(10)]
+        if digits == 2
+        else [first * 100 + j for j in range(100)]
+    )
+
+
+def _fine_counts_sql(until: str, fines: int) -> str:
+    values = ", ".join(f"(:f{i})" for i in range(fines))
+    return (
+        f"SELECT f.column1, (SELECT COUNT(*) FROM cases INDEXED BY {_TIME_INDEXES[until]} "
+        f"WHERE {_bucket_sql(until)} = :bucket AND {_fine_sql(until)} = f.column1 "
+        f"AND opened_at >= :lo AND opened_at < :hi AND {until} IS NOT NULL) "
+        f"FROM (VALUES {values}) AS f"
+    )
+
+
 async def _nth_ms(
     conn: aiosqlite.Connection, until: str, bucket: int, ranks: list[int], window: tuple
 ) -> list[int]:
     """The `ranks`-th (from 0, ascending) smallest durations in ms of the window's cases in
-    `bucket`: the window's range of the bucket's index (cases_answer_time, cases_close_time:
-    bucket, opening time, duration; migration 0026), sorted."""
+    `bucket`, off the duration's index (cases_answer_time, cases_close_time: bucket, first
+    three digits of the seconds, opening time, duration; migration 0030): the window's cases
+    of each finer part are counted (an index range each), and only the part that holds a
+    rank is read and sorted."""
+    fines = _fines(bucket)
+    params: dict[str, object] = {"bucket": bucket, "lo": window[0], "hi": window[1]}
+    params |= {f"f{i}": fine for i, fine in enumerate(fines)}
+    counts = await _rows(conn, _fine_counts_sql(until, len(fines)), params)
     ms = _ms_sql(until)
-    # Named: with the window's opened_at range in the query, the planner may favour cases_loop
-    # (opened_at), which computes the bucket of every case of the window.
-    rows = await _rows(
-        conn,
-        f"SELECT {ms} FROM cases INDEXED BY {_TIME_INDEXES[until]} "
-        f"WHERE {_bucket_sql(until)} = ? AND opened_at >= ? AND opened_at < ? "
-        f"AND {until} IS NOT NULL ORDER BY {ms} LIMIT ? OFFSET ?",
-        [bucket, *window, ranks[-1] - ranks[0] + 1, ranks[0]],
-    )
-    return [int(rows[rank - ranks[0]][0]) for rank in ranks]
+    found: list[int] = []
+    below = 0
+    for fine, n in counts:
+        inside = [r - below for r in ranks if below <= r < below + n]
+        if inside:  # both middle ranks usually share a part: one read for the two
+            rows = await _rows(
+                conn,
+                f"SELECT {ms} FROM cases INDEXED BY {_TIME_INDEXES[until]} "
+                f"WHERE {_bucket_sql(until)} = ? AND {_fine_sql(until)} = ? "
+                f"AND opened_at >= ? AND opened_at < ? AND {until} IS NOT NULL "
+                f"ORDER BY {ms} LIMIT ? OFFSET ?",
+                [bucket, fine, *window, inside[-1] - inside[0] + 1, inside[0]],
+            )
+            found += [int(rows[rank - inside[0]][0]) for rank in inside]
+        below += n
+    return found
 
 
 async def _median_hours(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -216,13 +217,14 @@ def test_the_median_walks_the_duration_index(tmp_path: Path) -> None:
             str(r[-1])
             for r in conn.execute(
                 f"EXPLAIN QUERY PLAN SELECT {ms} FROM cases WHERE {q._bucket_sql(column)} = ? "
+                f"AND {q._fine_sql(column)} = ? "
                 f"AND {column} IS NOT NULL AND opened_at >= ? AND opened_at < ? "
                 f"ORDER BY {ms} LIMIT 1 OFFSET ?",
-                (51, "a", "b", 3),
+                (51, 150, "a", "b", 3),
             )
         )
-        # The window's range of the bucket (migration 0026), not the bucket of every year.
-        assert f"{index} (<expr>=? AND opened_at>? AND opened_at<?)" in plan, plan
+        # The window's range of the finer part (migrations 0026, 0030), not every year's.
+        assert f"{index} (<expr>=? AND <expr>=? AND opened_at>? AND opened_at<?)" in plan, plan
 
 
 # Each way a complaint's customer stops or starts counting as recovered, written out: random
@@ -260,3 +262,22 @@ def test_each_change_of_a_return_moves_the_recovery(ops: list) -> None:  # type:
     for op in ops:
         _apply(conn, op)
         _assert_equal(conn)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**11), min_size=1, max_size=20))
+def test_a_buckets_finer_parts_hold_its_durations_in_order(durations: list[int]) -> None:
+    """Each duration's finer part (migration 0030) is one of its bucket's, and within a bucket
+    the parts follow the durations: the walk that counts them part by part misses none."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE d (ms INTEGER)")
+    conn.executemany("INSERT INTO d VALUES (?)", [(ms,) for ms in durations])
+    expressions = (q._bucket_sql("x"), q._fine_sql("x"))
+    # The expressions read a duration off two timestamps; here it is given in ms directly.
+    bucket, fine = (e.replace(q._ms_sql("x"), "ms") for e in expressions)
+    rows = sorted(conn.execute(f"SELECT {bucket}, ms, {fine} FROM d"))
+    for b, _, f in rows:
+        assert f in q._fines(b)
+    for (b1, _, f1), (b2, _, f2) in pairwise(rows):
+        if b1 == b2:
+            assert q._fines(b1).index(f1) <= q._fines(b1).index(f2)

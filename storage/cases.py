@@ -587,16 +587,64 @@ async def _median_hours(
     return values[0] if len(values) == 1 else (values[0] + values[1]) / 2
 
 
-async def _recovered(conn: aiosqlite.Connection, window: tuple[str, str]) -> int:
+# The period lengths recovery_steps is kept for (migration 0031; a test holds them equal to
+# bot.reports.periods.PERIOD_DAYS).
+RECOVERY_STEP_SPANS = frozenset({7, 30, 90, 365})
+# CAST(julianday('YYYY-MM-DD') AS INTEGER) of date.fromordinal(1): a UTC day's number there.
+_JULIAN_OFFSET = 1721424
+_RECOVERED_RAW = (
+    "SELECT COUNT(*) FROM case_recovery WHERE recovered = 1 AND opened_at >= :{lo} "
+    "AND opened_at < :{hi} AND (prev_opened IS NULL OR prev_opened < :{start})"
+)
+_RECOVERED_STEPS = (
+    "SELECT COALESCE(SUM(customers), 0) FROM recovery_steps WHERE span = :span AND day <= :day"
+)
+# The recovered complaints of [lo, hi) whose customer's previous one was opened in [after,
+# before), a partial day: looked up among that day's customers' complaints.
+_RECOVERED_NEXT = (
+    "SELECT COUNT(*) FROM case_recovery INDEXED BY case_recovery_customer "
+    "WHERE customer_id IN (SELECT customer_id FROM case_recovery INDEXED BY "
+    "case_recovery_opened WHERE recovered = 1 AND opened_at >= :S AND opened_at < :s) "
+    "AND recovered = 1 AND opened_at >= :s AND opened_at < :E "
+    "AND prev_opened >= :S AND prev_opened < :s"
+)
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _recovered(conn: aiosqlite.Connection, start: datetime, end: datetime) -> int:
     """Customers of the window's closed complaints who came back within RECOVERY_KEPT: each
-    customer's first such complaint in the window (migration 0022)."""
-    async with conn.execute(
-        "SELECT COUNT(*) FROM case_recovery WHERE recovered = 1 AND opened_at >= ? "
-        "AND opened_at < ? AND (prev_opened IS NULL OR prev_opened < ?)",
-        (*window, window[0]),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    customer's first such complaint in the window (migration 0022).
+
+    For the report's period lengths, from recovery_steps (migration 0031) as the buyers are
+    (bot/reports/buyers.py): the sum of steps for the period from the UTC midnight S before
+    `start` to the one E before `end`, with the complaints of [E, end) counted, those of
+    [S, start) taken off, and those of [start, E) whose customer's previous one is in
+    [S, start) counted (the steps hold them as not the customer's first)."""
+    first, last = _midnight(start), _midnight(end)
+    days = (last - first) / _DAY
+    params: dict[str, object] = {
+        "s": to_db(start),
+        "e": to_db(end),
+        "S": to_db(first),
+        "E": to_db(last),
+    }
+    if days not in RECOVERY_STEP_SPANS:  # also when E - S is not whole days
+        return int(
+            (await _rows(conn, _RECOVERED_RAW.format(lo="s", hi="e", start="s"), params))[0][0]
+        )
+    params |= {"span": int(days), "day": last.date().toordinal() + _JULIAN_OFFSET}
+    arms = [(1, _RECOVERED_STEPS)]
+    if end > last:
+        arms.append((1, _RECOVERED_RAW.format(lo="E", hi="e", start="s")))
+    if start > first:
+        arms.append((-1, _RECOVERED_RAW.format(lo="S", hi="s", start="S")))
+        arms.append((1, _RECOVERED_NEXT))
+    sql = " UNION ALL ".join(f"SELECT {i}, * FROM ({arm})" for i, (_, arm) in enumerate(arms))
+    rows = sorted(await _rows(conn, sql, params))
+    return sum(sign * int(n) for (sign, _), (_, n) in zip(arms, rows, strict=True))
 
 
 async def loop_counts(conn: aiosqlite.Connection, start: datetime, end: datetime) -> LoopCounts:
@@ -610,7 +658,7 @@ async def loop_counts(conn: aiosqlite.Connection, start: datetime, end: datetime
     opened, in_target, confirmed, reopened = await _counts(conn, split)
     first = await _median_hours(conn, "first_answered_at", window, split)
     resolution = await _median_hours(conn, "closed_at", window, split)
-    recovered = await _recovered(conn, window)
+    recovered = await _recovered(conn, start, end)
     return LoopCounts(opened, in_target, confirmed, reopened, recovered, first, resolution)
 
 

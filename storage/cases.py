@@ -6,10 +6,11 @@ Plain functions over a connection that return plain data; the caller owns the tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.outbox import CASE_TO_CUSTOMER, RESTOCK
+from storage.steps import STEP_SPANS, day_number, utc_midnight
 from storage.timestamps import from_db, to_db
 
 if TYPE_CHECKING:
@@ -436,11 +437,10 @@ class _Split:
 
     @classmethod
     def of(cls, start: datetime, end: datetime) -> _Split:
-        utc = start.astimezone(UTC)
-        first = utc.replace(hour=0, minute=0, second=0, microsecond=0)
-        if first < utc:
+        first = utc_midnight(start)
+        if first < start:
             first += _DAY
-        last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        last = utc_midnight(end)
         if first >= last:
             return cls(None, [(to_db(start), to_db(end))] if start < end else [])
         raw = [(to_db(a), to_db(b)) for a, b in ((start, first), (last, end)) if a < b]
@@ -587,11 +587,6 @@ async def _median_hours(
     return values[0] if len(values) == 1 else (values[0] + values[1]) / 2
 
 
-# The period lengths recovery_steps is kept for (migration 0031; a test holds them equal to
-# bot.reports.periods.PERIOD_DAYS).
-RECOVERY_STEP_SPANS = frozenset({7, 30, 90, 365})
-# CAST(julianday('YYYY-MM-DD') AS INTEGER) of date.fromordinal(1): a UTC day's number there.
-_JULIAN_OFFSET = 1721424
 _RECOVERED_RAW = (
     "SELECT COUNT(*) FROM case_recovery WHERE recovered = 1 AND opened_at >= :{lo} "
     "AND opened_at < :{hi} AND (prev_opened IS NULL OR prev_opened < :{start})"
@@ -610,10 +605,6 @@ _RECOVERED_NEXT = (
 )
 
 
-def _midnight(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 async def _recovered(conn: aiosqlite.Connection, start: datetime, end: datetime) -> int:
     """Customers of the window's closed complaints who came back within RECOVERY_KEPT: each
     customer's first such complaint in the window (migration 0022).
@@ -623,7 +614,7 @@ async def _recovered(conn: aiosqlite.Connection, start: datetime, end: datetime)
     `start` to the one E before `end`, with the complaints of [E, end) counted, those of
     [S, start) taken off, and those of [start, E) whose customer's previous one is in
     [S, start) counted (the steps hold them as not the customer's first)."""
-    first, last = _midnight(start), _midnight(end)
+    first, last = utc_midnight(start), utc_midnight(end)
     days = (last - first) / _DAY
     params: dict[str, object] = {
         "s": to_db(start),
@@ -631,11 +622,11 @@ async def _recovered(conn: aiosqlite.Connection, start: datetime, end: datetime)
         "S": to_db(first),
         "E": to_db(last),
     }
-    if days not in RECOVERY_STEP_SPANS:  # also when E - S is not whole days
+    if days not in STEP_SPANS:  # also when E - S is not whole days
         return int(
             (await _rows(conn, _RECOVERED_RAW.format(lo="s", hi="e", start="s"), params))[0][0]
         )
-    params |= {"span": int(days), "day": last.date().toordinal() + _JULIAN_OFFSET}
+    params |= {"span": int(days), "day": day_number(last)}
     arms = [(1, _RECOVERED_STEPS)]
     if end > last:
         arms.append((1, _RECOVERED_RAW.format(lo="E", hi="e", start="s")))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.reports import buyers
 from bot.reports.periods import PERIOD_DAYS, periods
 from storage.migrations import load_migrations
+from storage.steps import STEP_SPANS, day_number
 from tests.buyers_helpers import CUSTOMERS, apply, buyer_sets, counted, schema
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -65,7 +66,7 @@ def _steps_of_the_orders(conn: sqlite3.Connection) -> set[tuple[int, ...]]:
 
     for purchased, prev in conn.execute("SELECT purchased_at, prev_at FROM orders"):
         d, q = day(purchased), day(prev)
-        for span in buyers.STEP_SPANS:
+        for span in STEP_SPANS:
             a, e = (d + 1 if q is None else max(d + 1, q + span + 1)), d + span + 1
             if a < e:
                 steps[span, a][0] += 1
@@ -124,7 +125,7 @@ def test_the_steps_are_read_for_every_period_of_the_report_ending_now_in_utc() -
             windows = (span.before_previous, span.previous, span.current)
             return await buyers._stepped(conn, days, windows)
 
-    assert set(PERIOD_DAYS) == buyers.STEP_SPANS
+    assert set(PERIOD_DAYS) == STEP_SPANS
     for days in PERIOD_DAYS:
         assert asyncio.run(stepped(days)) == [(0, 0, 0)] * 3
     assert asyncio.run(stepped(3)) is None
@@ -135,10 +136,10 @@ def test_the_migration_keeps_steps_for_each_period_length_and_day_numbers_as_pyt
     schema(conn, T0)
     apply(conn, ("insert", 1, T0 + timedelta(hours=5)), 0)
     spans = {row[0] for row in conn.execute("SELECT span FROM buyer_steps")}
-    assert spans == buyers.STEP_SPANS
+    assert spans == STEP_SPANS
     # The first order's buyers step is the day after its own.
     first = conn.execute("SELECT MIN(day) FROM buyer_steps WHERE buyers = 1").fetchone()[0]
-    assert first == buyers._day_number(datetime(2025, 3, 2, tzinfo=UTC))
+    assert first == day_number(datetime(2025, 3, 2, tzinfo=UTC))
     assert first == date(2025, 3, 2).toordinal() + 1721424
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from bot.reports.periods import PERIOD_DAYS
 from storage import cases as q
+from storage.steps import STEP_SPANS
 from tests.test_loop_days import DAY_MS, T0, _schema
 from tests.test_recovery_prev import DISTINCT, _write, closed_complaint, comeback, step
 
@@ -47,7 +48,7 @@ def _steps_of_the_complaints(conn: sqlite3.Connection) -> set[tuple[int, int, in
     rows = conn.execute("SELECT opened_at, prev_opened FROM case_recovery WHERE recovered = 1")
     for opened, prev in rows:
         d, p = day(opened), day(prev)
-        for span in q.RECOVERY_STEP_SPANS:
+        for span in STEP_SPANS:
             a, e = (d + 1 if p is None else max(d + 1, p + span + 1)), d + span + 1
             if a < e:
                 steps[span, a] += 1
@@ -100,4 +101,4 @@ def test_the_recovered_customers_equal_those_counted_one_by_one(
 
 
 def test_the_steps_are_kept_for_the_reports_period_lengths() -> None:
-    assert set(PERIOD_DAYS) == q.RECOVERY_STEP_SPANS
+    assert set(PERIOD_DAYS) == STEP_SPANS

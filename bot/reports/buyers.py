@@ -16,19 +16,14 @@ so `assemble_report` reads them once and hands them to both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 
 import aiosqlite
 
 from bot.reports.periods import Periods, Window
+from storage.steps import STEP_SPANS, day_number, utc_midnight
 from storage.timestamps import to_db
-
-# The period lengths buyer_steps is kept for (migration 0029; a test holds them equal to
-# bot.reports.periods.PERIOD_DAYS).
-STEP_SPANS = frozenset({7, 30, 90, 365})
-# CAST(julianday('YYYY-MM-DD') AS INTEGER) of date.fromordinal(1): a UTC day's number there.
-_JULIAN_OFFSET = 1721424
 
 _PERIOD_BUYERS = """
     SELECT {i} AS period, COUNT(*) - COUNT(*) FILTER (WHERE prev_at >= :{start}) AS buyers,
@@ -86,14 +81,6 @@ class BuyerCounts:
     current_had_before: int = 0
 
 
-def _midnight(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _day_number(midnight: datetime) -> int:
-    return midnight.date().toordinal() + _JULIAN_OFFSET
-
-
 async def _sum_rows(conn: aiosqlite.Connection, sql: str, params: dict[str, object]) -> list:
     async with conn.execute(sql, params) as cur:
         return [tuple(row) for row in await cur.fetchall()]
@@ -138,13 +125,13 @@ async def _stepped(
     """
     length = timedelta(days=days)
     starts = [windows[0].start - length, *(w.start for w in windows)]
-    midnights = [_midnight(t) for t in (*starts, windows[-1].end)]
+    midnights = [utc_midnight(t) for t in (*starts, windows[-1].end)]
     if days not in STEP_SPANS or any(b - a != length for a, b in pairwise(midnights)):
         return None  # the steps are kept for whole-day periods of the report's lengths only
     params: dict[str, object] = {"span": days}
     for i, (moment, midnight) in enumerate(zip((*starts, windows[-1].end), midnights, strict=True)):
         params[f"t{i}"], params[f"m{i}"] = to_db(moment), to_db(midnight)
-        params[f"d{i}"] = _day_number(midnight)
+        params[f"d{i}"] = day_number(midnight)
     arms: list[tuple[int, tuple[tuple[int, int, int], ...], str]] = []  # period, weights, sql
 
     def arm(period: int, weights: tuple[tuple[int, int, int], ...], sql: str, **names: str) -> None:
